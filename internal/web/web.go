@@ -1,0 +1,524 @@
+// Package web fetches URLs the way modfetch's clients need: GET only, with
+// bounded retries and exponential backoff for transient failures, an idle
+// timeout for servers that stop sending, size limits, the go command's
+// extraction of error detail from text/plain bodies, redirects that never
+// downgrade from https, and file:// URLs read from disk.
+//
+// Errors for answers other than 200 are *StatusError values; callers convert
+// them to their exported error type.
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// A StatusError is an answer other than 200 OK.
+type StatusError struct {
+	URL        string // redacted
+	Status     string
+	StatusCode int
+	Detail     string // formatted like the go command's
+	Err        error  // underlying error (file:// only)
+}
+
+func (e *StatusError) Error() string {
+	if e.Detail != "" {
+		sep := " "
+		if strings.ContainsRune(e.Detail, '\n') {
+			sep = "\n\t"
+		}
+		return fmt.Sprintf("reading %s: %v\n\tserver response:%s%s", e.URL, e.Status, sep, e.Detail)
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("reading %s: %v", e.URL, e.Err)
+	}
+	return fmt.Sprintf("reading %s: %v", e.URL, e.Status)
+}
+
+// Is reports whether target is fs.ErrNotExist and the status 404 or 410.
+func (e *StatusError) Is(target error) bool {
+	return target == fs.ErrNotExist && (e.StatusCode == 404 || e.StatusCode == 410)
+}
+
+// ErrTooLarge is wrapped by the error for a response over its size limit.
+var ErrTooLarge = errors.New("response too large")
+
+// ErrIdle is wrapped by the error for a server that sent nothing for the
+// client's idle timeout.
+var ErrIdle = errors.New("server sent nothing within the idle timeout")
+
+// Retry bounds retries. Zero fields take the defaults in brackets.
+type Retry struct {
+	Attempts   int           // total attempts, first included [4]; 1 disables retries
+	MaxElapsed time.Duration // total time across attempts and waits [30s]
+	Initial    time.Duration // first wait [250ms]
+	Max        time.Duration // longest wait [8s]
+}
+
+// Timer is the clock the retry loop waits on; tests substitute a fake.
+type Timer interface {
+	// Sleep waits for d or until ctx is done.
+	Sleep(ctx context.Context, d time.Duration) error
+	// Now returns the current time.
+	Now() time.Time
+}
+
+type realTimer struct{}
+
+func (realTimer) Now() time.Time { return time.Now() }
+func (realTimer) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+// A Client fetches URLs. The zero value is ready to use.
+type Client struct {
+	HTTP        *http.Client  // nil: a client like http.DefaultClient
+	Retry       Retry         // retry bounds
+	IdleTimeout time.Duration // no bytes for this long fails the request [60s]; <0 none
+	UserAgent   string        // sent when set
+
+	// Timer replaces the real clock (tests). Jitter is the backoff
+	// randomisation factor: 0 means 0.5, negative means none.
+	Timer  Timer
+	Jitter float64
+
+	// OnRetry, when set, is called before each wait with the failure and
+	// the wait (for logging).
+	OnRetry func(u string, err error, wait time.Duration)
+}
+
+func (c *Client) timer() Timer {
+	if c.Timer != nil {
+		return c.Timer
+	}
+	return realTimer{}
+}
+
+var defaultHTTP = &http.Client{Transport: http.DefaultTransport}
+
+func (c *Client) httpClient() *http.Client {
+	h := c.HTTP
+	if h == nil {
+		h = defaultHTTP
+	}
+	if h.CheckRedirect != nil {
+		return h
+	}
+	cp := *h
+	cp.CheckRedirect = checkRedirect
+	return &cp
+}
+
+// checkRedirect is the go command's policy: at most 10 redirects, never from
+// https to anything else.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > 0 && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("redirected from secure URL %s to insecure URL %s", via[len(via)-1].URL.Redacted(), req.URL.Redacted())
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
+// GetBytes returns the body of u, at most limit bytes (limit <= 0: no
+// limit). A failure of any attempt — including reading the body — that is
+// transient is retried.
+func (c *Client) GetBytes(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
+	var data []byte
+	err := c.retry(ctx, u, func(ctx context.Context) error {
+		body, err := c.open(ctx, u)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		data, err = readLimited(body, u, limit)
+		return err
+	})
+	return data, err
+}
+
+// Open returns the body of u as a stream. Failures before the body starts
+// are retried; the caller sees failures while reading it, each wrapped in a
+// *url.Error with Op "read".
+func (c *Client) Open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+	var body io.ReadCloser
+	err := c.retry(ctx, u, func(ctx context.Context) error {
+		var err error
+		body, err = c.open(ctx, u)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+func readLimited(r io.Reader, u *url.URL, limit int64) ([]byte, error) {
+	if limit > 0 {
+		r = io.LimitReader(r, limit+1)
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err // already a *url.Error from the body wrapper
+	}
+	if limit > 0 && int64(len(data)) > limit {
+		return nil, permanent{fmt.Errorf("reading %s: %w (limit %d bytes)", u.Redacted(), ErrTooLarge, limit)}
+	}
+	return data, nil
+}
+
+// permanent marks an error that must not be retried.
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// retry runs op until it succeeds, fails permanently, or the retry bounds
+// are reached, and returns op's last error.
+func (c *Client) retry(ctx context.Context, u *url.URL, op func(context.Context) error) error {
+	r := c.Retry
+	if r.Attempts <= 0 {
+		r.Attempts = 4
+	}
+	if r.MaxElapsed <= 0 {
+		r.MaxElapsed = 30 * time.Second
+	}
+	if r.Initial <= 0 {
+		r.Initial = 250 * time.Millisecond
+	}
+	if r.Max <= 0 {
+		r.Max = 8 * time.Second
+	}
+	jitter := c.Jitter
+	if jitter == 0 {
+		jitter = 0.5
+	} else if jitter < 0 {
+		jitter = 0
+	}
+	tm := c.timer()
+	start := tm.Now()
+	interval := r.Initial
+	for attempt := 1; ; attempt++ {
+		err := op(ctx)
+		if err == nil {
+			return nil
+		}
+		var p permanent
+		if errors.As(err, &p) {
+			return p.err
+		}
+		if ctx.Err() != nil || attempt >= r.Attempts || !retryable(err) {
+			return final(err)
+		}
+		wait := interval
+		if jitter > 0 {
+			delta := jitter * float64(interval)
+			wait = time.Duration(float64(interval) - delta + rand.Float64()*2*delta)
+		}
+		if ra := retryAfter(err); ra > wait {
+			wait = ra
+		}
+		if tm.Now().Sub(start)+wait > r.MaxElapsed {
+			return final(err)
+		}
+		if c.OnRetry != nil {
+			c.OnRetry(u.Redacted(), final(err), wait)
+		}
+		if serr := tm.Sleep(ctx, wait); serr != nil {
+			return final(err)
+		}
+		interval = min(time.Duration(float64(interval)*2), r.Max)
+	}
+}
+
+// retryAfterError carries a server's Retry-After wish with a status error.
+type retryAfterError struct {
+	*StatusError
+	after time.Duration
+}
+
+func (e *retryAfterError) Unwrap() error { return e.StatusError }
+
+// final strips the retry bookkeeping from an error returned to callers.
+func final(err error) error {
+	if ra, ok := err.(*retryAfterError); ok {
+		return ra.StatusError
+	}
+	return err
+}
+
+func retryAfter(err error) time.Duration {
+	var ra *retryAfterError
+	if errors.As(err, &ra) {
+		return ra.after
+	}
+	return 0
+}
+
+// retryable reports whether err is worth another attempt: 408, 429, 5xx,
+// and network failures other than ones that will not change (unknown
+// host, bad certificates, bad URLs, redirect policy, size limits).
+func retryable(err error) bool {
+	var se *StatusError
+	if errors.As(err, &se) {
+		switch c := se.StatusCode; {
+		case c == 408, c == 429, c >= 500 && c <= 599:
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrTooLarge) {
+		return false
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return false
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg := ue.Err.Error()
+		if strings.Contains(msg, "redirect") || strings.Contains(msg, "unsupported protocol scheme") ||
+			strings.Contains(msg, "certificate") || strings.Contains(msg, "x509") {
+			return false
+		}
+		return true
+	}
+	return errors.Is(err, ErrIdle) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// open performs one GET of u.
+func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+	if u.Scheme == "file" {
+		return openFile(u)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, permanent{fmt.Errorf("unsupported scheme in %s", u.Redacted())}
+	}
+	if u.User != nil && u.Scheme == "http" {
+		return nil, permanent{fmt.Errorf("refusing to pass credentials to insecure URL: %s", u.Redacted())}
+	}
+
+	idle := c.IdleTimeout
+	if idle == 0 {
+		idle = 60 * time.Second
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	var timer *time.Timer
+	if idle > 0 {
+		timer = time.AfterFunc(idle, func() { cancel(ErrIdle) })
+	}
+	stop := func() {
+		if timer != nil {
+			timer.Stop()
+		}
+		cancel(nil)
+	}
+
+	req, err := http.NewRequestWithContext(ctx, "GET", u.String(), nil)
+	if err != nil {
+		stop()
+		return nil, permanent{err}
+	}
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		if errors.Is(context.Cause(ctx), ErrIdle) {
+			err = &url.Error{Op: "Get", URL: u.Redacted(), Err: fmt.Errorf("%w (%v)", ErrIdle, idle)}
+		}
+		stop()
+		return nil, err
+	}
+	if timer != nil {
+		timer.Reset(idle)
+	}
+	body := &body{rc: resp.Body, url: u.Redacted(), ctx: ctx, timer: timer, idle: idle, stop: stop}
+	if resp.StatusCode != http.StatusOK {
+		defer body.Close()
+		se := &StatusError{
+			URL:        u.Redacted(),
+			Status:     resp.Status,
+			StatusCode: resp.StatusCode,
+			Detail:     errorDetail(resp.Header.Get("Content-Type"), body),
+		}
+		if d := parseRetryAfter(resp.Header.Get("Retry-After"), c.timer().Now()); d > 0 {
+			return nil, &retryAfterError{se, d}
+		}
+		return nil, se
+	}
+	return body, nil
+}
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// body wraps a response body: each read restarts the idle timer, and read
+// errors carry the URL like the go command's.
+type body struct {
+	rc    io.ReadCloser
+	url   string
+	ctx   context.Context
+	timer *time.Timer
+	idle  time.Duration
+	stop  func()
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if b.timer != nil && n > 0 {
+		b.timer.Reset(b.idle)
+	}
+	if err != nil && err != io.EOF {
+		if errors.Is(context.Cause(b.ctx), ErrIdle) {
+			err = fmt.Errorf("%w (%v)", ErrIdle, b.idle)
+		}
+		err = &url.Error{Op: "read", URL: b.url, Err: err}
+	}
+	return n, err
+}
+
+func (b *body) Close() error {
+	err := b.rc.Close()
+	b.stop()
+	return err
+}
+
+const (
+	maxErrorDetailLines = 8
+	maxErrorDetailBytes = maxErrorDetailLines * 81
+)
+
+// errorDetail extracts the go command's short error detail from a
+// text/plain body (cmd/go/internal/web: formatErrorDetail).
+func errorDetail(contentType string, r io.Reader) string {
+	mediaType, params, _ := mime.ParseMediaType(contentType)
+	if mediaType != "text/plain" {
+		return ""
+	}
+	switch strings.ToLower(params["charset"]) {
+	case "us-ascii", "utf-8", "":
+	default:
+		return ""
+	}
+	// Read a little more than the detail can hold, so that truncation is
+	// detected without reading unbounded bodies.
+	buf, _ := io.ReadAll(io.LimitReader(r, maxErrorDetailBytes+maxErrorDetailLines*2+2))
+	return FormatDetail(buf)
+}
+
+// FormatDetail trims a server's plain-text explanation the way the go
+// command does: printable UTF-8 only, up to the first blank line, at most 8
+// lines and 648 bytes, lines joined by "\n\t".
+func FormatDetail(buf []byte) string {
+	// Keep at most maxErrorDetailLines+1 lines, like the go command's reader.
+	if lines := bytes.SplitAfterN(buf, []byte("\n"), maxErrorDetailLines+2); len(lines) > maxErrorDetailLines+1 {
+		buf = bytes.Join(lines[:maxErrorDetailLines+1], nil)
+	}
+	s := string(buf)
+	if !utf8.ValidString(s) {
+		return ""
+	}
+	for _, r := range s {
+		if !unicode.IsGraphic(r) && !unicode.IsSpace(r) {
+			return ""
+		}
+	}
+	var detail strings.Builder
+	for i, line := range strings.Split(s, "\n") {
+		if strings.TrimSpace(line) == "" {
+			break
+		}
+		if i > 0 {
+			detail.WriteString("\n\t")
+		}
+		if i >= maxErrorDetailLines {
+			detail.WriteString("[Truncated: too many lines.]")
+			break
+		}
+		if detail.Len()+len(line) > maxErrorDetailBytes {
+			detail.WriteString("[Truncated: too long.]")
+			break
+		}
+		detail.WriteString(line)
+	}
+	return detail.String()
+}
+
+// openFile reads a file:// URL. A missing file is a 404 and a permission
+// failure a 403, like the go command's.
+func openFile(u *url.URL) (io.ReadCloser, error) {
+	name, err := FilePath(u)
+	if err != nil {
+		return nil, permanent{err}
+	}
+	f, err := os.Open(name)
+	switch {
+	case err == nil:
+		if fi, serr := f.Stat(); serr == nil && fi.IsDir() {
+			f.Close()
+			return nil, permanent{&StatusError{URL: u.Redacted(), Status: "Not Found", StatusCode: 404, Err: &fs.PathError{Op: "open", Path: name, Err: errors.New("is a directory")}}}
+		}
+		return f, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, permanent{&StatusError{URL: u.Redacted(), Status: http.StatusText(404), StatusCode: 404, Err: err}}
+	case errors.Is(err, fs.ErrPermission):
+		return nil, permanent{&StatusError{URL: u.Redacted(), Status: http.StatusText(403), StatusCode: 403, Err: err}}
+	}
+	return nil, permanent{err}
+}
+
+// FilePath returns the local path of a file:// URL, which must have no host
+// and an absolute path.
+func FilePath(u *url.URL) (string, error) {
+	if u.Scheme != "file" {
+		return "", errors.New("non-file URL")
+	}
+	if u.Host != "" || u.Path == "" {
+		return "", fmt.Errorf("invalid file URL %s", u.Redacted())
+	}
+	p := filepath.FromSlash(u.Path)
+	if !filepath.IsAbs(p) {
+		// On Windows, file:///C:/x has the path "/C:/x".
+		if q := filepath.FromSlash(strings.TrimPrefix(u.Path, "/")); filepath.IsAbs(q) {
+			return q, nil
+		}
+		return "", fmt.Errorf("file URL path is not absolute: %s", u.Redacted())
+	}
+	return p, nil
+}

@@ -1,0 +1,198 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+
+	"golang.org/x/mod/module"
+
+	"github.com/modfetch/modfetch"
+)
+
+// An Entry is one element of a [Chain].
+type Entry struct {
+	Resolver modfetch.Resolver
+
+	// FallBackOnError is true when the entry was followed by "|" in
+	// GOPROXY: any error moves on to the next entry. When false (a ","),
+	// only a not-found error does.
+	FallBackOnError bool
+
+	// Direct marks an entry that fetches from the module's origin, like
+	// the go command's "direct": when every entry fails, its error is
+	// reported in preference to proxies' errors.
+	Direct bool
+}
+
+// A Chain tries its entries in order, like the go command walks GOPROXY
+// (cmd/go/internal/modfetch: TryProxies). A request returns the first
+// success. After a failure the walk goes on only if the error is not found
+// (errors.Is(err, fs.ErrNotExist)) or the entry has FallBackOnError.
+//
+// When every entry fails, the reported error is the most helpful one, by
+// the go command's ranking: the last error from a Direct entry; else the
+// last error that is not a not-found error; else the last not-found error.
+//
+// Module paths matching NoProxy never reach Entries: they are answered by
+// Direct alone, as the go command's GONOPROXY (by default GOPRIVATE) has
+// them fetched directly even when GOPROXY=off.
+//
+// Zip falls through only on errors that happen before the body starts; a
+// failure in the middle of a body is the reader's error.
+type Chain struct {
+	Entries []Entry
+
+	// NoProxy is a GONOPROXY value: comma-separated glob patterns of module
+	// path prefixes (see module.MatchPrefixPatterns).
+	NoProxy string
+
+	// Direct answers for module paths matching NoProxy. If nil, asking
+	// for one fails with ErrDirectNotConfigured.
+	Direct modfetch.Resolver
+}
+
+// ErrNoEntries is the go command's error for a GOPROXY that names nothing.
+var ErrNoEntries = errors.New("GOPROXY list is not the empty string, but contains no entries")
+
+// Try calls fn with each entry's Resolver, following the chain's rules, and
+// returns nil after the first success or the most helpful error. Queries
+// that must be answered whole by one entry (such as the go command's version
+// queries) use Try rather than the Resolver methods.
+func (c *Chain) Try(path string, fn func(r modfetch.Resolver) error) error {
+	if c.NoProxy != "" && module.MatchPrefixPatterns(c.NoProxy, path) {
+		return fn(directOrMissing(c.Direct))
+	}
+	if len(c.Entries) == 0 {
+		return ErrNoEntries
+	}
+	const (
+		notExistRank = iota
+		proxyRank
+		directRank
+	)
+	var best error
+	rank := notExistRank
+	for _, e := range c.Entries {
+		err := fn(e.Resolver)
+		if err == nil {
+			return nil
+		}
+		notExist := errors.Is(err, fs.ErrNotExist)
+		switch {
+		case e.Direct:
+			best, rank = err, directRank
+		case rank <= proxyRank && !notExist:
+			best, rank = err, proxyRank
+		case rank == notExistRank:
+			best = err
+		}
+		if !e.FallBackOnError && !notExist {
+			break
+		}
+	}
+	return best
+}
+
+// List implements [modfetch.Resolver].
+func (c *Chain) List(ctx context.Context, path string) (list []string, err error) {
+	err = c.Try(path, func(r modfetch.Resolver) error {
+		l, err := r.List(ctx, path)
+		if err == nil {
+			list = l
+		}
+		return err
+	})
+	return list, c.err(path, "", err)
+}
+
+// Stat implements [modfetch.Resolver].
+func (c *Chain) Stat(ctx context.Context, path, rev string) (info *modfetch.Info, err error) {
+	err = c.Try(path, func(r modfetch.Resolver) error {
+		i, err := r.Stat(ctx, path, rev)
+		if err == nil {
+			info = i
+		}
+		return err
+	})
+	return info, c.err(path, rev, err)
+}
+
+// Latest implements [modfetch.Resolver].
+func (c *Chain) Latest(ctx context.Context, path string) (info *modfetch.Info, err error) {
+	err = c.Try(path, func(r modfetch.Resolver) error {
+		i, err := r.Latest(ctx, path)
+		if err == nil {
+			info = i
+		}
+		return err
+	})
+	return info, c.err(path, "", err)
+}
+
+// GoMod implements [modfetch.Resolver].
+func (c *Chain) GoMod(ctx context.Context, path, version string) (data []byte, err error) {
+	err = c.Try(path, func(r modfetch.Resolver) error {
+		d, err := r.GoMod(ctx, path, version)
+		if err == nil {
+			data = d
+		}
+		return err
+	})
+	return data, c.err(path, version, err)
+}
+
+// Zip implements [modfetch.Resolver].
+func (c *Chain) Zip(ctx context.Context, path, version string) (rc io.ReadCloser, err error) {
+	err = c.Try(path, func(r modfetch.Resolver) error {
+		z, err := r.Zip(ctx, path, version)
+		if err == nil {
+			rc = z
+		}
+		return err
+	})
+	return rc, c.err(path, version, err)
+}
+
+// err gives chain-level errors (which no entry produced) module context.
+func (c *Chain) err(path, version string, err error) error {
+	if err == ErrNoEntries {
+		return &module.ModuleError{Path: path, Version: version, Err: err}
+	}
+	return err
+}
+
+// SumDBURL finds how to reach the checksum database name the way the go
+// command does (cmd/go/internal/modfetch: dbClient.initBase): it asks each
+// proxy entry, in chain order, for $proxy/sumdb/$name/supported and
+// returns "$proxy/sumdb/$name" for the first that answers 200. Entries that
+// are not proxies (direct, off) count as not-found answers. When every
+// answer is a not-found one, SumDBURL returns "" and a nil error: the
+// database is to be reached directly. Any other failure stops the walk (or
+// moves on after a "|") and is returned.
+func (c *Chain) SumDBURL(ctx context.Context, name string) (string, error) {
+	var base string
+	err := c.Try("", func(r modfetch.Resolver) error {
+		p, ok := r.(interface {
+			SumDBURL(ctx context.Context, name string) (string, error)
+		})
+		if !ok {
+			return errNotSumDBProxy
+		}
+		b, err := p.SumDBURL(ctx, name)
+		if err == nil {
+			base = b
+		}
+		return err
+	})
+	if err == nil {
+		return base, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) || err == ErrNoEntries {
+		return "", nil
+	}
+	return "", err
+}
+
+var errNotSumDBProxy = modfetch.NotExist(errors.New("not a checksum database proxy"))

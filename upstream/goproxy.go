@@ -1,0 +1,183 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	pathpkg "path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/module"
+
+	"github.com/modfetch/modfetch"
+)
+
+// An Element is one entry of a parsed GOPROXY list.
+type Element struct {
+	// URL is a proxy base URL (https://, http:// or file://), or one of
+	// the words "direct" and "off".
+	URL string
+
+	// FallBackOnError is true when the element was followed by "|".
+	FallBackOnError bool
+}
+
+// Parse parses a GOPROXY value exactly as the go command does
+// (cmd/go/internal/modfetch: proxyList):
+//
+//   - elements are separated by "," (fall through on not-found errors only)
+//     or "|" (fall through on any error); the separator after an element
+//     sets its FallBackOnError;
+//   - elements are trimmed of spaces and empty ones are skipped;
+//   - "off" and "direct" end the list: anything after them is ignored;
+//   - an element holding any of ".:/" but no ":/", and not an absolute file
+//     path, is an https URL ("proxy.golang.org" means
+//     "https://proxy.golang.org");
+//   - other elements must be http, https or file URLs, with the go command's
+//     error texts ("invalid proxy URL missing scheme: ...", "invalid proxy URL
+//     scheme (must be https, http, file): ...", "invalid file:// proxy URL
+//     with non-path elements: ...");
+//   - a list with no elements is [ErrNoEntries].
+func Parse(goproxy string) ([]Element, error) {
+	var list []Element
+	for goproxy != "" {
+		var elem string
+		fallBack := false
+		if i := strings.IndexAny(goproxy, ",|"); i >= 0 {
+			elem, fallBack, goproxy = goproxy[:i], goproxy[i] == '|', goproxy[i+1:]
+		} else {
+			elem, goproxy = goproxy, ""
+		}
+		elem = strings.TrimSpace(elem)
+		if elem == "" {
+			continue
+		}
+		if elem == "off" || elem == "direct" {
+			list = append(list, Element{URL: elem})
+			break
+		}
+		if strings.ContainsAny(elem, ".:/") && !strings.Contains(elem, ":/") && !filepath.IsAbs(elem) && !pathpkg.IsAbs(elem) {
+			elem = "https://" + elem
+		}
+		if _, err := parseProxyURL(elem); err != nil {
+			return nil, err
+		}
+		list = append(list, Element{URL: elem, FallBackOnError: fallBack})
+	}
+	if len(list) == 0 {
+		return nil, ErrNoEntries
+	}
+	return list, nil
+}
+
+// Config holds what turns a GOPROXY list into a [Chain]. The zero value
+// builds chains of plain proxies with no direct access.
+type Config struct {
+	// NoProxy is the GONOPROXY value (by default the GOPRIVATE value):
+	// module paths it matches are answered by Direct only.
+	NoProxy string
+
+	// Direct fetches modules from their origin, for "direct" elements and
+	// NoProxy matches. Nil means direct access is not configured: such
+	// requests fail with ErrDirectNotConfigured.
+	Direct modfetch.Resolver
+
+	// Client, Retry, IdleTimeout and Logger configure every [Proxy].
+	Client      *http.Client
+	Retry       Retry
+	IdleTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Chain builds the Chain for a parsed GOPROXY list.
+func (c *Config) Chain(list []Element) *Chain {
+	ch := &Chain{NoProxy: c.NoProxy, Direct: directOrMissing(c.Direct)}
+	for _, e := range list {
+		var ent Entry
+		switch e.URL {
+		case "off":
+			ent = Entry{Resolver: Off{}}
+		case "direct":
+			ent = Entry{Resolver: ch.Direct, Direct: true}
+		default:
+			ent = Entry{Resolver: &Proxy{
+				URL:         e.URL,
+				Client:      c.Client,
+				Retry:       c.Retry,
+				IdleTimeout: c.IdleTimeout,
+				Logger:      c.Logger,
+			}, FallBackOnError: e.FallBackOnError}
+		}
+		ch.Entries = append(ch.Entries, ent)
+	}
+	return ch
+}
+
+// Parse parses goproxy (see the package-level [Parse]) and builds its Chain.
+func (c *Config) Parse(goproxy string) (*Chain, error) {
+	list, err := Parse(goproxy)
+	if err != nil {
+		return nil, err
+	}
+	return c.Chain(list), nil
+}
+
+// ErrProxyOff is the error of [Off]: "module lookup disabled by
+// GOPROXY=off". It counts as not found, so a chain moves past it.
+var ErrProxyOff = modfetch.NotExist(errors.New("module lookup disabled by GOPROXY=off"))
+
+// Off is the Resolver of GOPROXY=off: every request fails with
+// [ErrProxyOff], with module context.
+type Off struct{}
+
+func (Off) List(ctx context.Context, path string) ([]string, error) {
+	return nil, &module.ModuleError{Path: path, Err: ErrProxyOff}
+}
+func (Off) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
+	return nil, &module.ModuleError{Path: path, Version: rev, Err: ErrProxyOff}
+}
+func (Off) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
+	return nil, &module.ModuleError{Path: path, Err: ErrProxyOff}
+}
+func (Off) GoMod(ctx context.Context, path, version string) ([]byte, error) {
+	return nil, &module.ModuleError{Path: path, Version: version, Err: ErrProxyOff}
+}
+func (Off) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	return nil, &module.ModuleError{Path: path, Version: version, Err: ErrProxyOff}
+}
+
+// ErrDirectNotConfigured is the error for a request that needs direct
+// access to a module's origin — GOPROXY "direct", or a module matching
+// GONOPROXY or GOPRIVATE — when no direct Resolver is configured. It is not
+// a not-found error.
+var ErrDirectNotConfigured = errors.New("direct fetching is not configured (needed for GOPROXY=direct and for GONOPROXY/GOPRIVATE modules)")
+
+func directOrMissing(r modfetch.Resolver) modfetch.Resolver {
+	if r == nil {
+		return noDirect{}
+	}
+	return r
+}
+
+// noDirect stands in for a missing direct Resolver.
+type noDirect struct{}
+
+func (noDirect) List(ctx context.Context, path string) ([]string, error) {
+	return nil, &module.ModuleError{Path: path, Err: ErrDirectNotConfigured}
+}
+func (noDirect) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
+	return nil, &module.ModuleError{Path: path, Version: rev, Err: ErrDirectNotConfigured}
+}
+func (noDirect) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
+	return nil, &module.ModuleError{Path: path, Err: ErrDirectNotConfigured}
+}
+func (noDirect) GoMod(ctx context.Context, path, version string) ([]byte, error) {
+	return nil, &module.ModuleError{Path: path, Version: version, Err: ErrDirectNotConfigured}
+}
+func (noDirect) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	return nil, &module.ModuleError{Path: path, Version: version, Err: ErrDirectNotConfigured}
+}
