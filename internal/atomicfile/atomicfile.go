@@ -45,8 +45,10 @@ func Write(ctx context.Context, name string, r io.Reader, perm fs.FileMode, chec
 	if err := f.Close(); err != nil {
 		return n, err
 	}
-	if err := os.Chmod(tmp, perm); err != nil {
-		return n, err
+	if perm != 0 {
+		if err := os.Chmod(tmp, perm); err != nil {
+			return n, err
+		}
 	}
 	if check != nil {
 		if err := check(tmp); err != nil {

@@ -1,0 +1,675 @@
+package checksum
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb/dirhash"
+
+	"github.com/modfetch/modfetch/internal/fixture"
+)
+
+func TestHashGoMod(t *testing.T) {
+	tests := []struct{ data, want string }{
+		// The synthesised go.mod of a module without one: the go command's
+		// hash for github.com/docker/docker v20.10.24+incompatible.
+		{"module github.com/docker/docker\n", "h1:eEKB0N0r5NX/I1kEveEz05bcu8tLC/8azJZsviup8Sk="},
+		// An empty go.mod: the hash the go command drops from go.sum.
+		{"", emptyGoModHash},
+	}
+	for _, tt := range tests {
+		got, err := HashGoMod([]byte(tt.data))
+		if err != nil || got != tt.want {
+			t.Errorf("HashGoMod(%q) = %q, %v; want %q", tt.data, got, err, tt.want)
+		}
+	}
+}
+
+func TestHashZipAgreesWithDirhash(t *testing.T) {
+	for _, m := range fixture.Standard().Modules() {
+		name := filepath.Join(t.TempDir(), "m.zip")
+		if err := os.WriteFile(name, m.Zip, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		want, err := dirhash.HashZip(name, dirhash.DefaultHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := HashZip(bytes.NewReader(m.Zip), int64(len(m.Zip)))
+		if err != nil || got != want {
+			t.Errorf("%s@%s: HashZip = %q, %v; want %q", m.Path, m.Version, got, err, want)
+		}
+		if got, err := HashZipFile(name); err != nil || got != want {
+			t.Errorf("%s@%s: HashZipFile = %q, %v", m.Path, m.Version, got, err)
+		}
+	}
+	if _, err := HashZip(strings.NewReader("not a zip"), 9); err == nil {
+		t.Error("HashZip accepted garbage")
+	}
+}
+
+func TestParseGoSum(t *testing.T) {
+	data := `
+example.com/a v1.0.0 h1:AAA=
+example.com/a v1.0.0/go.mod h1:BBB=
+
+example.com/b v1.0.0 h2:future=
+example.com/b v1.0.0 h1:CCC=
+example.com/c v1.0.0 h1:first=
+example.com/c v1.0.0 h1:second=
+example.com/d v1.0.0/go.mod ` + emptyGoModHash + `
+`
+	s, err := ParseGoSum("/src/go.sum", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path, version string
+		goMod         bool
+		hash          string
+		found         bool
+		mismatch      string // Want of the expected *MismatchError
+	}{
+		{"example.com/a", "v1.0.0", false, "h1:AAA=", true, ""},
+		{"example.com/a", "v1.0.0", true, "h1:BBB=", true, ""},
+		{"example.com/a", "v1.0.0", false, "h1:XXX=", false, "h1:AAA="},
+		{"example.com/a", "v1.0.0", true, "h1:AAA=", false, "h1:BBB="},
+		{"example.com/a", "v2.0.0", false, "h1:AAA=", false, ""},
+		// Unknown algorithms are skipped.
+		{"example.com/b", "v1.0.0", false, "h1:CCC=", true, ""},
+		{"example.com/b", "v1.0.0", false, "h1:XXX=", false, "h1:CCC="},
+		// The first differing h1: line is fatal even though a later one matches.
+		{"example.com/c", "v1.0.0", false, "h1:second=", false, "h1:first="},
+		{"example.com/c", "v1.0.0", false, "h1:first=", true, ""},
+		// Lines for an empty go.mod were dropped.
+		{"example.com/d", "v1.0.0", true, "h1:anything=", false, ""},
+	}
+	for _, tt := range tests {
+		found, err := s.Check(tt.path, tt.version, tt.goMod, tt.hash)
+		if found != tt.found {
+			t.Errorf("Check(%s %s %v %s) found = %v", tt.path, tt.version, tt.goMod, tt.hash, found)
+		}
+		var me *MismatchError
+		switch {
+		case tt.mismatch == "" && err != nil:
+			t.Errorf("Check(%s %s %v %s): %v", tt.path, tt.version, tt.goMod, tt.hash, err)
+		case tt.mismatch != "" && !errors.As(err, &me):
+			t.Errorf("Check(%s %s %v %s) = %v, want mismatch", tt.path, tt.version, tt.goMod, tt.hash, err)
+		case tt.mismatch != "":
+			want := MismatchError{Path: tt.path, Version: tt.version, GoMod: tt.goMod, Got: tt.hash, Want: tt.mismatch, Source: "go.sum"}
+			if *me != want {
+				t.Errorf("mismatch = %+v, want %+v", *me, want)
+			}
+		}
+	}
+
+	_, err = s.Check("example.com/a", "v1.0.0", true, "h1:XXX=")
+	want := "verifying example.com/a@v1.0.0/go.mod: checksum mismatch\n\tdownloaded: h1:XXX=\n\tgo.sum:     h1:BBB=\n\nSECURITY ERROR\nThis download does NOT match an earlier download recorded in go.sum."
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error text = %q", err)
+	}
+
+	for _, bad := range []struct{ data, err string }{
+		{"example.com/a v1.0.0\n", "malformed go.sum:\ngo.sum:1: wrong number of fields 2"},
+		{"\nexample.com/a v1.0.0 h1:x extra\n", "malformed go.sum:\ngo.sum:2: wrong number of fields 4"},
+	} {
+		if _, err := ParseGoSum("go.sum", []byte(bad.data)); err == nil || err.Error() != bad.err {
+			t.Errorf("ParseGoSum(%q) error = %v, want %q", bad.data, err, bad.err)
+		}
+	}
+}
+
+func TestGoSumBytesAndAdd(t *testing.T) {
+	var s GoSum
+	s.Add("example.com/b", "v1.10.0", false, "h1:b110=")
+	s.Add("example.com/b", "v1.2.0", true, "h1:b12mod=")
+	s.Add("example.com/b", "v1.2.0", false, "h1:b12=")
+	s.Add("example.com/a", "v1.0.0", false, "h1:a=")
+	s.Add("example.com/a", "v1.0.0", false, "h1:a=") // duplicate
+	want := "example.com/a v1.0.0 h1:a=\nexample.com/b v1.2.0 h1:b12=\nexample.com/b v1.2.0/go.mod h1:b12mod=\nexample.com/b v1.10.0 h1:b110=\n"
+	if got := string(s.Bytes()); got != want {
+		t.Fatalf("Bytes =\n%s\nwant\n%s", got, want)
+	}
+	s2, err := ParseGoSum("go.sum", s.Bytes())
+	if err != nil || string(s2.Bytes()) != want {
+		t.Fatalf("round trip: %v\n%s", err, s2.Bytes())
+	}
+	missing, err := ReadGoSum(filepath.Join(t.TempDir(), "go.sum"))
+	if err != nil || len(missing.Bytes()) != 0 {
+		t.Fatalf("ReadGoSum of a missing file = %v, %v", missing, err)
+	}
+}
+
+func TestParseGOSUMDB(t *testing.T) {
+	skey, vkey := fixture.GenerateKey("sum.example.com")
+	_ = skey
+	_, vkeyPath := fixture.GenerateKey("example.com/sumdb")
+	tests := []struct {
+		in       string
+		key, url string
+		off      bool
+		err      string
+	}{
+		{"sum.golang.org", SumGolangOrg, "", false, ""},
+		{"sum.golang.google.cn", SumGolangOrg, "https://sum.golang.google.cn", false, ""},
+		{"sum.golang.org https://mirror.example/sumdb", SumGolangOrg, "https://mirror.example/sumdb", false, ""},
+		{vkey, vkey, "", false, ""},
+		{vkey + " http://127.0.0.1:8080", vkey, "http://127.0.0.1:8080", false, ""},
+		{vkeyPath, vkeyPath, "", false, ""},
+		{"off", "", "", true, ""},
+		{"", "", "", false, "missing GOSUMDB"},
+		{"   ", "", "", false, "missing GOSUMDB"},
+		{"a b c", "", "", false, "invalid GOSUMDB: too many fields"},
+		{"sum.example.com", "", "", false, "invalid GOSUMDB: malformed verifier id"},
+		{"sum.golang.org+033de0ae+AAAA", "", "", false, "invalid GOSUMDB: invalid verifier hash"},
+	}
+	for _, tt := range tests {
+		db, err := ParseGOSUMDB(tt.in)
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("ParseGOSUMDB(%q) error = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseGOSUMDB(%q): %v", tt.in, err)
+			continue
+		}
+		if tt.off {
+			if db != nil {
+				t.Errorf("ParseGOSUMDB(off) = %+v", db)
+			}
+			continue
+		}
+		if db.Key != tt.key || db.URL != tt.url {
+			t.Errorf("ParseGOSUMDB(%q) = key %q url %q", tt.in, db.Key, db.URL)
+		}
+	}
+	if db, _ := ParseGOSUMDB("sum.golang.org"); db.Name() != "sum.golang.org" {
+		t.Errorf("Name = %q", db.Name())
+	}
+}
+
+// testDB is a checksum database server over a fixture set.
+type testDB struct {
+	set  *fixture.Set
+	sdb  *fixture.SumDB
+	srv  *httptest.Server
+	hits func(prefix string) int
+}
+
+func newTestDB(t *testing.T, set *fixture.Set) *testDB {
+	t.Helper()
+	sdb := fixture.NewSumDB("sum.example.com", set.GoSumLines)
+	srv := httptest.NewServer(sdb)
+	t.Cleanup(srv.Close)
+	return &testDB{set: set, sdb: sdb, srv: srv, hits: sdb.Lookups}
+}
+
+func TestDBLookupAndCheck(t *testing.T) {
+	set := fixture.Standard()
+	tdb := newTestDB(t, set)
+	cacheDir, stateDir := t.TempDir(), t.TempDir()
+	db := &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, CacheDir: cacheDir, StateDir: stateDir}
+	ctx := context.Background()
+	m := set.Module("example.com/Upper/Case", "v1.0.0-RC1")
+
+	lines, err := db.Lookup(ctx, m.Path, m.Version)
+	want := []string{m.Path + " " + m.Version + " " + m.ZipSum()}
+	if err != nil || !reflect.DeepEqual(lines, want) {
+		t.Fatalf("Lookup = %q, %v; want %q", lines, err, want)
+	}
+	lines, err = db.Lookup(ctx, m.Path, m.Version+"/go.mod")
+	want = []string{m.Path + " " + m.Version + "/go.mod " + m.ModSum()}
+	if err != nil || !reflect.DeepEqual(lines, want) {
+		t.Fatalf("Lookup go.mod = %q, %v; want %q", lines, err, want)
+	}
+	if err := db.Check(ctx, m.Path, m.Version, false, m.ZipSum()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Check(ctx, m.Path, m.Version, true, m.ModSum()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The lookup went out with the go command's escaping (literal "!").
+	if n := tdb.hits("/lookup/example.com/!upper/!case@v1.0.0-!r!c1"); n != 1 {
+		t.Fatalf("lookup requests = %d (paths %v)", n, tdb.sdb.Paths())
+	}
+	// Lookups and the tree head are persisted like the go command does.
+	if _, err := os.Stat(filepath.Join(cacheDir, "sum.example.com/lookup/example.com/!upper/!case@v1.0.0-!r!c1")); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := os.ReadFile(filepath.Join(stateDir, "sum.example.com/latest"))
+	if err != nil || !strings.HasPrefix(string(latest), "go.sum database tree\n") {
+		t.Fatalf("latest = %q, %v", latest, err)
+	}
+
+	// Wrong hashes.
+	var me *MismatchError
+	err = db.Check(ctx, m.Path, m.Version, false, "h1:wrongwrongwrongwrongwrongwrongwrongwrongwro=")
+	if !errors.As(err, &me) || !me.DB || me.Want != m.ZipSum() || me.Source != "sum.example.com" || me.GoMod {
+		t.Fatalf("wrong zip hash: %v", err)
+	}
+	if !strings.HasPrefix(err.Error(), m.Path+"@"+m.Version+": verifying module: checksum mismatch\n\tdownloaded: h1:wrong") ||
+		!strings.Contains(err.Error(), "\n\tsum.example.com: "+m.ZipSum()+"\n\nSECURITY ERROR\nThis download does NOT match the one reported by the checksum server.") {
+		t.Fatalf("error text = %q", err)
+	}
+	err = db.Check(ctx, m.Path, m.Version, true, m.ZipSum())
+	if !errors.As(err, &me) || !me.GoMod || me.Want != m.ModSum() {
+		t.Fatalf("wrong go.mod hash: %v", err)
+	}
+	if !strings.HasPrefix(err.Error(), m.Path+"@"+m.Version+": verifying go.mod: checksum mismatch") {
+		t.Fatalf("error text = %q", err)
+	}
+
+	// A fresh DB over the same directories answers from the cache.
+	before := tdb.hits("/")
+	db2 := &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, CacheDir: cacheDir, StateDir: stateDir}
+	if err := db2.Check(ctx, m.Path, m.Version, false, m.ZipSum()); err != nil {
+		t.Fatal(err)
+	}
+	if after := tdb.hits("/"); after != before {
+		t.Fatalf("cached lookup made %d requests", after-before)
+	}
+
+	// A version the database does not know.
+	_, err = db.Lookup(ctx, "example.com/unknown", "v1.0.0")
+	if err == nil || !strings.HasPrefix(err.Error(), "example.com/unknown@v1.0.0: ") {
+		t.Fatalf("unknown version: %v", err)
+	}
+}
+
+func TestDBRecordAbsent(t *testing.T) {
+	set := fixture.Standard()
+	// A database whose record for the module lacks the zip line.
+	sdb := fixture.NewSumDB("sum.example.com", func(path, version string) ([]byte, error) {
+		m := set.Module(path, version)
+		return []byte(fmt.Sprintf("%s %s/go.mod %s\n", path, version, m.ModSum())), nil
+	})
+	srv := httptest.NewServer(sdb)
+	defer srv.Close()
+	db := &DB{timer: instant{}, Key: sdb.Key, URL: srv.URL}
+	m := set.Module("example.com/hello", "v1.0.0")
+	err := db.Check(context.Background(), m.Path, m.Version, false, m.ZipSum())
+	var me *MismatchError
+	if !errors.As(err, &me) || me.Want != "" {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.HasPrefix(err.Error(), "example.com/hello@v1.0.0: verifying module: checksum missing from sumdb response\n\nSECURITY ERROR") {
+		t.Fatalf("text = %q", err)
+	}
+}
+
+func TestDBDetectsForkAndRollback(t *testing.T) {
+	set := fixture.Standard()
+	skey, vkey := fixture.GenerateKey("sum.example.com")
+	ctx := context.Background()
+
+	// The honest database has seen hello v1.0.0 and v1.1.0; the client
+	// keeps its tiles and tree head like the go command does.
+	honest := fixture.NewSumDBWithKey("sum.example.com", skey, vkey, set.GoSumLines)
+	hsrv := httptest.NewServer(honest)
+	defer hsrv.Close()
+	cacheDir, stateDir := t.TempDir(), t.TempDir()
+	db := &DB{timer: instant{}, Key: vkey, URL: hsrv.URL, CacheDir: cacheDir, StateDir: stateDir}
+	for _, v := range []string{"v1.0.0", "v1.1.0"} {
+		m := set.Module("example.com/hello", v)
+		if err := db.Check(ctx, m.Path, m.Version, false, m.ZipSum()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target := set.Module("example.com/nomod", "v1.0.0")
+
+	for _, tt := range []struct {
+		name    string
+		history []*fixture.Module // what the evil database records, in order
+	}{
+		// Rolled back: a smaller tree that is not a prefix of the honest one.
+		{"rollback", []*fixture.Module{target}},
+		// Forked: a larger tree whose first records differ.
+		{"fork", []*fixture.Module{set.Module("example.com/hello", "v1.1.0"), set.Module("example.com/hello", "v1.0.0"), target}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			evil := fixture.NewSumDBWithKey("sum.example.com", skey, vkey, set.GoSumLines)
+			esrv := httptest.NewServer(evil)
+			defer esrv.Close()
+			// Build the evil history with an untroubled client.
+			seed := &DB{timer: instant{}, Key: vkey, URL: esrv.URL}
+			for _, m := range tt.history {
+				if _, err := seed.Lookup(ctx, m.Path, m.Version); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A new process with the persisted cache and tree head meets the evil server.
+			victim := &DB{timer: instant{}, Key: vkey, URL: esrv.URL, CacheDir: cacheDir, StateDir: stateDir}
+			err := victim.Check(ctx, target.Path, target.Version, false, target.ZipSum())
+			if !errors.Is(err, ErrSecurity) {
+				t.Fatalf("err = %v, want ErrSecurity", err)
+			}
+			var se *SecurityError
+			if !errors.As(err, &se) || !strings.Contains(se.Msg, "go.sum database server misbehavior detected!") || se.DB != "sum.example.com" {
+				t.Fatalf("err = %#v", err)
+			}
+			// Still refused next time: the stored head was not replaced.
+			again := &DB{timer: instant{}, Key: vkey, URL: esrv.URL, CacheDir: cacheDir, StateDir: stateDir}
+			if err := again.Check(ctx, target.Path, target.Version, false, target.ZipSum()); err == nil {
+				t.Fatal("second attempt accepted the evil tree")
+			}
+			// After `go clean -modcache` the tree head survives: still refused
+			// (x/mod reports the tiles as inconsistent with the stored head).
+			cleaned := &DB{timer: instant{}, Key: vkey, URL: esrv.URL, CacheDir: t.TempDir(), StateDir: stateDir}
+			if err := cleaned.Check(ctx, target.Path, target.Version, false, target.ZipSum()); err == nil {
+				t.Fatal("accepted the evil tree after the cache was cleaned")
+			}
+			// The honest server is still fine.
+			if err := (&DB{timer: instant{}, Key: vkey, URL: hsrv.URL, CacheDir: cacheDir, StateDir: stateDir}).Check(ctx, "example.com/hello", "v1.0.0", false, set.Module("example.com/hello", "v1.0.0").ZipSum()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestDBFindURLThroughProxy(t *testing.T) {
+	set := fixture.Standard()
+	sdb := fixture.NewSumDB("sum.example.com", set.GoSumLines)
+	proxy := &fixture.Server{Set: set, SumDB: sdb}
+	psrv := httptest.NewServer(proxy)
+	defer psrv.Close()
+	calls := 0
+	db := &DB{timer: instant{}, Key: sdb.Key, FindURL: func(ctx context.Context, name string) (string, error) {
+		calls++
+		if name != "sum.example.com" {
+			t.Errorf("FindURL(%q)", name)
+		}
+		return psrv.URL + "/sumdb/" + name, nil
+	}}
+	for _, v := range []string{"v1.0.0", "v1.1.0"} {
+		m := set.Module("example.com/hello", v)
+		if err := db.Check(context.Background(), m.Path, m.Version, false, m.ZipSum()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("FindURL called %d times", calls)
+	}
+	if proxy.Hits("/sumdb/sum.example.com/lookup/example.com/hello@v1.0.0") != 1 {
+		t.Fatalf("lookup did not go through the proxy: %v", proxy.Requests())
+	}
+
+	// A FindURL failure is returned and retried next time.
+	fail := true
+	db = &DB{timer: instant{}, Key: sdb.Key, FindURL: func(ctx context.Context, name string) (string, error) {
+		if fail {
+			return "", errors.New("proxy says 503")
+		}
+		return psrv.URL + "/sumdb/" + name, nil
+	}}
+	m := set.Module("example.com/hello", "v1.0.0")
+	if err := db.Check(context.Background(), m.Path, m.Version, false, m.ZipSum()); err == nil || !strings.Contains(err.Error(), "proxy says 503") {
+		t.Fatalf("err = %v", err)
+	}
+	fail = false
+	if err := db.Check(context.Background(), m.Path, m.Version, false, m.ZipSum()); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+// verifySetup is an upstream of fixtures plus a database vouching for them.
+func verifySetup(t *testing.T) (*fixture.Set, *testDB, *DB) {
+	set := fixture.Standard()
+	tdb := newTestDB(t, set)
+	return set, tdb, &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL}
+}
+
+func readZip(t *testing.T, rc io.ReadCloser) []byte {
+	t.Helper()
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestVerifyGood(t *testing.T) {
+	set, _, db := verifySetup(t)
+	tmp := t.TempDir()
+	v := &Verify{Next: set, DB: db, TempDir: tmp}
+	ctx := context.Background()
+	for _, m := range set.Modules() {
+		mod, err := v.GoMod(ctx, m.Path, m.Version)
+		if err != nil || !bytes.Equal(mod, m.Mod) {
+			t.Fatalf("%s@%s GoMod: %v", m.Path, m.Version, err)
+		}
+		rc, err := v.Zip(ctx, m.Path, m.Version)
+		if err != nil {
+			t.Fatalf("%s@%s Zip: %v", m.Path, m.Version, err)
+		}
+		if s := rc.(interface{ Sum() string }).Sum(); s != m.ZipSum() {
+			t.Fatalf("Sum = %s, want %s", s, m.ZipSum())
+		}
+		fi, err := rc.(interface{ Stat() (fs.FileInfo, error) }).Stat()
+		if err != nil || fi.Size() != int64(len(m.Zip)) {
+			t.Fatalf("Stat = %v, %v", fi, err)
+		}
+		if data := readZip(t, rc); !bytes.Equal(data, m.Zip) {
+			t.Fatalf("%s@%s: zip bytes differ", m.Path, m.Version)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
+
+func TestVerifyRejects(t *testing.T) {
+	ctx := context.Background()
+	const path, version = "example.com/hello", "v1.0.0"
+	tests := []struct {
+		name    string
+		corrupt func(m *fixture.Module)
+		gosum   string // go.sum content, or ""
+		op      string // "mod" or "zip"
+		check   func(t *testing.T, err error, tdb *testDB)
+	}{
+		{"wrong zip bytes", func(m *fixture.Module) {
+			m.Zip = mustZip(path, version, map[string]string{"go.mod": "module example.com/hello\n", "hello.go": "package hello // evil"})
+		}, "", "zip", func(t *testing.T, err error, tdb *testDB) {
+			var me *MismatchError
+			if !errors.As(err, &me) || !me.DB || me.GoMod || me.Path != path || me.Version != version || me.Source != "sum.example.com" {
+				t.Fatalf("err = %v", err)
+			}
+		}},
+		{"wrong go.mod bytes", func(m *fixture.Module) { m.Mod = []byte("module example.com/hello\n\nrequire evil.example v1.0.0\n") }, "", "mod",
+			func(t *testing.T, err error, tdb *testDB) {
+				var me *MismatchError
+				if !errors.As(err, &me) || !me.DB || !me.GoMod {
+					t.Fatalf("err = %v", err)
+				}
+			}},
+		{"go.sum mismatch wins without asking the database", nil, "example.com/hello v1.0.0 h1:cafecafecafecafecafecafecafecafecafecafecaf=\n", "zip",
+			func(t *testing.T, err error, tdb *testDB) {
+				var me *MismatchError
+				if !errors.As(err, &me) || me.DB || me.Source != "go.sum" || me.Want != "h1:cafecafecafecafecafecafecafecafecafecafecaf=" {
+					t.Fatalf("err = %v", err)
+				}
+				if n := tdb.hits("/"); n != 0 {
+					t.Fatalf("database asked %d times", n)
+				}
+			}},
+		{"zip with a foreign entry", func(m *fixture.Module) {
+			m.Zip = fixture.RawZip(map[string]string{"example.com/hello@v1.0.0/go.mod": "module example.com/hello\n", "evil/x.go": "package x"})
+		}, "", "zip", func(t *testing.T, err error, tdb *testDB) {
+			if err == nil || err.Error() != "zip for example.com/hello@v1.0.0 has unexpected file evil/x.go" {
+				t.Fatalf("err = %v", err)
+			}
+		}},
+		{"not a zip", func(m *fixture.Module) { m.Zip = []byte("<html>oops</html>") }, "", "zip",
+			func(t *testing.T, err error, tdb *testDB) {
+				if err == nil || !strings.HasPrefix(err.Error(), "example.com/hello@v1.0.0: zip: not a valid zip file") {
+					t.Fatalf("err = %v", err)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := fixture.Standard()
+			// The database vouches for the genuine bytes.
+			tdb := newTestDB(t, fixture.Standard())
+			if tt.corrupt != nil {
+				tt.corrupt(set.Module(path, version))
+			}
+			v := &Verify{Next: set, DB: &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL}, TempDir: t.TempDir()}
+			if tt.gosum != "" {
+				gs, err := ParseGoSum("go.sum", []byte(tt.gosum))
+				if err != nil {
+					t.Fatal(err)
+				}
+				v.GoSum = gs
+			}
+			var err error
+			if tt.op == "mod" {
+				_, err = v.GoMod(ctx, path, version)
+			} else {
+				var rc io.ReadCloser
+				rc, err = v.Zip(ctx, path, version)
+				if rc != nil {
+					rc.Close()
+				}
+			}
+			if err == nil {
+				t.Fatal("corrupt download accepted")
+			}
+			tt.check(t, err, tdb)
+			if left, _ := os.ReadDir(v.TempDir); len(left) != 0 {
+				t.Fatalf("temporary files left: %v", left)
+			}
+		})
+	}
+}
+
+func mustZip(path, version string, files map[string]string) []byte {
+	z, err := fixture.MakeZip(path, version, files)
+	if err != nil {
+		panic(err)
+	}
+	return z
+}
+
+func TestVerifyGoSumFirst(t *testing.T) {
+	set, tdb, db := verifySetup(t)
+	m := set.Module("example.com/hello", "v1.0.0")
+	gs, _ := ParseGoSum("go.sum", []byte(fmt.Sprintf("%s %s %s\n%s %s/go.mod %s\n", m.Path, m.Version, m.ZipSum(), m.Path, m.Version, m.ModSum())))
+	v := &Verify{Next: set, DB: db, GoSum: gs}
+	ctx := context.Background()
+	if _, err := v.GoMod(ctx, m.Path, m.Version); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := v.Zip(ctx, m.Path, m.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	if n := tdb.hits("/"); n != 0 {
+		t.Fatalf("database asked %d times although go.sum had the hashes", n)
+	}
+	// Not in go.sum: the database is asked.
+	if _, err := v.GoMod(ctx, "example.com/hello", "v1.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	if n := tdb.hits("/lookup/"); n != 1 {
+		t.Fatalf("lookups = %d", n)
+	}
+}
+
+func TestVerifyNoSumDBKeepsPrivateModulesPrivate(t *testing.T) {
+	set, tdb, db := verifySetup(t)
+	ctx := context.Background()
+	for _, nosumdb := range []string{"example.com/hello", "example.com", "*.com", "example.com/*"} {
+		v := &Verify{Next: set, DB: db, NoSumDB: nosumdb}
+		if _, err := v.GoMod(ctx, "example.com/hello", "v1.0.0"); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := v.Zip(ctx, "example.com/hello", "v1.1.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.Close()
+		for _, p := range tdb.sdb.Paths() {
+			if strings.Contains(p, "example.com/hello") {
+				t.Fatalf("NoSumDB=%q: the database was asked %s", nosumdb, p)
+			}
+		}
+	}
+	// go.sum still applies to private modules.
+	gs, _ := ParseGoSum("go.sum", []byte("example.com/hello v1.0.0/go.mod h1:cafecafecafecafecafecafecafecafecafecafecaf=\n"))
+	v := &Verify{Next: set, DB: db, NoSumDB: "example.com", GoSum: gs}
+	var me *MismatchError
+	if _, err := v.GoMod(ctx, "example.com/hello", "v1.0.0"); !errors.As(err, &me) {
+		t.Fatalf("err = %v", err)
+	}
+	// Patterns are not trimmed: " example.com" does not match.
+	v = &Verify{Next: set, DB: db, NoSumDB: "other.org, example.com"}
+	if _, err := v.GoMod(ctx, "example.com/hello", "v1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if tdb.hits("/lookup/example.com/hello@v1.0.0") != 1 {
+		t.Fatalf("a space-prefixed pattern matched: %v", tdb.sdb.Paths())
+	}
+}
+
+func TestVerifyOff(t *testing.T) {
+	set := fixture.Standard()
+	m := set.Module("example.com/hello", "v1.0.0")
+	m.Mod = []byte("module example.com/hello // changed\n")
+	v := &Verify{Next: set} // GOSUMDB=off, no go.sum
+	if data, err := v.GoMod(context.Background(), m.Path, m.Version); err != nil || !bytes.Equal(data, m.Mod) {
+		t.Fatalf("GoMod = %q, %v", data, err)
+	}
+	// The toolchain is checked regardless.
+	set.Add("golang.org/toolchain", "v0.0.1-go1.99.0.linux-amd64", map[string]string{"bin/go": "x"}, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	_, err := v.GoMod(context.Background(), "golang.org/toolchain", "v0.0.1-go1.99.0.linux-amd64")
+	if err == nil || !strings.Contains(err.Error(), "checksum database disabled by GOSUMDB=off") {
+		t.Fatalf("toolchain err = %v", err)
+	}
+	var mv *module.ModuleError
+	if !errors.As(err, &mv) {
+		t.Fatalf("no module context: %v", err)
+	}
+}
+
+func TestVerifyPassesThroughErrors(t *testing.T) {
+	set, _, db := verifySetup(t)
+	v := &Verify{Next: set, DB: db}
+	_, err := v.Zip(context.Background(), "example.com/hello", "v9.9.9")
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = v.GoMod(context.Background(), "example.com/hello", "v9.9.9")
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := v.Stat(context.Background(), "example.com/hello", "v1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var _ http.Handler = (*fixture.Server)(nil)
+
+// instant is a retry clock that does not wait.
+type instant struct{}
+
+func (instant) Now() time.Time                                   { return time.Now() }
+func (instant) Sleep(ctx context.Context, d time.Duration) error { return ctx.Err() }

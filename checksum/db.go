@@ -1,0 +1,446 @@
+package checksum
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/atomicfile"
+	"github.com/modfetch/modfetch/internal/flight"
+	"github.com/modfetch/modfetch/internal/lockedfile"
+	"github.com/modfetch/modfetch/internal/web"
+)
+
+// SumGolangOrg is the verifier key of the Go checksum database, built into
+// the go command (cmd/go/internal/modfetch/key.go).
+const SumGolangOrg = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8"
+
+// knownKeys maps database names to their built-in verifier keys.
+var knownKeys = map[string]string{"sum.golang.org": SumGolangOrg}
+
+// ParseGOSUMDB parses a GOSUMDB value the way the go command does
+// (cmd/go/internal/modfetch: dbDial) and returns a DB with Key and URL set,
+// or nil and a nil error for "off". Accepted forms:
+//
+//	sum.golang.org                 a known name: the built-in key
+//	name+hash+key                  a verifier key (see golang.org/x/mod/sumdb/note)
+//	name+hash+key https://url      a key and the URL to reach the database
+//	sum.golang.google.cn           sum.golang.org through https://sum.golang.google.cn
+//	off                            no checksum database
+//
+// Errors use the go command's texts: "missing GOSUMDB", "invalid GOSUMDB:
+// too many fields", "invalid GOSUMDB: malformed verifier id", "invalid
+// sumdb name (must be host[/path]): ...".
+func ParseGOSUMDB(gosumdb string) (*DB, error) {
+	if gosumdb == "sum.golang.google.cn" {
+		gosumdb = "sum.golang.org https://sum.golang.google.cn"
+	}
+	if gosumdb == "off" {
+		return nil, nil
+	}
+	f := strings.Fields(gosumdb)
+	if len(f) >= 1 {
+		if k := knownKeys[f[0]]; k != "" {
+			f[0] = k
+		}
+	}
+	if len(f) == 0 {
+		return nil, errors.New("missing GOSUMDB")
+	}
+	if len(f) > 2 {
+		return nil, errors.New("invalid GOSUMDB: too many fields")
+	}
+	v, err := note.NewVerifier(f[0])
+	if err != nil {
+		return nil, fmt.Errorf("invalid GOSUMDB: %v", err)
+	}
+	name := v.Name()
+	direct, err := url.Parse("https://" + name)
+	if err != nil || strings.HasSuffix(name, "/") || *direct != (url.URL{Scheme: "https", Host: direct.Host, Path: direct.Path, RawPath: direct.RawPath}) || direct.RawPath != "" || direct.Host == "" {
+		return nil, fmt.Errorf("invalid sumdb name (must be host[/path]): %s", name)
+	}
+	db := &DB{Key: f[0]}
+	if len(f) == 2 {
+		u, err := url.Parse(f[1])
+		if err != nil {
+			return nil, fmt.Errorf("invalid GOSUMDB URL: %v", err)
+		}
+		db.URL = u.String()
+	}
+	return db, nil
+}
+
+// A DB is a client of a checksum database such as sum.golang.org, built on
+// golang.org/x/mod/sumdb.Client: every answer is authenticated against the
+// database's signed tree, and each new signed tree must extend the latest
+// one seen, across runs when StateDir is set, so a database that forks or
+// rolls back is detected.
+//
+// Set the exported fields before the first Lookup and do not change them
+// afterwards. A DB is safe for concurrent use.
+type DB struct {
+	// Key is the database's verifier key, "name+hash+base64key" (see
+	// ParseGOSUMDB for the forms of GOSUMDB).
+	Key string
+
+	// URL is the base URL to reach the database at, bypassing proxies (the
+	// optional second field of GOSUMDB). Empty means FindURL decides.
+	URL string
+
+	// FindURL, used when URL is empty, returns the base URL of a proxy that
+	// serves the database (such as (*upstream.Chain).SumDBURL), or "" to
+	// reach it directly at https://<name>. It is called when the first
+	// remote read is needed; a success is kept for the DB's lifetime, a
+	// failure is returned and the next remote read asks again.
+	FindURL func(ctx context.Context, name string) (string, error)
+
+	// Client sends requests; nil means a client like http.DefaultClient.
+	Client *http.Client
+
+	// CacheDir keeps verified lookups and tiles, in the go command's
+	// layout: pass $GOMODCACHE/cache/download/sumdb to share the go
+	// command's cache. Empty means they are kept in memory.
+	CacheDir string
+
+	// StateDir keeps the latest signed tree head of each database: the go
+	// command uses $GOPATH/pkg/sumdb. Empty means it is kept in memory, so
+	// forks and rollbacks are detected only within this DB's lifetime.
+	StateDir string
+
+	// Logger, if set, receives the database client's log messages.
+	Logger *slog.Logger
+
+	timer web.Timer // test hook: the retry clock
+
+	initOnce sync.Once
+	name     string
+	initErr  error
+	web      web.Client
+
+	mu       sync.Mutex
+	base     string            // resolved base URL, "" until found
+	client   *sumdb.Client     // current client generation
+	uses     int               // lookups done by client
+	latest   []byte            // latest tree when StateDir is empty
+	memCache map[string][]byte // cache when CacheDir is empty
+	secMsg   string            // last security report
+
+	lookups flight.Group[string, []string]
+}
+
+// clientLifetime is the number of lookups after which a fresh
+// sumdb.Client replaces the current one, bounding the memory its caches
+// hold in a long-running process.
+const clientLifetime = 1024
+
+func (db *DB) init() error {
+	db.initOnce.Do(func() {
+		v, err := note.NewVerifier(db.Key)
+		if err != nil {
+			db.initErr = fmt.Errorf("invalid checksum database key: %v", err)
+			return
+		}
+		db.name = v.Name()
+		db.web = web.Client{HTTP: db.Client, Timer: db.timer}
+	})
+	return db.initErr
+}
+
+// Name returns the database's name, taken from its key ("" if the key is
+// invalid).
+func (db *DB) Name() string {
+	db.init()
+	return db.name
+}
+
+// Lookup returns the go.sum lines the database records for path@version
+// ("path version h1:..."); when version ends in "/go.mod", the go.mod
+// file's lines. Errors carry the module's context. A misbehaving database
+// (its signed tree does not extend the one seen before) is a
+// *SecurityError (errors.Is(err, ErrSecurity)), and from then on every
+// Lookup of this DB fails with it.
+func (db *DB) Lookup(ctx context.Context, path, version string) ([]string, error) {
+	if err := db.init(); err != nil {
+		return nil, err
+	}
+	// x/mod's client takes no context: the lookup runs detached, bounded
+	// by the HTTP layer's retry and idle limits, and the caller's ctx bounds
+	// only the wait. The client shares one remote read between the zip and
+	// go.mod lines of a version.
+	lines, err, _ := db.lookups.Do(ctx, path+"@"+version, func(context.Context) ([]string, error) {
+		if err := db.securityError(); err != nil {
+			return nil, err
+		}
+		c := db.currentClient()
+		lines, err := c.Lookup(path, version)
+		if err != nil {
+			// x/mod's client wraps errors with %v: learn of a security
+			// error from the SecurityError callback instead.
+			if serr := db.securityError(); serr != nil {
+				return nil, serr
+			}
+			// x/mod's client remembers failed lookups; start afresh next time.
+			db.dropClient(c)
+		}
+		return lines, err
+	})
+	return lines, err
+}
+
+// securityError returns the misbehavior report, once there is one: like
+// the go command, which exits, the DB refuses every later lookup.
+func (db *DB) securityError() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.secMsg == "" {
+		return nil
+	}
+	return &SecurityError{DB: db.name, Msg: db.secMsg}
+}
+
+func (db *DB) currentClient() *sumdb.Client {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.client == nil || db.uses >= clientLifetime {
+		db.client = sumdb.NewClient(&clientOps{db: db})
+		db.uses = 0
+	}
+	db.uses++
+	return db.client
+}
+
+func (db *DB) dropClient(c *sumdb.Client) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.client == c {
+		db.client = nil
+	}
+}
+
+// Check looks path@version up and checks hash against the database's
+// record of the zip (or of the go.mod file when goMod is true). A
+// different record is a *MismatchError; no record at all is a
+// *MismatchError with an empty Want.
+func (db *DB) Check(ctx context.Context, path, version string, goMod bool, hash string) error {
+	v := version
+	if goMod {
+		v += "/go.mod"
+	}
+	lines, err := db.Lookup(ctx, path, v)
+	if err != nil {
+		noun := "module"
+		if goMod {
+			noun = "go.mod"
+		}
+		return &module.ModuleError{Path: path, Version: version, Err: fmt.Errorf("verifying %s: %w", noun, err)}
+	}
+	have := path + " " + v + " " + hash
+	prefix := path + " " + v + " h1:"
+	for _, line := range lines {
+		if line == have {
+			return nil
+		}
+		if strings.HasPrefix(line, prefix) {
+			return &MismatchError{Path: path, Version: version, GoMod: goMod, Got: hash, Want: line[len(prefix)-len("h1:"):], Source: db.name, DB: true}
+		}
+	}
+	return &MismatchError{Path: path, Version: version, GoMod: goMod, Got: hash, Source: db.name, DB: true}
+}
+
+// ReadRemote reads path ("/lookup/..." or "/tile/...", or "/latest" and
+// "/supported") from the database, through the proxy FindURL found when
+// there is one. The answer is not authenticated: callers that serve it on
+// (a proxy's /sumdb/ endpoint) leave authentication to their clients.
+func (db *DB) ReadRemote(ctx context.Context, path string) ([]byte, error) {
+	if err := db.init(); err != nil {
+		return nil, err
+	}
+	base, err := db.baseURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(strings.TrimSuffix(base, "/") + path)
+	if err != nil {
+		return nil, err
+	}
+	data, err := db.web.GetBytes(ctx, u, 4<<20)
+	var se *web.StatusError
+	if errors.As(err, &se) {
+		return nil, (*modfetch.HTTPError)(se)
+	}
+	return data, err
+}
+
+// baseURL finds the database's base URL like the go command's initBase.
+func (db *DB) baseURL(ctx context.Context) (string, error) {
+	db.mu.Lock()
+	base := db.base
+	db.mu.Unlock()
+	if base != "" {
+		return base, nil
+	}
+	switch {
+	case db.URL != "":
+		base = db.URL
+	case db.FindURL != nil:
+		b, err := db.FindURL(ctx, db.name)
+		if err != nil {
+			return "", err
+		}
+		base = b
+	}
+	if base == "" {
+		base = "https://" + db.name
+	}
+	db.mu.Lock()
+	db.base = base
+	db.mu.Unlock()
+	return base, nil
+}
+
+// clientOps implements sumdb.ClientOps. Its methods take no context:
+// remote reads are bounded by the HTTP layer's retry and idle limits.
+type clientOps struct {
+	db *DB
+}
+
+func (o *clientOps) context() context.Context { return context.Background() }
+
+func (o *clientOps) ReadRemote(path string) ([]byte, error) {
+	return o.db.ReadRemote(o.context(), path)
+}
+
+func (o *clientOps) ReadConfig(file string) ([]byte, error) {
+	db := o.db
+	if file == "key" {
+		return []byte(db.Key), nil
+	}
+	if db.StateDir == "" {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		return append([]byte(nil), db.latest...), nil
+	}
+	data, err := lockedfile.Read(o.context(), filepath.Join(db.StateDir, filepath.FromSlash(file)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return []byte{}, nil // an empty tree, the first time
+	}
+	return data, err
+}
+
+func (o *clientOps) WriteConfig(file string, old, new []byte) error {
+	db := o.db
+	if file == "key" {
+		return errors.New("cannot write key")
+	}
+	if db.StateDir == "" {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		if len(db.latest) > 0 && !bytes.Equal(db.latest, old) {
+			return sumdb.ErrWriteConflict
+		}
+		db.latest = append([]byte(nil), new...)
+		return nil
+	}
+	name := filepath.Join(db.StateDir, filepath.FromSlash(file))
+	if err := os.MkdirAll(filepath.Dir(name), 0o777); err != nil {
+		return err
+	}
+	f, err := lockedfile.Edit(o.context(), name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	if len(data) > 0 && !bytes.Equal(data, old) {
+		return sumdb.ErrWriteConflict
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return err
+	}
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := f.Write(new); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// maxMemCache bounds the in-memory cache used when CacheDir is empty.
+const maxMemCache = 4096
+
+func (o *clientOps) ReadCache(file string) ([]byte, error) {
+	db := o.db
+	if db.CacheDir == "" {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		if data, ok := db.memCache[file]; ok {
+			return data, nil
+		}
+		return nil, fs.ErrNotExist
+	}
+	name := filepath.Join(db.CacheDir, filepath.FromSlash(file))
+	data, err := lockedfile.Read(o.context(), name)
+	if err == nil && len(data) == 0 {
+		// The go command creates the file before writing it under a lock;
+		// an empty file is one being written.
+		err = &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
+	}
+	return data, err
+}
+
+func (o *clientOps) WriteCache(file string, data []byte) {
+	db := o.db
+	if db.CacheDir == "" {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		if db.memCache == nil {
+			db.memCache = make(map[string][]byte)
+		}
+		if len(db.memCache) >= maxMemCache {
+			for k := range db.memCache {
+				delete(db.memCache, k)
+				break
+			}
+		}
+		db.memCache[file] = data
+		return
+	}
+	name := filepath.Join(db.CacheDir, filepath.FromSlash(file))
+	if _, err := atomicfile.Write(o.context(), name, bytes.NewReader(data), 0, nil); err != nil && db.Logger != nil {
+		db.Logger.Warn("writing checksum database cache", "file", name, "error", err)
+	}
+}
+
+func (o *clientOps) Log(msg string) {
+	if o.db.Logger != nil {
+		o.db.Logger.Debug(msg, "db", o.db.name)
+	}
+}
+
+func (o *clientOps) SecurityError(msg string) {
+	o.db.mu.Lock()
+	o.db.secMsg = msg
+	o.db.mu.Unlock()
+	if o.db.Logger != nil {
+		o.db.Logger.Error("checksum database misbehavior", "db", o.db.name, "report", msg)
+	}
+}

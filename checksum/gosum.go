@@ -1,0 +1,168 @@
+package checksum
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+)
+
+// emptyGoModHash is the hash of an empty go.mod, which an old go command
+// bug wrote into go.sum files; the go command drops such lines.
+const emptyGoModHash = "h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY="
+
+// A GoSum holds the hashes recorded in a go.sum file. The zero value is
+// an empty set named "go.sum". A GoSum is safe for concurrent use.
+type GoSum struct {
+	// Name is the file name used in mismatch reports ("go.sum",
+	// "go.work.sum", ...). Empty means "go.sum".
+	Name string
+
+	mu sync.RWMutex
+	m  map[module.Version][]string // version may end in "/go.mod"
+}
+
+// ParseGoSum parses go.sum content. name is the file's name, used in
+// error messages and mismatch reports. Blank lines are skipped; lines
+// recording the hash of an empty go.mod are dropped (like the go command);
+// a line with other than three fields is an error worded like the go
+// command's: "malformed go.sum:\n<name>:<line>: wrong number of fields N".
+func ParseGoSum(name string, data []byte) (*GoSum, error) {
+	s := &GoSum{Name: filepath.Base(name)}
+	s.m = make(map[module.Version][]string)
+	lineno := 0
+	for len(data) > 0 {
+		var line []byte
+		lineno++
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			line, data = data, nil
+		}
+		f := strings.Fields(string(line))
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 3 {
+			return nil, fmt.Errorf("malformed go.sum:\n%s:%d: wrong number of fields %v", name, lineno, len(f))
+		}
+		if f[2] == emptyGoModHash {
+			continue
+		}
+		mod := module.Version{Path: f[0], Version: f[1]}
+		s.m[mod] = append(s.m[mod], f[2])
+	}
+	return s, nil
+}
+
+// ReadGoSum reads and parses the go.sum file name. A missing file is an
+// empty GoSum.
+func ReadGoSum(name string) (*GoSum, error) {
+	data, err := os.ReadFile(name)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return ParseGoSum(name, data)
+}
+
+func (s *GoSum) name() string {
+	if s.Name == "" {
+		return "go.sum"
+	}
+	return s.Name
+}
+
+func key(path, version string, goMod bool) module.Version {
+	if goMod {
+		version += "/go.mod"
+	}
+	return module.Version{Path: path, Version: version}
+}
+
+// Hashes returns the hashes recorded for path@version (the go.mod file's
+// when goMod is true), in file order.
+func (s *GoSum) Hashes(path, version string, goMod bool) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return append([]string(nil), s.m[key(path, version, goMod)]...)
+}
+
+// Check checks hash against the recorded hashes of path@version (of its
+// go.mod file when goMod is true) the way the go command does: walking the
+// recorded hashes in file order, a hash equal to hash means found; the
+// first "h1:" hash that differs is a *MismatchError, even when a later line
+// matches; hashes of unknown algorithms are skipped. found is false, with a
+// nil error, when nothing applicable is recorded.
+func (s *GoSum) Check(path, version string, goMod bool, hash string) (found bool, err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, h := range s.m[key(path, version, goMod)] {
+		if h == hash {
+			return true, nil
+		}
+		if strings.HasPrefix(h, "h1:") {
+			return false, &MismatchError{Path: path, Version: version, GoMod: goMod, Got: hash, Want: h, Source: s.name()}
+		}
+	}
+	return false, nil
+}
+
+// Add records hash for path@version (its go.mod file when goMod is true),
+// unless it is already recorded.
+func (s *GoSum) Add(path, version string, goMod bool, hash string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[module.Version][]string)
+	}
+	k := key(path, version, goMod)
+	for _, h := range s.m[k] {
+		if h == hash {
+			return
+		}
+	}
+	s.m[k] = append(s.m[k], hash)
+}
+
+// Bytes returns the content of a go.sum file holding s's hashes, sorted
+// like the go command writes them: by module path, then by version (with
+// the "/go.mod" line after the zip line of the same version), then by hash.
+func (s *GoSum) Bytes() []byte {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mods := make([]module.Version, 0, len(s.m))
+	for m := range s.m {
+		mods = append(mods, m)
+	}
+	sort.Slice(mods, func(i, j int) bool {
+		mi, mj := mods[i], mods[j]
+		if mi.Path != mj.Path {
+			return mi.Path < mj.Path
+		}
+		vi, vj := strings.TrimSuffix(mi.Version, "/go.mod"), strings.TrimSuffix(mj.Version, "/go.mod")
+		if vi != vj {
+			if c := semver.Compare(vi, vj); c != 0 {
+				return c < 0
+			}
+			return vi < vj
+		}
+		return mi.Version < mj.Version
+	})
+	var buf bytes.Buffer
+	for _, m := range mods {
+		hs := append([]string(nil), s.m[m]...)
+		sort.Strings(hs)
+		for _, h := range hs {
+			fmt.Fprintf(&buf, "%s %s %s\n", m.Path, m.Version, h)
+		}
+	}
+	return buf.Bytes()
+}

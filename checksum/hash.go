@@ -1,0 +1,50 @@
+package checksum
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"io"
+
+	"golang.org/x/mod/sumdb/dirhash"
+)
+
+// HashGoMod returns the h1: hash of a go.mod file, as go.sum records it
+// on "path version/go.mod" lines: dirhash.Hash1 over a single file named
+// "go.mod" holding exactly data.
+func HashGoMod(data []byte) (string, error) {
+	return dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	})
+}
+
+// HashZip returns the h1: hash of a module zip of the given size read
+// through r, as go.sum records it: dirhash.Hash1 over every entry of the
+// zip, under its full name ("path@version/file").
+func HashZip(r io.ReaderAt, size int64) (string, error) {
+	z, err := zip.NewReader(r, size)
+	if err != nil {
+		return "", err
+	}
+	return hashZipReader(z)
+}
+
+func hashZipReader(z *zip.Reader) (string, error) {
+	names := make([]string, 0, len(z.File))
+	files := make(map[string]*zip.File, len(z.File))
+	for _, f := range z.File {
+		if _, dup := files[f.Name]; dup {
+			return "", fmt.Errorf("zip has duplicate entry %s", f.Name)
+		}
+		names = append(names, f.Name)
+		files[f.Name] = f
+	}
+	return dirhash.Hash1(names, func(name string) (io.ReadCloser, error) {
+		return files[name].Open()
+	})
+}
+
+// HashZipFile returns the h1: hash of the module zip file name.
+func HashZipFile(name string) (string, error) {
+	return dirhash.HashZip(name, dirhash.DefaultHash)
+}
