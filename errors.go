@@ -71,6 +71,6 @@ func NotExist(err error) error {
 
 type notExistError struct{ err error }
 
-func (e notExistError) Error() string        { return e.err.Error() }
-func (e notExistError) Unwrap() error        { return e.err }
-func (notExistError) Is(target error) bool   { return target == fs.ErrNotExist }
+func (e notExistError) Error() string      { return e.err.Error() }
+func (e notExistError) Unwrap() error      { return e.err }
+func (notExistError) Is(target error) bool { return target == fs.ErrNotExist }

@@ -1,12 +1,12 @@
 package checksum
 
 import (
-	"archive/zip"
 	"bytes"
-	"fmt"
 	"io"
 
 	"golang.org/x/mod/sumdb/dirhash"
+
+	"github.com/modfetch/modfetch/internal/ziphash"
 )
 
 // HashGoMod returns the h1: hash of a go.mod file, as go.sum records it
@@ -22,26 +22,7 @@ func HashGoMod(data []byte) (string, error) {
 // through r, as go.sum records it: dirhash.Hash1 over every entry of the
 // zip, under its full name ("path@version/file").
 func HashZip(r io.ReaderAt, size int64) (string, error) {
-	z, err := zip.NewReader(r, size)
-	if err != nil {
-		return "", err
-	}
-	return hashZipReader(z)
-}
-
-func hashZipReader(z *zip.Reader) (string, error) {
-	names := make([]string, 0, len(z.File))
-	files := make(map[string]*zip.File, len(z.File))
-	for _, f := range z.File {
-		if _, dup := files[f.Name]; dup {
-			return "", fmt.Errorf("zip has duplicate entry %s", f.Name)
-		}
-		names = append(names, f.Name)
-		files[f.Name] = f
-	}
-	return dirhash.Hash1(names, func(name string) (io.ReadCloser, error) {
-		return files[name].Open()
-	})
+	return ziphash.Hash(r, size)
 }
 
 // HashZipFile returns the h1: hash of the module zip file name.

@@ -15,6 +15,7 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/ziphash"
 )
 
 // Verify is a [modfetch.Resolver] that checks every go.mod file and zip
@@ -153,7 +154,7 @@ func (v *Verify) Zip(ctx context.Context, path, version string) (io.ReadCloser, 
 			return nil, fmt.Errorf("zip for %s has unexpected file %s", prefix[:len(prefix)-1], zf.Name)
 		}
 	}
-	h, err := hashZipReader(z)
+	h, err := ziphash.HashReader(z)
 	if err != nil {
 		return nil, &module.ModuleError{Path: path, Version: version, Err: err}
 	}

@@ -1,0 +1,297 @@
+package modfetch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb/dirhash"
+	modzip "golang.org/x/mod/zip"
+)
+
+// DownloadOptions says where [Download] puts what it fetches.
+type DownloadOptions struct {
+	// ModCache, if set, is a module cache directory (GOMODCACHE): the zip
+	// is extracted into ModCache/<escaped path>@<escaped version> exactly
+	// as the go command extracts it, so that go builds with GOPROXY=off
+	// use it. Empty means nothing is extracted.
+	ModCache string
+
+	// ReadWrite leaves extracted directories writable, like the go
+	// command's -modcacherw. Extracted files are read-only either way.
+	ReadWrite bool
+
+	// TempDir is where a zip is spooled when r does not return one on
+	// local disk; empty means os.TempDir().
+	TempDir string
+}
+
+// A Downloaded describes a module version fetched by [Download].
+type Downloaded struct {
+	Path     string
+	Version  string // canonical version
+	Info     *Info
+	GoMod    []byte // the go.mod file, as the .mod endpoint served it
+	GoModSum string // h1: hash of GoMod, as in go.sum's "path version/go.mod" line
+	Sum      string // h1: hash of the zip, as in go.sum's "path version" line
+	Dir      string // extracted directory, when DownloadOptions.ModCache is set
+}
+
+// Download fetches path@version through r like `go mod download` does: its
+// .info (rev may be any revision r can resolve; the rest uses the canonical
+// version Stat returns), its go.mod file and its zip, and reports their
+// hashes. Checking those hashes is r's business: compose r with a
+// verifying layer (checksum.Verify) to download only verified modules.
+//
+// With opts.ModCache set, the zip is extracted the way the go command
+// extracts it (cmd/go/internal/modfetch: unzip): under the module version's
+// lock file ModCache/cache/download/<path>/@v/<version>.lock, a ".partial"
+// marker beside it during extraction, files read-only, directories
+// read-only unless opts.ReadWrite; a directory that is already complete is
+// left alone, a partial one is replaced. The .ziphash file the go command
+// requires beside the zip is written if missing.
+func Download(ctx context.Context, r Resolver, path, rev string, opts *DownloadOptions) (*Downloaded, error) {
+	if opts == nil {
+		opts = new(DownloadOptions)
+	}
+	info, err := r.Stat(ctx, path, rev)
+	if err != nil {
+		return nil, err
+	}
+	d := &Downloaded{Path: path, Version: info.Version, Info: info}
+	if d.GoMod, err = r.GoMod(ctx, path, d.Version); err != nil {
+		return nil, err
+	}
+	if d.GoModSum, err = hashGoMod(d.GoMod); err != nil {
+		return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
+	}
+	rc, err := r.Zip(ctx, path, d.Version)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	zipFile, cleanup, err := localZip(ctx, rc, opts.TempDir)
+	if err != nil {
+		return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
+	}
+	defer cleanup()
+	if s, ok := rc.(interface{ Sum() string }); ok && s.Sum() != "" {
+		d.Sum = s.Sum()
+	} else if s := readZiphash(zipFile + "hash"); s != "" {
+		d.Sum = s
+	} else if d.Sum, err = dirhash.HashZip(zipFile, dirhash.DefaultHash); err != nil {
+		return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
+	}
+	if opts.ModCache != "" {
+		m := module.Version{Path: path, Version: d.Version}
+		if d.Dir, err = extract(ctx, opts.ModCache, m, zipFile, d.Sum, opts.ReadWrite); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+func hashGoMod(data []byte) (string, error) {
+	return dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	})
+}
+
+// localZip returns the name of a file holding the zip read from rc: rc's
+// own file when it is one, else a temporary copy removed by cleanup.
+func localZip(ctx context.Context, rc io.Reader, tempDir string) (name string, cleanup func(), err error) {
+	if f, ok := rc.(*os.File); ok && filepath.IsAbs(f.Name()) {
+		if _, err := os.Stat(f.Name()); err == nil {
+			return f.Name(), func() {}, nil
+		}
+	}
+	f, err := os.CreateTemp(tempDir, "modfetch-download-*.zip")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.Remove(f.Name()) }
+	_, err = io.Copy(f, &ctxReader{ctx, rc})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return f.Name(), cleanup, nil
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
+}
+
+// readZiphash returns the hash in a .ziphash file, or "" if it is missing
+// or not valid by the go command's rule (no NUL bytes, exact length).
+func readZiphash(name string) string {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return ""
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) != len("h1:")+44 || bytes.IndexByte(data, 0) >= 0 || !bytes.HasPrefix(data, []byte("h1:")) {
+		return ""
+	}
+	return string(data)
+}
+
+// ModCacheDir returns the directory where the go command keeps path@version
+// extracted in the module cache modcache: modcache/<escaped path>@<escaped
+// version>.
+func ModCacheDir(modcache, path, version string) (string, error) {
+	enc, err := module.EscapePath(path)
+	if err != nil {
+		return "", err
+	}
+	if !IsCanonical(version) {
+		return "", fmt.Errorf("non-canonical module version %q", version)
+	}
+	ev, err := module.EscapeVersion(version)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(modcache, filepath.FromSlash(enc+"@"+ev)), nil
+}
+
+// downloadFile returns the name of path@version's file with extension ext
+// in modcache/cache/download.
+func downloadFile(modcache string, m module.Version, ext string) (string, error) {
+	enc, err := module.EscapePath(m.Path)
+	if err != nil {
+		return "", err
+	}
+	ev, err := module.EscapeVersion(m.Version)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(modcache, "cache", "download", filepath.FromSlash(enc), "@v", ev+"."+ext), nil
+}
+
+// extract unzips zipFile into the module cache like the go command.
+func extract(ctx context.Context, modcache string, m module.Version, zipFile, sum string, rw bool) (dir string, err error) {
+	if !filepath.IsAbs(modcache) {
+		return "", fmt.Errorf("GOMODCACHE entry is relative; must be absolute path: %q.", modcache)
+	}
+	dir, err = ModCacheDir(modcache, m.Path, m.Version)
+	if err != nil {
+		return "", &module.ModuleError{Path: m.Path, Version: m.Version, Err: err}
+	}
+	lockFile, err := downloadFile(modcache, m, "lock")
+	if err != nil {
+		return "", err
+	}
+	partial := strings.TrimSuffix(lockFile, ".lock") + ".partial"
+	ziphash := strings.TrimSuffix(lockFile, ".lock") + ".ziphash"
+	if err := os.MkdirAll(filepath.Dir(lockFile), 0o777); err != nil {
+		return "", err
+	}
+	unlock, err := lockPath(ctx, lockFile)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+
+	// The go command requires the .ziphash beside the zip to trust a
+	// directory; write it when whoever stored the zip did not.
+	if readZiphash(ziphash) == "" {
+		if err := writeFileAtomic(ziphash, []byte(sum)); err != nil {
+			return "", err
+		}
+	}
+
+	_, partialErr := os.Stat(partial)
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() && errors.Is(partialErr, fs.ErrNotExist) {
+		return dir, nil // already extracted
+	} else if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		// A partial extraction (or something in the way): start over.
+		if err := removeAll(dir); err != nil {
+			return "", err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o777); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(partial, nil, 0o666); err != nil {
+		return "", err
+	}
+	if err := modzip.Unzip(dir, m, zipFile); err != nil {
+		if rmErr := removeAll(dir); rmErr == nil {
+			os.Remove(partial)
+		}
+		return "", err
+	}
+	if err := os.Remove(partial); err != nil {
+		return "", err
+	}
+	if !rw {
+		makeDirsReadOnly(dir)
+	}
+	return dir, nil
+}
+
+// removeAll removes an extracted directory, making its directories
+// writable first.
+func removeAll(dir string) error {
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(path, 0o777)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
+
+// makeDirsReadOnly removes write permission from dir and the directories
+// below it, children before parents.
+func makeDirsReadOnly(dir string) {
+	var dirs []string
+	var modes []fs.FileMode
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			if info, err := d.Info(); err == nil && info.Mode()&0o222 != 0 {
+				dirs = append(dirs, path)
+				modes = append(modes, info.Mode())
+			}
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Chmod(dirs[i], modes[i]&^0o222)
+	}
+}
+
+// writeFileAtomic writes data to name through a temporary file in the same
+// directory, so readers never see a part.
+func writeFileAtomic(name string, data []byte) error {
+	tmp := name + strconv.Itoa(rand.IntN(1e9)) + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o666); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}

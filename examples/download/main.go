@@ -1,0 +1,186 @@
+// Command download is a work-alike of `go mod download [-json] mod@version...`
+// run outside a main module, built on modfetch: it reads the same
+// environment (GOPROXY, GONOPROXY, GOPRIVATE, GOSUMDB, GONOSUMDB,
+// GOMODCACHE, GOPATH, GOFLAGS, GOAUTH and the go env files), fills the same
+// module cache, prints the same JSON fields, and exits with status 1 when
+// any argument failed.
+//
+// Usage:
+//
+//	go run ./examples/download [-json] path@version...
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"sync"
+
+	"golang.org/x/mod/module"
+
+	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/cache"
+	"github.com/modfetch/modfetch/goenv"
+)
+
+// moduleJSON is the go command's ModuleJSON (cmd/go/internal/modcmd).
+type moduleJSON struct {
+	Path     string           `json:",omitempty"`
+	Version  string           `json:",omitempty"`
+	Query    string           `json:",omitempty"`
+	Error    string           `json:",omitempty"`
+	Info     string           `json:",omitempty"`
+	GoMod    string           `json:",omitempty"`
+	Zip      string           `json:",omitempty"`
+	Dir      string           `json:",omitempty"`
+	Sum      string           `json:",omitempty"`
+	GoModSum string           `json:",omitempty"`
+	Origin   *modfetch.Origin `json:",omitempty"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("download", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jsonFlag := fs.Bool("json", false, "print a JSON object for each module")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: download [-json] path@version...\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintf(stderr, "go: no modules specified (see 'go help mod download')\n")
+		return 1
+	}
+	type target struct{ path, query string }
+	var targets []target
+	for _, arg := range fs.Args() {
+		path, vers, found := strings.Cut(arg, "@")
+		if len(vers) > 0 && (vers[0] == '-' || vers[0] == '/') {
+			fmt.Fprintf(stderr, "go: invalid module version %q\n", vers)
+			return 1
+		}
+		if !found {
+			fmt.Fprintf(stderr, "go: cannot match %q without -versions or an explicit version: go.mod file not found in current directory or any parent directory; see 'go help modules'\n", arg)
+			return 1
+		}
+		targets = append(targets, target{path, vers})
+	}
+
+	cfg, err := goenv.Load()
+	if err != nil {
+		fmt.Fprintf(stderr, "go: %v\n", err)
+		return 1
+	}
+	stack, stackErr := cfg.Resolver(nil)
+
+	mods := make([]*moduleJSON, len(targets))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, t := range targets {
+		m := &moduleJSON{Path: t.path, Version: t.query}
+		mods[i] = m
+		if stackErr != nil {
+			m.Error = moduleError(t.path, t.query, stackErr).Error()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			download(ctx, cfg, stack, m)
+		}()
+	}
+	wg.Wait()
+
+	code := 0
+	for _, m := range mods {
+		if m.Error != "" {
+			code = 1
+		}
+		if *jsonFlag {
+			b, _ := json.MarshalIndent(m, "", "\t")
+			stdout.Write(append(b, '\n'))
+		} else if m.Error != "" {
+			fmt.Fprintf(stderr, "go: %s\n", m.Error)
+		}
+	}
+	return code
+}
+
+// download resolves m.Path@m.Version and downloads it, filling m like the
+// go command's DownloadModule.
+func download(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, m *moduleJSON) {
+	query := m.Version
+	info, err := resolve(ctx, stack, m.Path, query)
+	if err != nil {
+		m.Error = moduleError(m.Path, query, err).Error()
+		return
+	}
+	m.Version = info.Version
+	if query != info.Version {
+		m.Query = query
+	}
+	m.Origin = info.Origin
+
+	d, err := modfetch.Download(ctx, stack, m.Path, m.Version, &modfetch.DownloadOptions{
+		ModCache:  cfg.GOMODCACHE,
+		ReadWrite: cfg.ModCacheRW,
+	})
+	if err != nil {
+		m.Error = err.Error()
+		return
+	}
+	m.GoModSum, m.Sum, m.Dir = d.GoModSum, d.Sum, d.Dir
+	if ds, ok := stack.Store.(*cache.DirStore); ok {
+		for ext, field := range map[string]*string{"info": &m.Info, "mod": &m.GoMod, "zip": &m.Zip} {
+			if key, err := cache.VersionKey(m.Path, m.Version, ext); err == nil {
+				*field, _ = ds.Path(key)
+			}
+		}
+	}
+}
+
+// resolve finds the version a query names. An exact version is asked for
+// as is; a non-canonical semantic version (v1.2.3+meta) is retried in
+// canonical form, like the go command.
+func resolve(ctx context.Context, r modfetch.Resolver, path, query string) (*modfetch.Info, error) {
+	info, err := r.Stat(ctx, path, query)
+	if err == nil {
+		return info, nil
+	}
+	if canon := module.CanonicalVersion(query); canon != "" && canon != query {
+		info, cerr := r.Stat(ctx, path, canon)
+		if cerr == nil {
+			return info, nil
+		}
+		if !errors.Is(cerr, os.ErrNotExist) {
+			err = cerr
+		}
+	}
+	return nil, err
+}
+
+// moduleError gives err the module context the go command's JSON shows.
+func moduleError(path, vers string, err error) error {
+	var me *module.ModuleError
+	if errors.As(err, &me) {
+		return err
+	}
+	return &module.ModuleError{Path: path, Version: vers, Err: err}
+}

@@ -1,0 +1,119 @@
+package goenv
+
+import (
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/cache"
+	"github.com/modfetch/modfetch/checksum"
+	"github.com/modfetch/modfetch/upstream"
+)
+
+// Options adjust the Resolver that [Config.Resolver] builds. The zero value
+// gives the go command's behaviour.
+type Options struct {
+	// Direct fetches modules from version control, for GOPROXY "direct"
+	// and for GONOPROXY/GOPRIVATE modules. Nil means direct access is not
+	// configured: such requests fail with upstream.ErrDirectNotConfigured.
+	Direct modfetch.Resolver
+
+	// GoSum holds recorded hashes to check downloads against first (a
+	// module's go.sum); nil means none, as outside a module.
+	GoSum *checksum.GoSum
+
+	// Client is the HTTP client for proxies and the checksum database;
+	// nil means a client like http.DefaultClient. GOAUTH's netrc
+	// credentials are added to a copy of it.
+	Client *http.Client
+
+	// Store replaces the module cache on disk; nil means a DirStore at
+	// GOMODCACHE/cache/download, shared with the go command.
+	Store cache.Store
+
+	// MutableTTL is the cache's reuse time for lists, latest and branch
+	// answers. Zero means never reuse them across calls, like the go
+	// command (which always asks the network for those); a server sets a
+	// positive value.
+	MutableTTL time.Duration
+
+	// Retry bounds retries of proxy requests.
+	Retry upstream.Retry
+
+	// Logger, if set, receives the layers' diagnostics.
+	Logger *slog.Logger
+}
+
+// A Stack is the composed Resolver the go command would use, with its
+// layers exposed. Requests go to Cache, which asks Verify on a miss, which
+// asks Chain.
+type Stack struct {
+	modfetch.Resolver // Cache
+
+	Chain  *upstream.Chain  // GOPROXY walk with GONOPROXY routing
+	DB     *checksum.DB     // checksum database; nil when GOSUMDB=off
+	Verify *checksum.Verify // go.sum and checksum database checks
+	Cache  *cache.Cache     // the module cache
+	Store  cache.Store      // where Cache keeps answers
+}
+
+// Resolver builds the Resolver the go command would use with c's settings:
+//
+//   - upstream.Chain over GOPROXY, with GONOPROXY modules sent to
+//     opts.Direct only;
+//   - checksum.Verify with GOSUMDB (reached through the first proxy that
+//     serves it, else directly; its tiles and lookups cached under
+//     GOMODCACHE/cache/download/sumdb and its latest signed tree head under
+//     GOPATH[0]/pkg/sumdb, like the go command), GONOSUMDB and opts.GoSum;
+//   - cache.Cache over a DirStore at GOMODCACHE/cache/download.
+//
+// It returns the go command's errors for a bad GOPROXY or GOSUMDB.
+func (c *Config) Resolver(opts *Options) (*Stack, error) {
+	if opts == nil {
+		opts = new(Options)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	client, err := c.HTTPClient(opts.Client)
+	if err != nil {
+		return nil, err
+	}
+	ucfg := &upstream.Config{
+		NoProxy: c.GONOPROXY,
+		Direct:  opts.Direct,
+		Client:  client,
+		Retry:   opts.Retry,
+		Logger:  opts.Logger,
+	}
+	chain, err := ucfg.Parse(c.GOPROXY)
+	if err != nil {
+		return nil, err
+	}
+	db, err := checksum.ParseGOSUMDB(c.GOSUMDB)
+	if err != nil {
+		return nil, err
+	}
+	if db != nil {
+		db.FindURL = chain.SumDBURL
+		db.Client = client
+		db.CacheDir = filepath.Join(c.GOMODCACHE, "cache", "download", "sumdb")
+		if gopath := filepath.SplitList(c.GOPATH); len(gopath) > 0 && gopath[0] != "" {
+			db.StateDir = filepath.Join(gopath[0], "pkg", "sumdb")
+		}
+		db.Logger = opts.Logger
+	}
+	verify := &checksum.Verify{Next: chain, GoSum: opts.GoSum, DB: db, NoSumDB: c.GONOSUMDB}
+	store := opts.Store
+	if store == nil {
+		store = &cache.DirStore{Dir: filepath.Join(c.GOMODCACHE, "cache", "download"), Logger: opts.Logger}
+	}
+	ttl := opts.MutableTTL
+	if ttl == 0 {
+		ttl = -1
+	}
+	ch := &cache.Cache{Next: verify, Store: store, MutableTTL: ttl, Logger: opts.Logger}
+	return &Stack{Resolver: ch, Chain: chain, DB: db, Verify: verify, Cache: ch, Store: store}, nil
+}
