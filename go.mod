@@ -2,8 +2,4 @@ module github.com/modfetch/modfetch
 
 go 1.25.0
 
-require (
-	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
-	golang.org/x/mod v0.40.0 // indirect
-	golang.org/x/sync v0.22.0 // indirect
-)
+require golang.org/x/mod v0.40.0

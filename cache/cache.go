@@ -1,0 +1,561 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/module"
+
+	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/flight"
+	"github.com/modfetch/modfetch/internal/ziphash"
+)
+
+// Defaults for a Cache's zero fields.
+const (
+	DefaultMutableTTL  = time.Minute
+	DefaultNotFoundTTL = 30 * time.Second
+)
+
+// Cache is a caching [modfetch.Resolver] in front of Next, keeping answers
+// in Store by their mutability, like the go command's module cache
+// (cmd/go/internal/modfetch: cachingRepo):
+//
+//   - the .info, .mod and .zip of a canonical version never change: once
+//     stored they are answered from Store forever, without asking Next;
+//   - @v/list, @latest and the .info of non-canonical revisions (branches,
+//     commit hashes, versions that resolve to another one) change: they are
+//     reused for MutableTTL;
+//   - a not-found answer is remembered, in memory only, for NotFoundTTL;
+//   - other errors are never remembered.
+//
+// Identical concurrent requests that miss the cache are one request to
+// Next. That request is detached from any one caller's cancellation: it
+// runs until it finishes or every caller waiting for it has given up, and
+// each caller returns as soon as its own context ends.
+//
+// Cache stores what Next returns, so put it above a verifying layer
+// ([checksum.Verify]) to store only verified bytes. A failure to write
+// Store is logged and the answer still returned.
+//
+// Stored keys follow the go command's $GOMODCACHE/cache/download layout
+// (see DirStore): "<escaped path>/@v/<escaped version>.info", ".mod",
+// ".zip" and ".ziphash" (the zip's h1: hash). Mutable answers live under
+// "modfetch/", which can never be a module path, with the time they were
+// fetched.
+//
+// Set the exported fields before first use and do not change them later.
+type Cache struct {
+	Next modfetch.Resolver
+
+	// Store keeps the answers; nil means a &MemStore{} (64 MiB).
+	Store Store
+
+	// MutableTTL is how long list, latest and non-canonical revision
+	// answers are reused. Zero means DefaultMutableTTL; a negative value
+	// means they are never reused (every call asks Next, like the go
+	// command).
+	MutableTTL time.Duration
+
+	// NotFoundTTL is how long a not-found answer is remembered in memory.
+	// Zero means DefaultNotFoundTTL; a negative value disables it.
+	NotFoundTTL time.Duration
+
+	// Logger, if set, receives failures to write Store.
+	Logger *slog.Logger
+
+	now func() time.Time // test hook
+
+	once     sync.Once
+	store    Store
+	mu       sync.Mutex
+	notFound map[string]notFoundEntry
+
+	infos  flight.Group[string, *modfetch.Info]
+	lists  flight.Group[string, []string]
+	gomods flight.Group[string, []byte]
+	zips   flight.Group[string, bool]
+}
+
+type notFoundEntry struct {
+	err   error
+	until time.Time
+}
+
+func (c *Cache) init() {
+	c.once.Do(func() {
+		c.store = c.Store
+		if c.store == nil {
+			c.store = &MemStore{}
+		}
+		if c.now == nil {
+			c.now = time.Now
+		}
+	})
+}
+
+func (c *Cache) mutableTTL() time.Duration {
+	if c.MutableTTL == 0 {
+		return DefaultMutableTTL
+	}
+	return c.MutableTTL
+}
+
+func (c *Cache) notFoundTTL() time.Duration {
+	if c.NotFoundTTL == 0 {
+		return DefaultNotFoundTTL
+	}
+	return c.NotFoundTTL
+}
+
+// Keys.
+
+// VersionKey returns the Store key of path@version's file with the given
+// extension ("info", "mod", "zip", "ziphash"): the file's path relative to
+// $GOMODCACHE/cache/download.
+func VersionKey(path, version, ext string) (string, error) {
+	enc, err := module.EscapePath(path)
+	if err != nil {
+		return "", err
+	}
+	ev, err := module.EscapeVersion(version)
+	if err != nil {
+		return "", err
+	}
+	return enc + "/@v/" + ev + "." + ext, nil
+}
+
+func mutableKey(path, what string) (string, error) {
+	enc, err := module.EscapePath(path)
+	if err != nil {
+		return "", err
+	}
+	return "modfetch/" + enc + "/" + what, nil
+}
+
+// Not-found memory.
+
+func (c *Cache) rememberedNotFound(key string) error {
+	if c.notFoundTTL() < 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.notFound[key]
+	if !ok {
+		return nil
+	}
+	if c.now().After(e.until) {
+		delete(c.notFound, key)
+		return nil
+	}
+	return e.err
+}
+
+func (c *Cache) noteError(key string, err error) {
+	if err == nil || c.notFoundTTL() < 0 || !errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.notFound == nil {
+		c.notFound = make(map[string]notFoundEntry)
+	}
+	// Keep the map bounded: drop expired entries when it grows.
+	if len(c.notFound) >= 4096 {
+		now := c.now()
+		for k, e := range c.notFound {
+			if now.After(e.until) {
+				delete(c.notFound, k)
+			}
+		}
+		if len(c.notFound) >= 4096 {
+			for k := range c.notFound {
+				delete(c.notFound, k)
+				break
+			}
+		}
+	}
+	c.notFound[key] = notFoundEntry{err: err, until: c.now().Add(c.notFoundTTL())}
+}
+
+// Store access.
+
+func (c *Cache) get(ctx context.Context, key string, limit int64) ([]byte, error) {
+	rc, err := c.store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("cache entry %s too large", key)
+	}
+	return data, nil
+}
+
+func (c *Cache) put(ctx context.Context, key string, data []byte) {
+	if err := c.store.Put(ctx, key, bytes.NewReader(data)); err != nil && c.Logger != nil {
+		c.Logger.Warn("cache write failed", "key", key, "error", err)
+	}
+}
+
+// A mutable entry is stored as "modfetch-cache <unix nanoseconds>\n" and
+// the answer's bytes.
+const mutableHeader = "modfetch-cache "
+
+func (c *Cache) getMutable(ctx context.Context, key string) ([]byte, bool) {
+	ttl := c.mutableTTL()
+	if ttl < 0 {
+		return nil, false
+	}
+	data, err := c.get(ctx, key, 64<<20)
+	if err != nil {
+		return nil, false
+	}
+	line, body, ok := bytes.Cut(data, []byte("\n"))
+	if !ok || !bytes.HasPrefix(line, []byte(mutableHeader)) {
+		return nil, false
+	}
+	ns, err := strconv.ParseInt(string(line[len(mutableHeader):]), 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	age := c.now().Sub(time.Unix(0, ns))
+	if age < 0 || age > ttl {
+		return nil, false
+	}
+	return body, true
+}
+
+func (c *Cache) putMutable(ctx context.Context, key string, body []byte) {
+	if c.mutableTTL() < 0 {
+		return
+	}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "%s%d\n", mutableHeader, c.now().UnixNano())
+	buf.Write(body)
+	c.put(ctx, key, buf.Bytes())
+}
+
+// Info encoding: the go command's .info files, with Origin trimmed of the
+// fields that only matter for revisions (cmd/go/internal/modfetch:
+// writeDiskStat).
+func encodeInfo(info *modfetch.Info) []byte {
+	cp := *info
+	if cp.Origin != nil {
+		o := *cp.Origin
+		o.TagSum, o.TagPrefix, o.RepoSum = "", "", ""
+		if module.IsPseudoVersion(cp.Version) {
+			o.Ref = ""
+		}
+		cp.Origin = &o
+	}
+	data, _ := json.Marshal(&cp)
+	return data
+}
+
+func (c *Cache) getInfo(ctx context.Context, path, version string) (*modfetch.Info, bool) {
+	key, err := VersionKey(path, version, "info")
+	if err != nil {
+		return nil, false
+	}
+	data, err := c.get(ctx, key, 1<<20)
+	if err != nil {
+		return nil, false
+	}
+	info, err := modfetch.ParseInfo(data)
+	if err != nil || info.Version != version {
+		return nil, false // unparseable entries count as missing, like the go command's
+	}
+	return info, true
+}
+
+func (c *Cache) putInfo(ctx context.Context, path string, info *modfetch.Info) {
+	key, err := VersionKey(path, info.Version, "info")
+	if err != nil {
+		return
+	}
+	c.put(ctx, key, encodeInfo(info))
+}
+
+func copyInfo(info *modfetch.Info) *modfetch.Info {
+	if info == nil {
+		return nil
+	}
+	cp := *info
+	if info.Origin != nil {
+		o := *info.Origin
+		cp.Origin = &o
+	}
+	return &cp
+}
+
+// Stat implements [modfetch.Resolver].
+func (c *Cache) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
+	c.init()
+	canonical := modfetch.IsCanonical(rev)
+	if canonical {
+		if info, ok := c.getInfo(ctx, path, rev); ok {
+			return info, nil
+		}
+	}
+	mkey, err := mutableKey(path, "@v/"+rev+".info")
+	if err != nil {
+		return c.Next.Stat(ctx, path, rev) // Next reports the bad path
+	}
+	if data, ok := c.getMutable(ctx, mkey); ok {
+		if info, err := modfetch.ParseInfo(data); err == nil {
+			return info, nil
+		}
+	}
+	fkey := "stat\x00" + path + "\x00" + rev
+	if err := c.rememberedNotFound(fkey); err != nil {
+		return nil, err
+	}
+	info, err, _ := c.infos.Do(ctx, fkey, func(ctx context.Context) (*modfetch.Info, error) {
+		info, err := c.Next.Stat(ctx, path, rev)
+		if err != nil {
+			c.noteError(fkey, err)
+			return nil, err
+		}
+		if modfetch.IsCanonical(info.Version) {
+			c.putInfo(ctx, path, info)
+		}
+		if info.Version != rev {
+			c.putMutable(ctx, mkey, encodeInfo(info))
+		}
+		return info, nil
+	})
+	return copyInfo(info), err
+}
+
+// Latest implements [modfetch.Resolver].
+func (c *Cache) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
+	c.init()
+	mkey, err := mutableKey(path, "@latest")
+	if err != nil {
+		return c.Next.Latest(ctx, path)
+	}
+	if data, ok := c.getMutable(ctx, mkey); ok {
+		if info, err := modfetch.ParseInfo(data); err == nil {
+			return info, nil
+		}
+	}
+	fkey := "latest\x00" + path
+	if err := c.rememberedNotFound(fkey); err != nil {
+		return nil, err
+	}
+	info, err, _ := c.infos.Do(ctx, fkey, func(ctx context.Context) (*modfetch.Info, error) {
+		info, err := c.Next.Latest(ctx, path)
+		if err != nil {
+			c.noteError(fkey, err)
+			return nil, err
+		}
+		if modfetch.IsCanonical(info.Version) {
+			if _, ok := c.getInfo(ctx, path, info.Version); !ok {
+				c.putInfo(ctx, path, info)
+			}
+		}
+		c.putMutable(ctx, mkey, encodeInfo(info))
+		return info, nil
+	})
+	return copyInfo(info), err
+}
+
+// List implements [modfetch.Resolver].
+func (c *Cache) List(ctx context.Context, path string) ([]string, error) {
+	c.init()
+	mkey, err := mutableKey(path, "@v/list")
+	if err != nil {
+		return c.Next.List(ctx, path)
+	}
+	if data, ok := c.getMutable(ctx, mkey); ok {
+		return strings.Fields(string(data)), nil
+	}
+	fkey := "list\x00" + path
+	if err := c.rememberedNotFound(fkey); err != nil {
+		return nil, err
+	}
+	list, err, _ := c.lists.Do(ctx, fkey, func(ctx context.Context) ([]string, error) {
+		list, err := c.Next.List(ctx, path)
+		if err != nil {
+			c.noteError(fkey, err)
+			return nil, err
+		}
+		var buf bytes.Buffer
+		for _, v := range list {
+			buf.WriteString(v)
+			buf.WriteByte('\n')
+		}
+		c.putMutable(ctx, mkey, buf.Bytes())
+		return list, nil
+	})
+	if list == nil && err == nil {
+		return []string{}, nil
+	}
+	return append([]string(nil), list...), err
+}
+
+// GoMod implements [modfetch.Resolver].
+func (c *Cache) GoMod(ctx context.Context, path, version string) ([]byte, error) {
+	c.init()
+	key, err := VersionKey(path, version, "mod")
+	if err != nil || !modfetch.IsCanonical(version) {
+		return c.Next.GoMod(ctx, path, version) // Next reports the bad input
+	}
+	if data, err := c.get(ctx, key, 64<<20); err == nil && !bytes.HasPrefix(data, []byte("//vgo 0.0.")) {
+		return data, nil
+	}
+	fkey := "mod\x00" + path + "\x00" + version
+	if err := c.rememberedNotFound(fkey); err != nil {
+		return nil, err
+	}
+	data, err, _ := c.gomods.Do(ctx, fkey, func(ctx context.Context) ([]byte, error) {
+		data, err := c.Next.GoMod(ctx, path, version)
+		if err != nil {
+			c.noteError(fkey, err)
+			return nil, err
+		}
+		c.put(ctx, key, data)
+		return data, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), data...), nil
+}
+
+// Zip implements [modfetch.Resolver]. A stored zip is returned as the
+// Store's reader (an *os.File for a DirStore).
+func (c *Cache) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	c.init()
+	key, err := VersionKey(path, version, "zip")
+	if err != nil || !modfetch.IsCanonical(version) {
+		return c.Next.Zip(ctx, path, version)
+	}
+	if rc, err := c.store.Get(ctx, key); err == nil {
+		return rc, nil
+	}
+	fkey := "zip\x00" + path + "\x00" + version
+	if err := c.rememberedNotFound(fkey); err != nil {
+		return nil, err
+	}
+	stored, err, _ := c.zips.Do(ctx, fkey, func(ctx context.Context) (bool, error) {
+		return c.fetchZip(ctx, path, version, key, fkey)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if stored {
+		if rc, err := c.store.Get(ctx, key); err == nil {
+			return rc, nil
+		}
+	}
+	// The store could not keep the zip (or lost it at once): fetch it
+	// again for this caller alone.
+	return c.Next.Zip(ctx, path, version)
+}
+
+// fetchZip copies Next's zip into the store, then records its hash. It
+// reports whether the zip was stored; an error is Next's.
+func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (bool, error) {
+	rc, err := c.Next.Zip(ctx, path, version)
+	if err != nil {
+		c.noteError(fkey, err)
+		return false, err
+	}
+	defer rc.Close()
+	src := &sourceReader{r: rc}
+	if err := c.store.Put(ctx, key, src); err != nil {
+		if src.err != nil {
+			return false, src.err // Next failed mid-stream: nothing is stored
+		}
+		if c.Logger != nil {
+			c.Logger.Warn("cache write failed", "key", key, "error", err)
+		}
+		return false, nil
+	}
+	sum := ""
+	if s, ok := rc.(interface{ Sum() string }); ok {
+		sum = s.Sum()
+	} else {
+		sum = c.hashStored(ctx, key)
+	}
+	if sum != "" {
+		hkey := strings.TrimSuffix(key, ".zip") + ".ziphash"
+		c.put(ctx, hkey, []byte(sum))
+	}
+	return true, nil
+}
+
+// hashStored computes the h1: hash of a stored zip, or "" if the store's
+// reader cannot be read at random.
+func (c *Cache) hashStored(ctx context.Context, key string) string {
+	rc, err := c.store.Get(ctx, key)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	ra, ok1 := rc.(io.ReaderAt)
+	st, ok2 := rc.(interface{ Stat() (fs.FileInfo, error) })
+	if !ok1 || !ok2 {
+		return ""
+	}
+	fi, err := st.Stat()
+	if err != nil {
+		return ""
+	}
+	h, err := ziphash.Hash(ra, fi.Size())
+	if err != nil {
+		return ""
+	}
+	return h
+}
+
+// Sum returns the h1: hash of path@version's zip recorded in the store
+// (its .ziphash), or "" if there is none.
+func (c *Cache) Sum(ctx context.Context, path, version string) string {
+	c.init()
+	key, err := VersionKey(path, version, "ziphash")
+	if err != nil {
+		return ""
+	}
+	data, err := c.get(ctx, key, 1<<10)
+	if err != nil {
+		return ""
+	}
+	data = bytes.TrimSpace(data)
+	if !ziphash.Valid(data) {
+		return ""
+	}
+	return string(data)
+}
+
+// sourceReader remembers the error of the reader it wraps, to tell a
+// failing source from a failing store.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}

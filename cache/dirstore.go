@@ -1,0 +1,271 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+
+	"github.com/modfetch/modfetch/internal/atomicfile"
+	"github.com/modfetch/modfetch/internal/lockedfile"
+)
+
+// A DirStore is a [Store] kept in a directory tree laid out exactly like
+// the go command's download cache, $GOMODCACHE/cache/download: the value
+// of key lives in the file filepath.Join(Dir, filepath.FromSlash(key)).
+// A DirStore and the go command can therefore share one module cache, and
+// the directory can be served as a file:// GOPROXY.
+//
+// Put writes a temporary file named like the go command's ("<base><random>.tmp")
+// beside the target and renames it into place only when every byte was
+// written, so readers (this store's, other processes', the go command's)
+// see either the old file or the whole new one. Beyond that, Put follows
+// the go command's conventions for the files it writes under an "@v"
+// directory:
+//
+//   - The immutable module files "@v/<version>.info", ".mod", ".zip" and
+//     ".ziphash" are made read-only (mode 0444). Other files, such as
+//     "@v/list" and checksum database tiles, get the default mode 0666
+//     less the umask.
+//   - A ".zip" or ".ziphash" file is written while holding the go
+//     command's per-version lock, an exclusive flock(2) on
+//     "@v/<version>.lock" (version still escaped), which is created if
+//     needed and never removed.
+//   - After a ".mod" file is written, "@v/list" is rewritten under its
+//     own lock to list the canonical versions that have a ".mod" file,
+//     sorted by semver, one per line. A failure there is logged and does
+//     not fail the Put.
+//
+// A DirStore is safe for concurrent use by multiple goroutines and
+// processes, including go commands using the same directory. Its fields
+// must not change after first use.
+type DirStore struct {
+	// Dir is the root directory of the store, for example
+	// "/home/me/go/pkg/mod/cache/download". It is created on the first
+	// Put if needed. An empty Dir makes every method fail.
+	Dir string
+
+	// Logger, if not nil, receives warnings that do not fail an
+	// operation, such as a failure to update an "@v/list" file.
+	Logger *slog.Logger
+}
+
+// errNoDir is returned by every method of a DirStore whose Dir is empty.
+var errNoDir = errors.New("cache: DirStore has no Dir")
+
+// Path returns the name of the file holding the value of key,
+// filepath.Join(d.Dir, filepath.FromSlash(key)), which lies inside d.Dir.
+// It returns an error if d.Dir is empty or key is not a valid [Store]
+// key. The file need not exist.
+func (d *DirStore) Path(key string) (string, error) {
+	if d.Dir == "" {
+		return "", errNoDir
+	}
+	if err := checkStoreKey(key); err != nil {
+		return "", err
+	}
+	return filepath.Join(d.Dir, filepath.FromSlash(key)), nil
+}
+
+// Get opens the file holding the value of key for reading and returns
+// it as an *os.File, which also implements io.Seeker, io.ReaderAt and
+// Stat. An open file keeps its content when the key is later overwritten
+// or deleted.
+//
+// When the file does not exist, or key names a directory (a prefix of
+// other keys) rather than a value, Get returns an error for which
+// errors.Is(err, fs.ErrNotExist) holds. Other errors mean the value could
+// not be read: an invalid key, an empty Dir, ctx already done, or an I/O
+// failure such as a permission error.
+func (d *DirStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	name, err := d.Path(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("cache: get %s: %w", key, context.Cause(ctx))
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			// A parent of name is a file, so there is no such file.
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return f, nil
+}
+
+// Put stores the bytes of r as the value of key, atomically replacing
+// any previous value, as described in the [DirStore] documentation. It
+// streams r to a temporary file and never holds the value in memory.
+//
+// If r fails, ctx ends (including while waiting for the version lock of
+// a ".zip" or ".ziphash" key), or the file cannot be written, Put returns
+// an error, removes its temporary file and leaves the previous value (or
+// its absence) untouched. Put also fails if key is invalid, d.Dir is
+// empty, or key names a directory of other keys.
+func (d *DirStore) Put(ctx context.Context, key string, r io.Reader) (err error) {
+	name, err := d.Path(key)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("cache: put %s: %w", key, err)
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
+
+	dir, elem := path.Split(key)
+	inV := path.Base(dir) == "@v"
+	ext := path.Ext(elem)
+	var perm fs.FileMode // 0: keep the creation mode, 0666 less umask
+	if inV {
+		switch ext {
+		case ".info", ".mod", ".zip", ".ziphash":
+			perm = 0o444
+		}
+	}
+
+	if inV && (ext == ".zip" || ext == ".ziphash") {
+		// The go command writes v.zip and v.ziphash while holding an
+		// exclusive lock on v.lock (lockVersion in
+		// cmd/go/internal/modfetch); take the same lock.
+		lockFile := filepath.Join(filepath.Dir(name), strings.TrimSuffix(elem, ext)+".lock")
+		if err := os.MkdirAll(filepath.Dir(lockFile), 0o777); err != nil {
+			return err
+		}
+		unlock, err := lockedfile.Lock(ctx, lockFile)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+
+	var check func(tmp string) error
+	if runtime.GOOS == "windows" {
+		// Windows refuses to rename over a read-only file.
+		check = func(string) error {
+			os.Chmod(name, 0o666)
+			return nil
+		}
+	}
+	if _, err := atomicfile.Write(ctx, name, r, perm, check); err != nil {
+		return err
+	}
+
+	if inV && ext == ".mod" {
+		if err := rewriteVersionList(ctx, filepath.Dir(name)); err != nil && d.Logger != nil {
+			d.Logger.WarnContext(ctx, "cache: updating version list", "dir", filepath.Dir(name), "err", err)
+		}
+	}
+	return nil
+}
+
+// Delete removes the file holding the value of key, even if it is
+// read-only. Deleting a missing key, or a key that names a directory of
+// other keys, is not an error and removes nothing. Delete fails if key is
+// invalid, d.Dir is empty, ctx is already done, or the file cannot be
+// removed.
+func (d *DirStore) Delete(ctx context.Context, key string) error {
+	name, err := d.Path(key)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cache: delete %s: %w", key, context.Cause(ctx))
+	}
+	if fi, err := os.Lstat(name); err == nil && fi.IsDir() {
+		return nil
+	}
+	err = os.Remove(name)
+	if err != nil && errors.Is(err, fs.ErrPermission) {
+		// Some systems (Windows) refuse to remove read-only files.
+		if os.Chmod(name, 0o600) == nil {
+			err = os.Remove(name)
+		}
+	}
+	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil
+	}
+	return err
+}
+
+// rewriteVersionList rewrites the file "list" in the "@v" directory dir
+// after a ".mod" file was written there, exactly as the go command does
+// (rewriteVersionList in cmd/go/internal/modfetch/cache.go): under an
+// exclusive lock on the list file, it lists the canonical versions v that
+// have a file "v.mod" (v still escaped, so versions holding upper-case
+// letters are left out, as by the go command), sorted by semver, one per
+// line. It leaves the file alone when that content is already there.
+func rewriteVersionList(ctx context.Context, dir string) (err error) {
+	f, err := lockedfile.Edit(ctx, filepath.Join(dir, "list"))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var list []string
+	for _, e := range entries {
+		if v, ok := strings.CutSuffix(e.Name(), ".mod"); ok && v != "" && module.CanonicalVersion(v) == v {
+			list = append(list, v)
+		}
+	}
+	semver.Sort(list)
+
+	var buf bytes.Buffer
+	for _, v := range list {
+		buf.WriteString(v)
+		buf.WriteString("\n")
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() == int64(buf.Len()) {
+		old := make([]byte, buf.Len()+1)
+		if n, err := f.ReadAt(old, 0); err == io.EOF && n == buf.Len() && bytes.Equal(buf.Bytes(), old[:n]) {
+			return nil // No edit needed.
+		}
+	}
+	// Truncate to zero and then to the final size, so that an incomplete
+	// write leaves NUL bytes behind, which readers can detect.
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	if err := f.Truncate(int64(buf.Len())); err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(buf.Bytes(), 0); err != nil {
+		f.Truncate(0)
+		return err
+	}
+	return nil
+}

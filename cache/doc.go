@@ -1,0 +1,28 @@
+// Package cache keeps module answers so that they are fetched once: a
+// [Cache] decorator over any modfetch.Resolver, and the [Store] media it
+// keeps them in.
+//
+// # Caching by mutability
+//
+// The .info, .mod and .zip of a canonical version never change, so a
+// [Cache] keeps them forever. Version lists, @latest and the resolution of
+// branches and commit hashes do change: they are reused for a time-to-live.
+// Not-found answers are remembered briefly, in memory only; failures are
+// never remembered. Identical requests in flight at the same time are
+// merged into one, which runs to completion for the callers still waiting
+// even when the first caller gives up.
+//
+// A Cache stores whatever its Resolver returns; put it above
+// checksum.Verify so that only verified bytes are kept.
+//
+// # Stores
+//
+// A [Store] is three byte-oriented methods (Get, Put, Delete) under
+// slash-separated keys. Put is all or nothing and streams its input.
+// [DirStore] keeps values on disk in the go command's exact module cache
+// layout ($GOMODCACHE/cache/download): the go command can read what it
+// wrote and the other way round, and the directory works as a file://
+// GOPROXY. [MemStore] keeps values in memory, bounded by size, evicting the
+// least recently used. Package cachetest is the conformance suite every
+// Store passes.
+package cache

@@ -1,0 +1,51 @@
+package cache
+
+import (
+	"fmt"
+	"strings"
+)
+
+// storeKeyError reports a key that breaks the rules in the [Store]
+// documentation.
+type storeKeyError struct {
+	key    string
+	reason string
+}
+
+func (e *storeKeyError) Error() string {
+	return fmt.Sprintf("cache: invalid key %q: %s", e.key, e.reason)
+}
+
+// checkStoreKey reports whether key is a valid [Store] key: a non-empty
+// slash-separated relative path whose elements are non-empty and neither
+// "." nor "..", made only of ASCII letters, digits and "@", "!", "+",
+// "~", "-", "_", "." and "/". Every key it accepts names a file strictly
+// inside a store's directory on every operating system's path syntax we
+// support, because it holds no separator other than "/" and no volume
+// or drive syntax.
+func checkStoreKey(key string) error {
+	if key == "" {
+		return &storeKeyError{key, "empty key"}
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("@!+~-_./", c) >= 0:
+		default:
+			return &storeKeyError{key, fmt.Sprintf("invalid character %q at offset %d", c, i)}
+		}
+	}
+	if key[0] == '/' {
+		return &storeKeyError{key, "absolute path"}
+	}
+	for elem := range strings.SplitSeq(key, "/") {
+		switch elem {
+		case "":
+			return &storeKeyError{key, "empty path element"}
+		case ".", "..":
+			return &storeKeyError{key, fmt.Sprintf("%q path element", elem)}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,361 @@
+package cache
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrTooLarge is returned, wrapped, by [MemStore.Put] when the value is
+// larger than the whole store.
+var ErrTooLarge = errors.New("cache: value larger than the store")
+
+// defaultMemStoreBytes is the capacity of a MemStore whose MaxBytes is not
+// positive.
+const defaultMemStoreBytes = 64 << 20
+
+// A MemStore is a [Store] that keeps values in memory, bounded in size:
+// the sum of the lengths of the values it holds never exceeds MaxBytes.
+// To make room for a new value it evicts the least recently used values,
+// where both Put and Get count as a use. Values are gone when the process
+// ends.
+//
+// The zero value is an empty store of the default size, ready to use. A
+// MemStore is safe for concurrent use by multiple goroutines. It must not
+// be copied after first use, and MaxBytes must not change after first
+// use.
+type MemStore struct {
+	// MaxBytes is the capacity of the store in bytes, counting only the
+	// values (not keys or bookkeeping). Zero or negative means 64 MiB.
+	// A single value larger than MaxBytes cannot be stored.
+	MaxBytes int64
+
+	mu      sync.Mutex
+	entries map[string]*list.Element // values are *memEntry
+	lru     list.List                // front is most recently used
+	used    int64                    // sum of the sizes of entries
+}
+
+// A memEntry is one key and its value in a MemStore's LRU list.
+type memEntry struct {
+	key string
+	v   *memValue
+}
+
+// A memValue is an immutable value: once built it is only read, so any
+// number of readers may share it while the store replaces or drops it.
+type memValue struct {
+	name    string   // last key element, for Stat
+	chunks  [][]byte // the content, in order; none empty
+	starts  []int64  // starts[i] is the offset of chunks[i]
+	size    int64
+	modTime time.Time
+}
+
+func (m *MemStore) limit() int64 {
+	if m.MaxBytes <= 0 {
+		return defaultMemStoreBytes
+	}
+	return m.MaxBytes
+}
+
+// Get returns a reader over the value of key and marks it as recently
+// used. The reader sees a snapshot: later Puts, Deletes and evictions do
+// not change what it reads. Besides io.ReadCloser it implements
+// io.Seeker, io.ReaderAt, io.WriterTo and Stat() (fs.FileInfo, error),
+// whose FileInfo has the last key element as Name, the value's length as
+// Size, the time of the Put as ModTime and mode 0444. After Close, its
+// methods return errors wrapping fs.ErrClosed.
+//
+// When there is no value under key (never stored, deleted or evicted),
+// Get returns an *fs.PathError wrapping fs.ErrNotExist. It also fails if
+// key is invalid or ctx is already done.
+func (m *MemStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := checkStoreKey(key); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("cache: get %s: %w", key, context.Cause(ctx))
+	}
+	m.mu.Lock()
+	var v *memValue
+	if e, ok := m.entries[key]; ok {
+		m.lru.MoveToFront(e)
+		v = e.Value.(*memEntry).v
+	}
+	m.mu.Unlock()
+	if v == nil {
+		return nil, &fs.PathError{Op: "get", Path: key, Err: fs.ErrNotExist}
+	}
+	return &memReader{v: v}, nil
+}
+
+// Put reads r to its end and stores the bytes as the value of key,
+// replacing any previous value and evicting least recently used values as
+// needed to stay within MaxBytes. It reads at most MaxBytes+1 bytes: if r
+// holds more than MaxBytes bytes, Put returns an error wrapping
+// [ErrTooLarge]. If r fails, ctx ends before Put returns, or key is
+// invalid, Put returns an error too. Whenever Put returns an error the
+// store is unchanged.
+func (m *MemStore) Put(ctx context.Context, key string, r io.Reader) error {
+	if err := checkStoreKey(key); err != nil {
+		return err
+	}
+	limit := m.limit()
+	v, err := readMemValue(ctx, r, limit)
+	if errors.Is(err, ErrTooLarge) {
+		return fmt.Errorf("cache: put %s: %w (limit %d bytes)", key, err, limit)
+	}
+	if err != nil {
+		return fmt.Errorf("cache: put %s: %w", key, err)
+	}
+	v.name = path.Base(key)
+	v.modTime = time.Now()
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cache: put %s: %w", key, context.Cause(ctx))
+	}
+	if m.entries == nil {
+		m.entries = make(map[string]*list.Element)
+	}
+	if e, ok := m.entries[key]; ok {
+		ent := e.Value.(*memEntry)
+		m.used -= ent.v.size
+		ent.v = v
+		m.lru.MoveToFront(e)
+	} else {
+		m.entries[key] = m.lru.PushFront(&memEntry{key: key, v: v})
+	}
+	m.used += v.size
+	// v.size <= limit and v is at the front, so this stops before it.
+	for m.used > limit {
+		m.remove(m.lru.Back())
+	}
+	return nil
+}
+
+// Delete removes the value of key, if any. Deleting a missing key is not
+// an error. Delete fails only if key is invalid or ctx is already done.
+// Readers already returned by Get keep reading the deleted value.
+func (m *MemStore) Delete(ctx context.Context, key string) error {
+	if err := checkStoreKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cache: delete %s: %w", key, context.Cause(ctx))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.entries[key]; ok {
+		m.remove(e)
+	}
+	return nil
+}
+
+// remove drops e from m. m.mu must be held.
+func (m *MemStore) remove(e *list.Element) {
+	ent := m.lru.Remove(e).(*memEntry)
+	delete(m.entries, ent.key)
+	m.used -= ent.v.size
+}
+
+// Chunk sizes used while reading a value: each new chunk is as large as
+// everything read so far, within these bounds, so a value costs about
+// its own size in memory and small values stay small.
+const (
+	minMemChunk = 512
+	maxMemChunk = 1 << 20
+)
+
+// readMemValue reads r to its end into a new memValue. It reads at most
+// limit+1 bytes and fails with ErrTooLarge if r holds more than limit. It
+// checks ctx before every Read.
+func readMemValue(ctx context.Context, r io.Reader, limit int64) (*memValue, error) {
+	v := new(memValue)
+	var buf []byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, context.Cause(ctx)
+		}
+		if len(buf) == cap(buf) {
+			if len(buf) > 0 {
+				v.add(buf)
+			}
+			size := min(max(v.size, minMemChunk), maxMemChunk)
+			if room := limit - v.size; room < size {
+				size = room + 1 // read one byte past the limit to detect it
+			}
+			buf = make([]byte, 0, size)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		if n < 0 || n > cap(buf)-len(buf) {
+			return nil, fmt.Errorf("invalid Read count %d from %T", n, r)
+		}
+		buf = buf[:len(buf)+n]
+		if v.size+int64(len(buf)) > limit {
+			return nil, ErrTooLarge
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(buf) > 0 {
+		if cap(buf) > len(buf) {
+			buf = append([]byte(nil), buf...)
+		}
+		v.add(buf)
+	}
+	return v, nil
+}
+
+// add appends a non-empty chunk to v.
+func (v *memValue) add(b []byte) {
+	v.chunks = append(v.chunks, b)
+	v.starts = append(v.starts, v.size)
+	v.size += int64(len(b))
+}
+
+// readAt copies the bytes of v from off on into p and returns how many
+// it copied: fewer than len(p) only at the end of v.
+func (v *memValue) readAt(p []byte, off int64) int {
+	if off >= v.size {
+		return 0
+	}
+	// The last chunk starting at or before off.
+	i := sort.Search(len(v.starts), func(i int) bool { return v.starts[i] > off }) - 1
+	n := 0
+	for ; i < len(v.chunks) && n < len(p); i++ {
+		n += copy(p[n:], v.chunks[i][off-v.starts[i]:])
+		off = v.starts[i] + int64(len(v.chunks[i]))
+	}
+	return n
+}
+
+// A memReader reads a memValue. Read, Seek and WriteTo share an offset
+// and are not for concurrent use; ReadAt, Stat and Close may be called
+// concurrently with anything.
+type memReader struct {
+	v      *memValue
+	off    int64
+	closed atomic.Bool
+}
+
+func (r *memReader) errClosed(op string) error {
+	return &fs.PathError{Op: op, Path: r.v.name, Err: fs.ErrClosed}
+}
+
+// Read implements io.Reader.
+func (r *memReader) Read(p []byte) (int, error) {
+	if r.closed.Load() {
+		return 0, r.errClosed("read")
+	}
+	if r.off >= r.v.size {
+		return 0, io.EOF
+	}
+	n := r.v.readAt(p, r.off)
+	r.off += int64(n)
+	return n, nil
+}
+
+// ReadAt implements io.ReaderAt.
+func (r *memReader) ReadAt(p []byte, off int64) (int, error) {
+	if r.closed.Load() {
+		return 0, r.errClosed("read")
+	}
+	if off < 0 {
+		return 0, &fs.PathError{Op: "readat", Path: r.v.name, Err: errors.New("negative offset")}
+	}
+	n := r.v.readAt(p, off)
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Seek implements io.Seeker. Seeking past the end is allowed; reads there
+// return io.EOF.
+func (r *memReader) Seek(offset int64, whence int) (int64, error) {
+	if r.closed.Load() {
+		return 0, r.errClosed("seek")
+	}
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.v.size
+	default:
+		return 0, &fs.PathError{Op: "seek", Path: r.v.name, Err: errors.New("invalid whence")}
+	}
+	if offset < 0 {
+		return 0, &fs.PathError{Op: "seek", Path: r.v.name, Err: errors.New("negative position")}
+	}
+	r.off = offset
+	return offset, nil
+}
+
+// WriteTo implements io.WriterTo, writing the rest of the value to w
+// without copying it.
+func (r *memReader) WriteTo(w io.Writer) (int64, error) {
+	if r.closed.Load() {
+		return 0, r.errClosed("read")
+	}
+	var total int64
+	for i, c := range r.v.chunks {
+		end := r.v.starts[i] + int64(len(c))
+		if end <= r.off {
+			continue
+		}
+		n, err := w.Write(c[r.off-r.v.starts[i]:])
+		r.off += int64(n)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+		if r.off < end {
+			return total, io.ErrShortWrite
+		}
+	}
+	return total, nil
+}
+
+// Stat returns the value's name (the last key element), size, time of
+// Put and mode 0444.
+func (r *memReader) Stat() (fs.FileInfo, error) {
+	if r.closed.Load() {
+		return nil, r.errClosed("stat")
+	}
+	return memInfo{r.v}, nil
+}
+
+// Close marks the reader closed. Closing it again returns an error
+// wrapping fs.ErrClosed, like an *os.File.
+func (r *memReader) Close() error {
+	if r.closed.Swap(true) {
+		return r.errClosed("close")
+	}
+	return nil
+}
+
+// memInfo is the fs.FileInfo of a memValue.
+type memInfo struct{ v *memValue }
+
+func (fi memInfo) Name() string       { return fi.v.name }
+func (fi memInfo) Size() int64        { return fi.v.size }
+func (fi memInfo) Mode() fs.FileMode  { return 0o444 }
+func (fi memInfo) ModTime() time.Time { return fi.v.modTime }
+func (fi memInfo) IsDir() bool        { return false }
+func (fi memInfo) Sys() any           { return nil }

@@ -1,0 +1,47 @@
+package e2e
+
+import (
+	"os"
+	"testing"
+)
+
+// networkHome is a throwaway environment that uses the public module proxy
+// and checksum database. Tests using it run only when MODFETCH_NETWORK=1.
+func networkHome(t *testing.T) *home {
+	t.Helper()
+	if os.Getenv("MODFETCH_NETWORK") != "1" {
+		t.Skip("skipping: needs the public module proxy; set MODFETCH_NETWORK=1 to run")
+	}
+	h := newHome(t, &world{})
+	h.env["GOPROXY"] = "https://proxy.golang.org"
+	h.env["GOSUMDB"] = "sum.golang.org"
+	if v := os.Getenv("MODFETCH_NETWORK_GOPROXY"); v != "" {
+		h.env["GOPROXY"] = v
+	}
+	return h
+}
+
+// TestNetworkDownloadMatchesGoCommand compares examples/download with
+// `go mod download -json` on real modules of every shape.
+func TestNetworkDownloadMatchesGoCommand(t *testing.T) {
+	goHome, ourHome := networkHome(t), networkHome(t)
+	ourHome.env["GOPROXY"] = goHome.env["GOPROXY"]
+	args := []string{
+		"github.com/BurntSushi/toml@v1.3.2",                    // case-encoded path
+		"github.com/docker/docker@v20.10.24+incompatible",      // +incompatible, no go.mod
+		"gopkg.in/yaml.v3@v3.0.1",                              // gopkg.in
+		"gopkg.in/check.v1@v0.0.0-20161208181325-20d25e280405", // gopkg.in pseudo-version
+		"github.com/go-chi/chi/v5@v5.0.12",                     // major-version module
+		"golang.org/x/text@v0.14.0",                            // vanity path
+		"go.uber.org/zap@v1.27.0",                              // vanity path
+		"cloud.google.com/go/storage@v1.40.0",                  // nested module
+		"github.com/pkg/errors@v0.8.0",                         // version without go.mod
+		"github.com/pkg/errors@v0.9.1+meta",                    // canonical retry
+		"github.com/klauspost/compress@v1.14.2",                // retracted, still downloadable
+		"github.com/modfetch-test/does-not-exist@v1.0.0",       // nonexistent module
+		"github.com/pkg/errors@v0.9.99",                        // nonexistent version
+		"github.com/pkg/errors@feature/x",                      // invalid version
+		"GitHub.com/pkg/errors@v0.9.1",                         // malformed path
+	}
+	compareDownload(t, goHome, ourHome, args, true)
+}
