@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"mime"
 	"net"
 	"net/http"
@@ -27,6 +26,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cenkalti/backoff/v4"
 )
 
 // A StatusError is an answer other than 200 OK.
@@ -199,7 +200,9 @@ func (p permanent) Error() string { return p.err.Error() }
 func (p permanent) Unwrap() error { return p.err }
 
 // retry runs op until it succeeds, fails permanently, or the retry bounds
-// are reached, and returns op's last error.
+// are reached, and returns op's last error. The waits are
+// backoff/v4's exponential backoff, lengthened to any Retry-After the
+// server asked for.
 func (c *Client) retry(ctx context.Context, u *url.URL, op func(context.Context) error) error {
 	r := c.Retry
 	if r.Attempts <= 0 {
@@ -221,40 +224,107 @@ func (c *Client) retry(ctx context.Context, u *url.URL, op func(context.Context)
 		jitter = 0
 	}
 	tm := c.timer()
-	start := tm.Now()
-	interval := r.Initial
-	for attempt := 1; ; attempt++ {
+	exp := &backoff.ExponentialBackOff{
+		InitialInterval:     r.Initial,
+		RandomizationFactor: jitter,
+		Multiplier:          2,
+		MaxInterval:         r.Max,
+		MaxElapsedTime:      r.MaxElapsed,
+		Stop:                backoff.Stop,
+		Clock:               tm,
+	}
+	policy := &retryPolicy{exp: exp, attempts: r.Attempts, clock: tm, maxElapsed: r.MaxElapsed}
+	var last error
+	err := backoff.RetryNotifyWithTimer(func() error {
 		err := op(ctx)
+		last = err
 		if err == nil {
 			return nil
 		}
 		var p permanent
 		if errors.As(err, &p) {
-			return p.err
+			return backoff.Permanent(p.err)
 		}
-		if ctx.Err() != nil || attempt >= r.Attempts || !retryable(err) {
-			return final(err)
+		if ctx.Err() != nil || !retryable(err) {
+			return backoff.Permanent(err)
 		}
-		wait := interval
-		if jitter > 0 {
-			delta := jitter * float64(interval)
-			wait = time.Duration(float64(interval) - delta + rand.Float64()*2*delta)
-		}
-		if ra := retryAfter(err); ra > wait {
-			wait = ra
-		}
-		if tm.Now().Sub(start)+wait > r.MaxElapsed {
-			return final(err)
-		}
+		policy.retryAfter = retryAfter(err)
+		return err
+	}, backoff.WithContext(policy, ctx), func(err error, wait time.Duration) {
 		if c.OnRetry != nil {
 			c.OnRetry(u.Redacted(), final(err), wait)
 		}
-		if serr := tm.Sleep(ctx, wait); serr != nil {
-			return final(err)
+	}, &timerAdapter{tm: tm})
+	if err != nil && ctx.Err() != nil && last != nil {
+		// Canceled while waiting: report the request's own failure.
+		err = last
+	}
+	return final(err)
+}
+
+// retryPolicy bounds backoff/v4's exponential backoff by a number of
+// attempts and stretches a wait to the server's Retry-After.
+type retryPolicy struct {
+	exp        *backoff.ExponentialBackOff
+	attempts   int
+	clock      Timer
+	maxElapsed time.Duration
+	start      time.Time
+	n          int
+	retryAfter time.Duration // of the last failure
+}
+
+func (p *retryPolicy) Reset() {
+	p.exp.Reset()
+	p.start = p.clock.Now()
+	p.n = 0
+}
+
+func (p *retryPolicy) NextBackOff() time.Duration {
+	p.n++
+	if p.n >= p.attempts {
+		return backoff.Stop
+	}
+	next := p.exp.NextBackOff()
+	if next == backoff.Stop {
+		return backoff.Stop
+	}
+	if p.retryAfter > next {
+		if p.clock.Now().Sub(p.start)+p.retryAfter > p.maxElapsed {
+			return backoff.Stop
 		}
-		interval = min(time.Duration(float64(interval)*2), r.Max)
+		next = p.retryAfter
+	}
+	return next
+}
+
+// timerAdapter runs backoff/v4's waits on a Timer.
+type timerAdapter struct {
+	tm     Timer
+	ch     chan time.Time
+	cancel context.CancelFunc
+}
+
+func (t *timerAdapter) Start(d time.Duration) {
+	t.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan time.Time, 1)
+	t.ch, t.cancel = ch, cancel
+	go func() {
+		if t.tm.Sleep(ctx, d) == nil {
+			ch <- t.tm.Now()
+		}
+	}()
+}
+
+func (t *timerAdapter) Stop() {
+	if t.cancel != nil {
+		t.cancel()
+		t.cancel = nil
 	}
 }
+
+func (t *timerAdapter) C() <-chan time.Time { return t.ch }
 
 // retryAfterError carries a server's Retry-After wish with a status error.
 type retryAfterError struct {
