@@ -286,6 +286,45 @@ func (db *DB) ReadRemote(ctx context.Context, path string) ([]byte, error) {
 	return data, err
 }
 
+// Record returns the database's answer to /lookup/<path>@<version>
+// (version without "/go.mod") — the record and the signed tree head it was
+// authenticated against — after authenticating it like Lookup does. A
+// proxy serves it to its clients, who authenticate it again.
+func (db *DB) Record(ctx context.Context, path, version string) ([]byte, error) {
+	if _, err := db.Lookup(ctx, path, version); err != nil {
+		return nil, err
+	}
+	epath, err := module.EscapePath(path)
+	if err != nil {
+		return nil, err
+	}
+	evers, err := module.EscapeVersion(version)
+	if err != nil {
+		return nil, err
+	}
+	if data, err := db.readCache(db.name + "/lookup/" + epath + "@" + evers); err == nil {
+		return data, nil
+	}
+	// Authenticated but no longer kept (an in-memory cache that evicted
+	// it): read it again.
+	return db.ReadRemote(ctx, "/lookup/"+epath+"@"+evers)
+}
+
+// Tile returns the tile at tilePath ("8/0/x001/234", "8/1/000.p/5", as in
+// /tile/<tilePath>). verified reports whether it came from the tiles this
+// DB authenticated; otherwise it was read from the database as is, for the
+// caller's client to authenticate, and is not kept.
+func (db *DB) Tile(ctx context.Context, tilePath string) (data []byte, verified bool, err error) {
+	if err := db.init(); err != nil {
+		return nil, false, err
+	}
+	if data, err := db.readCache(db.name + "/tile/" + tilePath); err == nil {
+		return data, true, nil
+	}
+	data, err = db.ReadRemote(ctx, "/tile/"+tilePath)
+	return data, false, err
+}
+
 // baseURL finds the database's base URL like the go command's initBase.
 func (db *DB) baseURL(ctx context.Context) (string, error) {
 	db.mu.Lock()
@@ -388,7 +427,11 @@ func (o *clientOps) WriteConfig(file string, old, new []byte) error {
 const maxMemCache = 4096
 
 func (o *clientOps) ReadCache(file string) ([]byte, error) {
-	db := o.db
+	return o.db.readCache(file)
+}
+
+// readCache reads a verified lookup or tile kept by the client.
+func (db *DB) readCache(file string) ([]byte, error) {
 	if db.CacheDir == "" {
 		db.mu.Lock()
 		defer db.mu.Unlock()
@@ -398,7 +441,7 @@ func (o *clientOps) ReadCache(file string) ([]byte, error) {
 		return nil, fs.ErrNotExist
 	}
 	name := filepath.Join(db.CacheDir, filepath.FromSlash(file))
-	data, err := lockedfile.Read(o.context(), name)
+	data, err := lockedfile.Read(context.Background(), name)
 	if err == nil && len(data) == 0 {
 		// The go command creates the file before writing it under a lock;
 		// an empty file is one being written.

@@ -152,9 +152,10 @@ func (Off) Zip(ctx context.Context, path, version string) (io.ReadCloser, error)
 
 // ErrDirectNotConfigured is the error for a request that needs direct
 // access to a module's origin — GOPROXY "direct", or a module matching
-// GONOPROXY or GOPRIVATE — when no direct Resolver is configured. It is not
-// a not-found error.
-var ErrDirectNotConfigured = errors.New("direct fetching is not configured (needed for GOPROXY=direct and for GONOPROXY/GOPRIVATE modules)")
+// GONOPROXY or GOPRIVATE — when no direct Resolver is configured. It
+// counts as not found: this configuration cannot supply the module, so a
+// server answers 404 for it and clients' GOPROXY chains fall through.
+var ErrDirectNotConfigured = modfetch.NotExist(errors.New("direct fetching is not configured (needed for GOPROXY=direct and for GONOPROXY/GOPRIVATE modules)"))
 
 func directOrMissing(r modfetch.Resolver) modfetch.Resolver {
 	if r == nil {

@@ -295,8 +295,8 @@ func TestDirectNotConfigured(t *testing.T) {
 		if !errors.Is(err, ErrDirectNotConfigured) {
 			t.Fatalf("Stat(%s) err = %v, want ErrDirectNotConfigured", path, err)
 		}
-		if errors.Is(err, fs.ErrNotExist) {
-			t.Fatalf("ErrDirectNotConfigured counts as not found")
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("ErrDirectNotConfigured does not count as not found")
 		}
 		if !strings.Contains(err.Error(), "direct fetching is not configured") {
 			t.Fatalf("err = %q", err)

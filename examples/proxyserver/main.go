@@ -1,0 +1,216 @@
+// Command proxyserver is a caching, verifying Go module proxy built on
+// modfetch.
+//
+//	go run ./examples/proxyserver [-addr localhost:3000] [-cache DIR]
+//
+// It fetches from the upstreams the go command would use (GOPROXY, by
+// default https://proxy.golang.org,direct), verifies every go.mod file and
+// zip against the checksum database (GOSUMDB, by default sum.golang.org)
+// before keeping it, keeps modules in DIR/download in the go command's
+// module cache layout, and serves them, and the checksum database under
+// /sumdb/, to go commands pointed at it:
+//
+//	GOPROXY=http://localhost:3000 go mod download
+//
+// GOPRIVATE, GONOPROXY and GONOSUMDB are honoured: private modules never
+// reach a public proxy or checksum database. /healthz answers "ok". Logs
+// are structured (log/slog) on standard error; SIGINT or SIGTERM stops the
+// server gracefully.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/modfetch/modfetch/cache"
+	"github.com/modfetch/modfetch/checksum"
+	"github.com/modfetch/modfetch/goenv"
+	"github.com/modfetch/modfetch/proxy"
+	"github.com/modfetch/modfetch/upstream"
+)
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], logger, nil); err != nil {
+		logger.Error("proxyserver failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends. If ready is not nil, it receives the
+// listening address once the server accepts connections.
+func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- string) error {
+	fs := flag.NewFlagSet("proxyserver", flag.ContinueOnError)
+	addr := fs.String("addr", "localhost:3000", "address to listen on")
+	defaultCache := "modfetch-proxy"
+	if dir, err := os.UserCacheDir(); err == nil {
+		defaultCache = filepath.Join(dir, "modfetch-proxy")
+	}
+	cacheDir := fs.String("cache", defaultCache, "directory for the module cache (DIR/download) and checksum database state (DIR/sumdb)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	dir, err := filepath.Abs(*cacheDir)
+	if err != nil {
+		return err
+	}
+
+	cfg, err := goenv.Load()
+	if err != nil {
+		return err
+	}
+	if err := checkNotSelf(cfg.GOPROXY, *addr); err != nil {
+		return err
+	}
+	download := filepath.Join(dir, "download")
+	stack, err := cfg.Resolver(&goenv.Options{
+		Store:      &cache.DirStore{Dir: download, Logger: logger},
+		MutableTTL: time.Minute,
+		Logger:     logger,
+	})
+	if err != nil {
+		return err
+	}
+	h := &proxy.Handler{Resolver: stack, NoSumDB: cfg.GONOSUMDB, Logger: logger}
+	if stack.DB != nil {
+		// Keep the database's verified lookups and tiles with the modules,
+		// in the go command's layout, and its tree head beside them.
+		stack.DB.CacheDir = filepath.Join(download, "sumdb")
+		stack.DB.StateDir = filepath.Join(dir, "sumdb")
+		h.SumDBs = []*checksum.DB{stack.DB}
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.Handle("/", logRequests(logger, h))
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("serving modules",
+		"addr", ln.Addr().String(), "cache", download, "GOPROXY", cfg.GOPROXY, "GOSUMDB", cfg.GOSUMDB,
+		"hint", "GOPROXY=http://"+ln.Addr().String()+" go mod download")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// checkNotSelf refuses a GOPROXY that names this server: it would ask
+// itself for every module.
+func checkNotSelf(goproxy, addr string) error {
+	list, err := upstream.Parse(goproxy)
+	if err != nil {
+		return nil // reported per request, like the go command does
+	}
+	lhost, lport, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	loopback := func(h string) bool {
+		ip := net.ParseIP(h)
+		return h == "localhost" || ip != nil && ip.IsLoopback()
+	}
+	for _, e := range list {
+		u, err := url.Parse(e.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Port() != lport {
+			continue
+		}
+		if h := u.Hostname(); h == lhost || loopback(h) && (lhost == "" || loopback(lhost)) {
+			return fmt.Errorf("GOPROXY=%s names this server (%s); give the server its upstream, e.g. GOPROXY=https://proxy.golang.org,direct", goproxy, addr)
+		}
+	}
+	return nil
+}
+
+// logRequests logs one record per request: method, path, status, bytes,
+// duration.
+func logRequests(logger *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+				slog.Duration("duration", time.Since(start)))
+		}()
+		h.ServeHTTP(rec, r)
+	})
+}
+
+// recorder notes the status and size of a response. It forwards ReadFrom
+// so that files still go out through sendfile.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	var n int64
+	var err error
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{r.ResponseWriter}, src)
+	}
+	r.bytes += n
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

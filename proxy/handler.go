@@ -1,0 +1,431 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/module"
+
+	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/checksum"
+)
+
+// Default Cache-Control lifetimes.
+const (
+	DefaultMutableMaxAge  = time.Minute
+	DefaultNotFoundMaxAge = time.Minute
+)
+
+// A Handler serves a [modfetch.Resolver] over the GOPROXY protocol, and
+// checksum databases under /sumdb/. Mount it at the root of a server, or
+// under a prefix with http.StripPrefix.
+//
+// Paths are parsed strictly: module paths and versions must be escaped as
+// the protocol says ("!" for capitals; %21 and other percent-escapes are
+// decoded first), .mod and .zip need canonical versions. Anything the
+// Handler cannot supply — a malformed request, a module or version the
+// Resolver does not find, a module kept private — is a 404, so that
+// clients' GOPROXY "," chains fall through; 502 is reserved for failures of
+// what is behind it (an upstream error, a checksum mismatch). Error bodies
+// are short text/plain explanations without credentials or URL queries.
+//
+// Answers carry Cache-Control: a year and "immutable" for the .info, .mod
+// and .zip of canonical versions and for verified checksum database data,
+// MutableMaxAge for lists, @latest and revisions, NotFoundMaxAge for 404s,
+// no-store for failures. Zips are served with Range, ETag and conditional
+// request support (through the kernel's file-sending path when the Resolver
+// returns an *os.File, as cache.DirStore does). GET and HEAD are allowed.
+//
+// Set the fields before serving and do not change them afterwards.
+type Handler struct {
+	// Resolver answers module requests.
+	Resolver modfetch.Resolver
+
+	// SumDBs are the checksum databases served under /sumdb/<name>/.
+	// Lookups are authenticated by the DB before they are served; tiles the
+	// DB authenticated are served from its cache, others are read through.
+	SumDBs []*checksum.DB
+
+	// NoSumDB is a GONOSUMDB value (by default GOPRIVATE): lookups of
+	// module paths it matches are refused with 404 and never reach a
+	// database.
+	NoSumDB string
+
+	// MutableMaxAge and NotFoundMaxAge set Cache-Control lifetimes; zero
+	// means the defaults, negative means no-cache.
+	MutableMaxAge  time.Duration
+	NotFoundMaxAge time.Duration
+
+	// Logger, if set, receives a record for each failed request.
+	Logger *slog.Logger
+}
+
+const immutable = "public, max-age=31536000, immutable"
+
+func maxAge(d, def time.Duration) string {
+	if d == 0 {
+		d = def
+	}
+	if d < 0 {
+		return "no-cache"
+	}
+	return "public, max-age=" + strconv.Itoa(int(d/time.Second))
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.fail(w, r, http.StatusMethodNotAllowed, "method not allowed", nil)
+		return
+	}
+	p := r.URL.Path
+	if rest, ok := strings.CutPrefix(p, "/sumdb/"); ok {
+		h.serveSumDB(w, r, rest)
+		return
+	}
+	enc, what, ok := splitModulePath(p)
+	if !ok {
+		h.notFound(w, r, "not found: unrecognized path "+quotePath(p))
+		return
+	}
+	path, err := module.UnescapePath(enc)
+	if err != nil {
+		h.notFound(w, r, "not found: "+err.Error())
+		return
+	}
+	ctx := r.Context()
+	switch {
+	case what == "@latest":
+		info, err := h.Resolver.Latest(ctx, path)
+		if err != nil {
+			h.resolverError(w, r, err)
+			return
+		}
+		h.serveInfo(w, r, info, false)
+	case what == "@v/list":
+		list, err := h.Resolver.List(ctx, path)
+		if err != nil {
+			h.resolverError(w, r, err)
+			return
+		}
+		var buf bytes.Buffer
+		for _, v := range list {
+			buf.WriteString(v)
+			buf.WriteByte('\n')
+		}
+		h.serveBytes(w, r, "text/plain; charset=utf-8", maxAge(h.MutableMaxAge, DefaultMutableMaxAge), "", buf.Bytes())
+	default:
+		file := strings.TrimPrefix(what, "@v/")
+		i := strings.LastIndexByte(file, '.')
+		if i < 0 {
+			h.notFound(w, r, "not found: unrecognized path "+quotePath(p))
+			return
+		}
+		version, err := module.UnescapeVersion(file[:i])
+		if err != nil {
+			h.notFound(w, r, "not found: "+err.Error())
+			return
+		}
+		ext := file[i+1:]
+		canonical := modfetch.IsCanonical(version)
+		if ext != "info" && !canonical {
+			h.notFound(w, r, fmt.Sprintf("not found: %s@%s: version must be canonical", path, version))
+			return
+		}
+		switch ext {
+		case "info":
+			info, err := h.Resolver.Stat(ctx, path, version)
+			if err != nil {
+				h.resolverError(w, r, err)
+				return
+			}
+			h.serveInfo(w, r, info, canonical && info.Version == version)
+		case "mod":
+			data, err := h.Resolver.GoMod(ctx, path, version)
+			if err != nil {
+				h.resolverError(w, r, err)
+				return
+			}
+			h.serveBytes(w, r, "text/plain; charset=utf-8", immutable, etag(p), data)
+		case "zip":
+			h.serveZip(w, r, path, version)
+		default:
+			h.notFound(w, r, "not found: unrecognized path "+quotePath(p))
+		}
+	}
+}
+
+// splitModulePath splits "/<escaped path>/@v/<file>" or
+// "/<escaped path>/@latest" into the escaped path and "@v/<file>" or
+// "@latest".
+func splitModulePath(p string) (enc, what string, ok bool) {
+	p, ok = strings.CutPrefix(p, "/")
+	if !ok {
+		return "", "", false
+	}
+	if enc, ok := strings.CutSuffix(p, "/@latest"); ok {
+		return enc, "@latest", enc != ""
+	}
+	i := strings.Index(p, "/@v/")
+	if i <= 0 {
+		return "", "", false
+	}
+	what = p[i+1:]
+	if strings.Contains(what[len("@v/"):], "/") || len(what) == len("@v/") {
+		return "", "", false
+	}
+	return p[:i], what, true
+}
+
+// etag is a strong validator for an immutable answer: a digest of its
+// request path.
+func etag(p string) string {
+	sum := sha256.Sum256([]byte(p))
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, info *modfetch.Info, immutableAnswer bool) {
+	data, err := json.Marshal(info)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "encoding info failed", err)
+		return
+	}
+	if immutableAnswer {
+		h.serveBytes(w, r, "application/json", immutable, etag(r.URL.Path), data)
+		return
+	}
+	h.serveBytes(w, r, "application/json", maxAge(h.MutableMaxAge, DefaultMutableMaxAge), "", data)
+}
+
+// serveBytes writes a small answer, honouring conditional requests when it
+// has an ETag.
+func (h *Handler) serveBytes(w http.ResponseWriter, r *http.Request, ctype, cacheControl, tag string, data []byte) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", ctype)
+	hdr.Set("Cache-Control", cacheControl)
+	if tag != "" {
+		hdr.Set("ETag", tag)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+		return
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(data)
+	}
+}
+
+func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version string) {
+	rc, err := h.Resolver.Zip(r.Context(), path, version)
+	if err != nil {
+		h.resolverError(w, r, err)
+		return
+	}
+	defer rc.Close()
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/zip")
+	hdr.Set("Cache-Control", immutable)
+	hdr.Set("ETag", etag(r.URL.Path))
+	var modtime time.Time
+	var size int64 = -1
+	if st, ok := rc.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+			modtime, size = fi.ModTime(), fi.Size()
+		}
+	}
+	if rs, ok := rc.(io.ReadSeeker); ok && size >= 0 {
+		// Range, If-Range, If-None-Match, If-Modified-Since, HEAD; an
+		// *os.File goes out through sendfile.
+		http.ServeContent(w, r, "", modtime, rs)
+		return
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, hdr.Get("ETag")) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if size >= 0 {
+		hdr.Set("Content-Length", strconv.FormatInt(size, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := io.Copy(w, rc); err != nil {
+		// The status is sent: abort the response so the client sees a
+		// failure, not a short zip.
+		h.log(r, http.StatusBadGateway, "zip stream failed", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// resolverError answers a Resolver failure: 404 for not found, 502 for
+// everything else (the failure is behind the handler).
+func (h *Handler) resolverError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, fs.ErrNotExist) {
+		h.notFound(w, r, "not found: "+errorText(err))
+		return
+	}
+	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		// The client went away; nobody reads the answer.
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	h.fail(w, r, http.StatusBadGateway, errorText(err), err)
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, msg string) {
+	w.Header().Set("Cache-Control", maxAge(h.NotFoundMaxAge, DefaultNotFoundMaxAge))
+	writeText(w, r, http.StatusNotFound, msg)
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string, err error) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeText(w, r, status, msg)
+	h.log(r, status, msg, err)
+}
+
+func (h *Handler) log(r *http.Request, status int, msg string, err error) {
+	if h.Logger == nil {
+		return
+	}
+	h.Logger.LogAttrs(r.Context(), slog.LevelWarn, "request failed",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.String("error", msg))
+}
+
+func writeText(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Del("ETag")
+	body := msg + "\n"
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		io.WriteString(w, body)
+	}
+}
+
+// urlSecrets matches the parts of URLs that may hold credentials: userinfo
+// and queries.
+var urlSecrets = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s"]*@|\?[^\s"]*`)
+
+// errorText is err's text made safe to send: no userinfo or query strings
+// of any URL in it, at most 8 lines and 1000 bytes.
+func errorText(err error) string {
+	s := urlSecrets.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		if strings.HasPrefix(m, "?") {
+			if strings.HasSuffix(m, ":") {
+				return ":" // "URL?query: status"
+			}
+			return ""
+		}
+		return m[:strings.Index(m, "://")+3]
+	})
+	lines := strings.Split(s, "\n")
+	if len(lines) > 8 {
+		lines = lines[:8]
+	}
+	s = strings.Join(lines, "\n")
+	if len(s) > 1000 {
+		s = s[:1000]
+	}
+	return s
+}
+
+// quotePath quotes a request path for an error message, bounded.
+func quotePath(p string) string {
+	if len(p) > 200 {
+		p = p[:200] + "..."
+	}
+	return strconv.Quote(p)
+}
+
+// serveSumDB serves /sumdb/<name>/{supported,lookup/...,tile/...,latest}.
+func (h *Handler) serveSumDB(w http.ResponseWriter, r *http.Request, rest string) {
+	var db *checksum.DB
+	var op string
+	for _, d := range h.SumDBs {
+		if name := d.Name(); name != "" {
+			if o, ok := strings.CutPrefix(rest, name+"/"); ok {
+				db, op = d, o
+				break
+			}
+		}
+	}
+	if db == nil {
+		h.notFound(w, r, "not found: unknown checksum database")
+		return
+	}
+	ctx := r.Context()
+	switch {
+	case op == "supported":
+		h.serveBytes(w, r, "text/plain; charset=utf-8", maxAge(h.MutableMaxAge, DefaultMutableMaxAge), "", nil)
+	case strings.HasPrefix(op, "lookup/"):
+		mv := strings.TrimPrefix(op, "lookup/")
+		i := strings.LastIndexByte(mv, '@')
+		if i <= 0 {
+			h.notFound(w, r, "not found: malformed lookup")
+			return
+		}
+		path, err1 := module.UnescapePath(mv[:i])
+		version, err2 := module.UnescapeVersion(mv[i+1:])
+		if err1 != nil || err2 != nil {
+			h.notFound(w, r, "not found: malformed lookup")
+			return
+		}
+		if module.MatchPrefixPatterns(h.NoSumDB, path) {
+			// Never tell a public database about a private module.
+			h.notFound(w, r, "not found: "+path+" is not looked up in a checksum database (GONOSUMDB/GOPRIVATE)")
+			return
+		}
+		data, err := db.Record(ctx, path, version)
+		if err != nil {
+			h.resolverError(w, r, err)
+			return
+		}
+		h.serveBytes(w, r, "text/plain; charset=utf-8", immutable, etag(r.URL.Path), data)
+	case strings.HasPrefix(op, "tile/"):
+		if !validTilePath(strings.TrimPrefix(op, "tile/")) {
+			h.notFound(w, r, "not found: malformed tile path")
+			return
+		}
+		data, verified, err := db.Tile(ctx, strings.TrimPrefix(op, "tile/"))
+		if err != nil {
+			h.resolverError(w, r, err)
+			return
+		}
+		cc := maxAge(h.MutableMaxAge, DefaultMutableMaxAge)
+		if verified {
+			cc = immutable
+		}
+		h.serveBytes(w, r, "application/octet-stream", cc, etag(r.URL.Path), data)
+	case op == "latest":
+		data, err := db.ReadRemote(ctx, "/latest")
+		if err != nil {
+			h.resolverError(w, r, err)
+			return
+		}
+		h.serveBytes(w, r, "text/plain; charset=utf-8", "no-cache", "", data)
+	default:
+		h.notFound(w, r, "not found: unrecognized checksum database path")
+	}
+}
+
+// tilePathRE matches the tile paths of the checksum database protocol:
+// H/L/NNN with "x" prefixed groups, optionally ".p/W"; L may be "data".
+var tilePathRE = regexp.MustCompile(`^[0-9]+/(data|[0-9]+)(/x[0-9]{3})*/[0-9]{3}(\.p/[0-9]+)?$`)
+
+func validTilePath(p string) bool { return tilePathRE.MatchString(p) }
