@@ -24,7 +24,7 @@ func (f failing) Stat(context.Context, string, string) (*modfetch.Info, error) {
 	return nil, f.err
 }
 func (f failing) Latest(context.Context, string) (*modfetch.Info, error) { return nil, f.err }
-func (f failing) GoMod(context.Context, string, string) ([]byte, error)   { return nil, f.err }
+func (f failing) GoMod(context.Context, string, string) ([]byte, error)  { return nil, f.err }
 func (f failing) Zip(context.Context, string, string) (io.ReadCloser, error) {
 	return nil, f.err
 }
@@ -226,4 +226,3 @@ func testConditionalAndRange(t *testing.T, set *fixture.Set, h *Handler) {
 		t.Fatalf(".mod If-None-Match: status %d", r.StatusCode)
 	}
 }
-
