@@ -174,6 +174,33 @@ func ModCacheDir(modcache, path, version string) (string, error) {
 	return filepath.Join(modcache, filepath.FromSlash(enc+"@"+ev)), nil
 }
 
+// ExtractedDir returns the directory where path@version is extracted in
+// the module cache modcache, and whether the extraction is complete by the
+// go command's rules (cmd/go/internal/modfetch: DownloadDir): the directory
+// exists, no ".partial" marker is left, and the zip's ".ziphash" is present.
+func ExtractedDir(modcache, path, version string) (string, bool) {
+	dir, err := ModCacheDir(modcache, path, version)
+	if err != nil {
+		return "", false
+	}
+	m := module.Version{Path: path, Version: version}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return dir, false
+	}
+	partial, err := downloadFile(modcache, m, "partial")
+	if err != nil {
+		return dir, false
+	}
+	if _, err := os.Stat(partial); err == nil {
+		return dir, false
+	}
+	ziphash, _ := downloadFile(modcache, m, "ziphash")
+	if _, err := os.Stat(ziphash); err != nil {
+		return dir, false
+	}
+	return dir, true
+}
+
 // downloadFile returns the name of path@version's file with extension ext
 // in modcache/cache/download.
 func downloadFile(modcache string, m module.Version, ext string) (string, error) {

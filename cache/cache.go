@@ -559,3 +559,19 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Try implements [modfetch.Walker]: when Next is a Walker (a GOPROXY
+// chain, say), fn sees each of its alternatives behind a view of this
+// cache that shares the store for immutable answers (.info of canonical
+// versions, .mod, .zip) but keeps no mutable ones (lists, latest,
+// revisions), which differ between alternatives. Otherwise fn sees c.
+func (c *Cache) Try(path string, fn func(modfetch.Resolver) error) error {
+	c.init()
+	w, ok := c.Next.(modfetch.Walker)
+	if !ok {
+		return fn(c)
+	}
+	return w.Try(path, func(r modfetch.Resolver) error {
+		return fn(&Cache{Next: r, Store: c.store, MutableTTL: -1, NotFoundTTL: -1, Logger: c.Logger, now: c.now})
+	})
+}

@@ -221,3 +221,18 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// Try implements [modfetch.Walker]: when Next is a Walker (a GOPROXY
+// chain, say), fn sees each of its alternatives behind the same checks.
+// Otherwise fn sees v.
+func (v *Verify) Try(path string, fn func(modfetch.Resolver) error) error {
+	w, ok := v.Next.(modfetch.Walker)
+	if !ok {
+		return fn(v)
+	}
+	return w.Try(path, func(r modfetch.Resolver) error {
+		view := *v
+		view.Next = r
+		return fn(&view)
+	})
+}

@@ -1,4 +1,4 @@
-// Command download is a work-alike of `go mod download [-json] mod@version...`
+// Command download is a work-alike of `go mod download [-json] mod@query...`
 // run outside a main module, built on modfetch: it reads the same
 // environment (GOPROXY, GONOPROXY, GOPRIVATE, GOSUMDB, GONOSUMDB,
 // GOMODCACHE, GOPATH, GOFLAGS, GOAUTH and the go env files), fills the same
@@ -7,7 +7,11 @@
 //
 // Usage:
 //
-//	go run ./examples/download [-json] path@version...
+//	go run ./examples/download [-json] path@query...
+//
+// A query is anything the go command accepts: a version (v1.2.3), a
+// revision (a branch or commit the upstream can resolve), latest, a prefix
+// (v1, v1.2) or a comparison (>=v1.2.0, <v2).
 package main
 
 import (
@@ -127,7 +131,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // go command's DownloadModule.
 func download(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, m *moduleJSON) {
 	query := m.Version
-	info, err := resolve(ctx, stack, m.Path, query)
+	q := &modfetch.Querier{Resolver: stack}
+	info, err := q.Query(ctx, m.Path, query, nil)
 	if err != nil {
 		m.Error = moduleError(m.Path, query, err).Error()
 		return
@@ -154,26 +159,6 @@ func download(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, m *mod
 			}
 		}
 	}
-}
-
-// resolve finds the version a query names. An exact version is asked for
-// as is; a non-canonical semantic version (v1.2.3+meta) is retried in
-// canonical form, like the go command.
-func resolve(ctx context.Context, r modfetch.Resolver, path, query string) (*modfetch.Info, error) {
-	info, err := r.Stat(ctx, path, query)
-	if err == nil {
-		return info, nil
-	}
-	if canon := module.CanonicalVersion(query); canon != "" && canon != query {
-		info, cerr := r.Stat(ctx, path, canon)
-		if cerr == nil {
-			return info, nil
-		}
-		if !errors.Is(cerr, os.ErrNotExist) {
-			err = cerr
-		}
-	}
-	return nil, err
 }
 
 // moduleError gives err the module context the go command's JSON shows.

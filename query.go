@@ -1,0 +1,695 @@
+package modfetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+	"unicode"
+
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+)
+
+// A Walker is a Resolver made of alternatives tried in order, such as a
+// GOPROXY list (upstream.Chain). Try calls fn with each alternative's
+// Resolver by the list's fall-through rules and returns nil after the first
+// success or the most helpful error.
+//
+// Version queries give each alternative a whole query, as the go command
+// does (cmd/go/internal/modfetch: TryProxies): a proxy that knows a module
+// answers for it, even "no matching versions", and later alternatives are
+// not asked. Decorators such as a cache or a verifier implement Walker by
+// wrapping each alternative.
+type Walker interface {
+	Resolver
+	Try(path string, fn func(r Resolver) error) error
+}
+
+// try runs fn on each alternative of r, or on r itself.
+func try(r Resolver, path string, fn func(r Resolver) error) error {
+	if w, ok := r.(Walker); ok {
+		return w.Try(path, fn)
+	}
+	return fn(r)
+}
+
+// ErrDisallowed is wrapped by the errors of versions that a query's
+// options exclude, such as retracted versions.
+var ErrDisallowed = errors.New("disallowed module version")
+
+// A NoMatchingVersionError is a query that found the module but none of its
+// versions satisfying the query: "no matching versions for query "latest"".
+// It is not a not-found error: a GOPROXY walk stops at it.
+type NoMatchingVersionError struct {
+	Query, Current string
+}
+
+func (e *NoMatchingVersionError) Error() string {
+	suffix := ""
+	if (e.Query == "upgrade" || e.Query == "patch") && e.Current != "" && e.Current != "none" {
+		suffix = fmt.Sprintf(" (current version is %s)", e.Current)
+	}
+	return fmt.Sprintf("no matching versions for query %q", e.Query) + suffix
+}
+
+// A NoPatchBaseError is the query "patch" without a current version.
+type NoPatchBaseError struct {
+	Path string
+}
+
+func (e *NoPatchBaseError) Error() string {
+	return fmt.Sprintf(`can't query version "patch" of module %s: no existing version is required`, e.Path)
+}
+
+// A RetractedError is a version its module's author retracted. It wraps
+// ErrDisallowed.
+type RetractedError struct {
+	Rationale []string // the retract directives' comments; may be empty
+}
+
+func (e *RetractedError) Error() string {
+	msg := "retracted by module author"
+	if len(e.Rationale) > 0 {
+		msg += ": " + ShortMessage(e.Rationale[0], "retracted by module author")
+	}
+	return msg
+}
+
+// Is reports whether target is ErrDisallowed.
+func (e *RetractedError) Is(target error) bool { return target == ErrDisallowed }
+
+// ShortMessage returns a message from a go.mod file (a retraction
+// rationale, a deprecation) safe to print on a terminal, like the go
+// command: its first line, trimmed; emptyDefault if that is empty; a
+// placeholder if it is over 500 bytes or holds non-printable characters.
+func ShortMessage(message, emptyDefault string) string {
+	const maxLen = 500
+	if i := strings.Index(message, "\n"); i >= 0 {
+		message = message[:i]
+	}
+	message = strings.TrimSpace(message)
+	if message == "" {
+		return emptyDefault
+	}
+	if len(message) > maxLen {
+		return "(message omitted: too long)"
+	}
+	for _, r := range message {
+		if !unicode.IsGraphic(r) && !unicode.IsSpace(r) {
+			return "(message omitted: contains non-printable characters)"
+		}
+	}
+	return message
+}
+
+// IsRevisionQuery reports whether query names one revision — a version
+// such as "v1.2.3" or a branch, tag or commit — rather than choosing among
+// versions like "latest", "v1.2", ">=v1.2.0" do.
+func IsRevisionQuery(query string) bool {
+	return !(query == "latest" || query == "upgrade" || query == "patch" ||
+		strings.HasPrefix(query, "<") || strings.HasPrefix(query, ">") ||
+		(semver.IsValid(query) && isPrefix(query)))
+}
+
+// isPrefix reports whether v (a valid semantic version) is a prefix such
+// as "v1" or "v1.2" (cmd/go/internal/gover: ModIsPrefix).
+func isPrefix(v string) bool {
+	dots := 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '-', '+':
+			return false
+		case '.':
+			dots++
+			if dots >= 2 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// QueryOptions adjust a query.
+type QueryOptions struct {
+	// Current is the version in use, for "upgrade" and "patch" (which never
+	// go below it) and for +incompatible preferences; "" or "none" means
+	// none.
+	Current string
+
+	// AllowRetracted keeps retracted versions in play. By default a query
+	// that chooses among versions skips retracted ones, like `go list -m`
+	// and `go mod download`, while a revision query ("v1.2.3", a branch)
+	// always answers.
+	AllowRetracted bool
+}
+
+// A Querier answers the go command's version queries (cmd/go/internal/
+// modload: Query) over a Resolver: "latest", "upgrade", "patch", exact
+// versions (canonicalised: v1.2.3+meta, a missing +incompatible), prefixes
+// ("v1", "v1.2"), comparisons ("<v1.3", ">=v1.2.3") and revisions (branch
+// names, commit hashes, passed to the Resolver's Stat).
+//
+// A Querier remembers, for its lifetime, the retractions and deprecations
+// it has read, like one run of the go command; use a new one when they may
+// have changed. It is safe for concurrent use. Set Resolver before use.
+type Querier struct {
+	Resolver Resolver
+
+	mu      sync.Mutex
+	latest  map[string]*memo[string]  // path -> latest version ignoring retractions
+	summary map[string]*memo[*gomodSummary] // path@version -> go.mod facts
+}
+
+type memo[T any] struct {
+	once sync.Once
+	val  T
+	err  error
+}
+
+func getMemo[T any](q *Querier, m *map[string]*memo[T], key string, f func() (T, error)) (T, error) {
+	q.mu.Lock()
+	if *m == nil {
+		*m = make(map[string]*memo[T])
+	}
+	e, ok := (*m)[key]
+	if !ok {
+		e = new(memo[T])
+		(*m)[key] = e
+	}
+	q.mu.Unlock()
+	e.once.Do(func() { e.val, e.err = f() })
+	return e.val, e.err
+}
+
+// queryErr gives a query error the module context the go command shows.
+func queryErr(path, query string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var me *module.ModuleError
+	if errors.As(err, &me) {
+		return err
+	}
+	var nm *NoMatchingVersionError
+	if errors.As(err, &nm) {
+		return &module.ModuleError{Path: path, Err: err}
+	}
+	return &module.ModuleError{Path: path, Version: query, Err: err}
+}
+
+// Query resolves query for module path and returns the chosen version's
+// Info. See Querier for the query forms; the choice follows the go
+// command's rules: releases before pre-releases, the lowest match for ">"
+// and ">=", pseudo-versions ignored in lists but used for "latest" when a
+// module has no tagged version, +incompatible versions skipped once a
+// compatible version has a go.mod file (unless the query or current
+// version asks for one), retracted versions skipped unless allowed.
+//
+// Errors carry module context. A query that matches nothing is a
+// *NoMatchingVersionError; a malformed one says why ("invalid semantic
+// version", "ambiguous semantic version"). When the Resolver is a Walker,
+// each alternative answers the whole query in turn.
+func (q *Querier) Query(ctx context.Context, path, query string, opts *QueryOptions) (*Info, error) {
+	if opts == nil {
+		opts = new(QueryOptions)
+	}
+	var allowed func(ctx context.Context, path, version string) error
+	if !opts.AllowRetracted && !IsRevisionQuery(query) {
+		allowed = q.checkRetracted
+	}
+	info, err := q.query(ctx, path, query, opts.Current, allowed)
+	return info, queryErr(path, query, err)
+}
+
+// query is the go command's Query with an allowed predicate (nil allows
+// everything): each alternative of the Resolver answers in turn.
+func (q *Querier) query(ctx context.Context, path, query, current string, allowed func(context.Context, string, string) error) (*Info, error) {
+	if allowed == nil {
+		allowed = func(context.Context, string, string) error { return nil }
+	}
+	if current != "" && current != "none" && !semver.IsValid(current) {
+		return nil, fmt.Errorf("invalid previous version %v@%v", path, current)
+	}
+	var info *Info
+	err := try(q.Resolver, path, func(r Resolver) error {
+		var err error
+		info, err = q.queryOne(ctx, r, path, query, current, allowed)
+		return err
+	})
+	return info, err
+}
+
+// queryOne answers a query from one alternative (the go command's
+// queryProxy).
+func (q *Querier) queryOne(ctx context.Context, r Resolver, path, query, current string, allowed func(context.Context, string, string) error) (*Info, error) {
+	if err := module.CheckPath(path); err != nil {
+		return nil, err
+	}
+	qm, err := newQueryMatcher(path, query, current)
+	if (err == nil && qm.canStat) || err == errRevQuery {
+		// A commit identifier or a complete semantic version.
+		info, err := r.Stat(ctx, path, query)
+		if err != nil {
+			queryErr := err
+			// A version with +metadata may name the tag without it.
+			if canon := module.CanonicalVersion(query); canon != "" && query != canon {
+				info, err = r.Stat(ctx, path, canon)
+				if err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return nil, err
+				}
+			}
+			if err != nil {
+				return nil, queryErr
+			}
+		}
+		if err := allowed(ctx, path, info.Version); errors.Is(err, ErrDisallowed) {
+			return nil, err
+		}
+		return info, nil
+	} else if err != nil {
+		return nil, err
+	}
+
+	list, err := r.List(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	var versions []string
+	for _, v := range list {
+		if strings.HasPrefix(v, qm.prefix) && !module.IsPseudoVersion(v) {
+			versions = append(versions, v)
+		}
+	}
+	releases, prereleases, err := q.filterVersions(ctx, qm, versions, allowed)
+	if err != nil {
+		return nil, err
+	}
+
+	lookup := func(v string) (*Info, error) {
+		info, err := r.Stat(ctx, path, v)
+		if err != nil {
+			return nil, err
+		}
+		if (query == "upgrade" || query == "patch") && module.IsPseudoVersion(current) && !info.Time.IsZero() {
+			// Do not "upgrade" from a pseudo-version to an older commit.
+			if t, err := module.PseudoVersionTime(current); err == nil && info.Time.Before(t) {
+				if err := allowed(ctx, path, current); errors.Is(err, ErrDisallowed) {
+					return nil, err
+				}
+				return r.Stat(ctx, path, current)
+			}
+		}
+		return info, nil
+	}
+	if qm.preferLower {
+		if len(releases) > 0 {
+			return lookup(releases[0])
+		}
+		if len(prereleases) > 0 {
+			return lookup(prereleases[0])
+		}
+	} else {
+		if len(releases) > 0 {
+			return lookup(releases[len(releases)-1])
+		}
+		if len(prereleases) > 0 {
+			return lookup(prereleases[len(prereleases)-1])
+		}
+	}
+	if qm.mayUseLatest {
+		latest, err := r.Latest(ctx, path)
+		if err == nil {
+			if qm.allowsVersion(ctx, latest.Version, allowed) {
+				return lookup(latest.Version)
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	if (query == "upgrade" || query == "patch") && current != "" && current != "none" {
+		// "upgrade" and "patch" may stay on the current version.
+		if err := allowed(ctx, path, current); errors.Is(err, ErrDisallowed) {
+			return nil, err
+		}
+		return lookup(current)
+	}
+	return nil, &NoMatchingVersionError{Query: query, Current: current}
+}
+
+type queryMatcher struct {
+	path               string
+	prefix             string
+	filter             func(version string) bool
+	canStat            bool // resolved by Stat
+	preferLower        bool // choose the lowest match
+	mayUseLatest       bool
+	preferIncompatible bool
+}
+
+var errRevQuery = errors.New("query refers to a non-semver revision")
+
+// newQueryMatcher parses query like the go command's newQueryMatcher. It
+// returns errRevQuery for queries that only Stat can resolve.
+func newQueryMatcher(path, query, current string) (*queryMatcher, error) {
+	badVersion := func(v string) (*queryMatcher, error) {
+		return nil, fmt.Errorf("invalid semantic version %q in range %q", v, query)
+	}
+	matchesMajor := func(v string) bool {
+		_, pathMajor, ok := module.SplitPathVersion(path)
+		return ok && module.CheckPathMajor(v, pathMajor) == nil
+	}
+	qm := &queryMatcher{path: path, preferIncompatible: strings.HasSuffix(current, "+incompatible")}
+	switch {
+	case query == "latest":
+		qm.mayUseLatest = true
+	case query == "upgrade":
+		if current == "" || current == "none" {
+			qm.mayUseLatest = true
+		} else {
+			qm.mayUseLatest = module.IsPseudoVersion(current)
+			qm.filter = func(mv string) bool { return semver.Compare(mv, current) >= 0 }
+		}
+	case query == "patch":
+		if current == "" || current == "none" {
+			return nil, &NoPatchBaseError{path}
+		}
+		qm.mayUseLatest = module.IsPseudoVersion(current)
+		qm.prefix = semver.MajorMinor(current) + "."
+		qm.filter = func(mv string) bool { return semver.Compare(mv, current) >= 0 }
+	case strings.HasPrefix(query, "<="):
+		v := query[len("<="):]
+		if !semver.IsValid(v) {
+			return badVersion(v)
+		}
+		if isPrefix(v) {
+			return nil, fmt.Errorf("ambiguous semantic version %q in range %q", v, query)
+		}
+		qm.filter = func(mv string) bool { return semver.Compare(mv, v) <= 0 }
+		if !matchesMajor(v) {
+			qm.preferIncompatible = true
+		}
+	case strings.HasPrefix(query, "<"):
+		v := query[len("<"):]
+		if !semver.IsValid(v) {
+			return badVersion(v)
+		}
+		qm.filter = func(mv string) bool { return semver.Compare(mv, v) < 0 }
+		if !matchesMajor(v) {
+			qm.preferIncompatible = true
+		}
+	case strings.HasPrefix(query, ">="):
+		v := query[len(">="):]
+		if !semver.IsValid(v) {
+			return badVersion(v)
+		}
+		qm.filter = func(mv string) bool { return semver.Compare(mv, v) >= 0 }
+		qm.preferLower = true
+		if !matchesMajor(v) {
+			qm.preferIncompatible = true
+		}
+	case strings.HasPrefix(query, ">"):
+		v := query[len(">"):]
+		if !semver.IsValid(v) {
+			return badVersion(v)
+		}
+		if isPrefix(v) {
+			return nil, fmt.Errorf("ambiguous semantic version %q in range %q", v, query)
+		}
+		qm.filter = func(mv string) bool { return semver.Compare(mv, v) > 0 }
+		qm.preferLower = true
+		if !matchesMajor(v) {
+			qm.preferIncompatible = true
+		}
+	case semver.IsValid(query):
+		if isPrefix(query) {
+			qm.prefix = query + "."
+			// "v1.2" never picks a v1.2.0 pre-release (go.dev/issue/31972).
+			qm.filter = func(mv string) bool { return semver.Compare(mv, query) >= 0 }
+		} else {
+			qm.canStat = true
+			qm.filter = func(mv string) bool { return semver.Compare(mv, query) == 0 }
+			qm.prefix = semver.Canonical(query)
+		}
+		if !matchesMajor(query) {
+			qm.preferIncompatible = true
+		}
+	default:
+		return nil, errRevQuery
+	}
+	return qm, nil
+}
+
+func (qm *queryMatcher) allowsVersion(ctx context.Context, v string, allowed func(context.Context, string, string) error) bool {
+	if qm.prefix != "" && !strings.HasPrefix(v, qm.prefix) {
+		return false
+	}
+	if qm.filter != nil && !qm.filter(v) {
+		return false
+	}
+	if err := allowed(ctx, qm.path, v); errors.Is(err, ErrDisallowed) {
+		return false
+	}
+	return true
+}
+
+// filterVersions splits the versions (ascending) that qm allows into
+// releases and pre-releases, dropping +incompatible versions above a
+// compatible version that has a go.mod file (cmd/go/internal/modload:
+// filterVersions).
+func (q *Querier) filterVersions(ctx context.Context, qm *queryMatcher, versions []string, allowed func(context.Context, string, string) error) (releases, prereleases []string, err error) {
+	needIncompatible := qm.preferIncompatible
+	var lastCompatible string
+	for _, v := range versions {
+		if !qm.allowsVersion(ctx, v, allowed) {
+			continue
+		}
+		if !needIncompatible {
+			if !strings.HasSuffix(v, "+incompatible") {
+				lastCompatible = v
+			} else if lastCompatible != "" {
+				ok, err := q.hasGoMod(ctx, qm.path, lastCompatible)
+				if err != nil {
+					return nil, nil, err
+				}
+				if ok {
+					// Everything higher is +incompatible.
+					break
+				}
+				needIncompatible = true
+			}
+		}
+		if semver.Prerelease(v) != "" {
+			prereleases = append(prereleases, v)
+		} else {
+			releases = append(releases, v)
+		}
+	}
+	return releases, prereleases, nil
+}
+
+// LegacyGoMod returns the go.mod file the go command synthesises for a
+// module version that has none: "module <path>\n".
+func LegacyGoMod(path string) []byte {
+	return fmt.Appendf(nil, "module %s\n", modfile.AutoQuote(path))
+}
+
+// hasGoMod reports whether path@version has a real go.mod file, not a
+// synthesised one (cmd/go/internal/modload: versionHasGoMod).
+func (q *Querier) hasGoMod(ctx context.Context, path, version string) (bool, error) {
+	s, err := q.goModSummary(ctx, path, version)
+	if err != nil {
+		return false, err
+	}
+	return !s.legacy, nil
+}
+
+// gomodSummary holds what queries need from a go.mod file.
+type gomodSummary struct {
+	legacy     bool // synthesised "module path" file
+	goVersion  string
+	deprecated string
+	retract    []modfile.Retract
+}
+
+func (q *Querier) goModSummary(ctx context.Context, path, version string) (*gomodSummary, error) {
+	return getMemo(q, &q.summary, path+"@"+version, func() (*gomodSummary, error) {
+		data, err := q.Resolver.GoMod(ctx, path, version)
+		if err != nil {
+			return nil, err
+		}
+		s := &gomodSummary{legacy: string(data) == string(LegacyGoMod(path))}
+		f, err := modfile.ParseLax("go.mod", data, nil)
+		if err != nil {
+			return nil, &module.ModuleError{Path: path, Version: version, Err: fmt.Errorf("parsing go.mod: %v", err)}
+		}
+		if f.Module != nil {
+			s.deprecated = f.Module.Deprecated
+		}
+		if f.Go != nil {
+			s.goVersion = f.Go.Version
+		}
+		for _, r := range f.Retract {
+			s.retract = append(s.retract, *r)
+		}
+		return s, nil
+	})
+}
+
+// latestIgnoringRetractions is the version whose go.mod holds the module's
+// retractions and deprecation: Query(latest) with everything allowed.
+func (q *Querier) latestIgnoringRetractions(ctx context.Context, path string) (string, error) {
+	return getMemo(q, &q.latest, path, func() (string, error) {
+		info, err := q.query(ctx, path, "latest", "", nil)
+		if err != nil {
+			return "", err
+		}
+		return info.Version, nil
+	})
+}
+
+// A RetractionLoadError is a failure to read a module's retractions: the
+// go command reports it as "loading module retractions for M@v: ...".
+type RetractionLoadError struct {
+	Path, Version string
+	Err           error
+}
+
+func (e *RetractionLoadError) Error() string {
+	return fmt.Sprintf("loading module retractions for %s@%s: %v", e.Path, e.Version, e.Err)
+}
+
+func (e *RetractionLoadError) Unwrap() error { return e.Err }
+
+// Retracted reports whether the author retracted path@version, reading the
+// retract directives of the module's latest go.mod (the latest version's,
+// retracted or not, like the go command). It returns nil when the version
+// is not retracted, a *RetractedError (wrapped in a *module.ModuleError)
+// when it is, and a *RetractionLoadError when the retractions cannot be
+// read.
+func (q *Querier) Retracted(ctx context.Context, path, version string) error {
+	return q.checkRetracted(ctx, path, version)
+}
+
+func (q *Querier) checkRetracted(ctx context.Context, path, version string) (err error) {
+	defer func() {
+		if err == nil {
+			return
+		}
+		var re *RetractedError
+		if errors.As(err, &re) {
+			return
+		}
+		var me *module.ModuleError
+		if errors.As(err, &me) && me.Version == "" {
+			err = me.Err
+		} else if errors.As(err, &me) {
+			err = me.Err
+		}
+		err = &RetractionLoadError{Path: path, Version: version, Err: err}
+	}()
+	if version == "" {
+		return nil
+	}
+	latest, err := q.latestIgnoringRetractions(ctx, path)
+	if err != nil {
+		return err
+	}
+	s, err := q.goModSummary(ctx, path, latest)
+	if err != nil {
+		return err
+	}
+	var rationale []string
+	retracted := false
+	for _, r := range s.retract {
+		if semver.Compare(r.Low, version) <= 0 && semver.Compare(version, r.High) <= 0 {
+			retracted = true
+			if r.Rationale != "" {
+				rationale = append(rationale, r.Rationale)
+			}
+		}
+	}
+	if retracted {
+		return &module.ModuleError{Path: path, Version: version, Err: &RetractedError{Rationale: rationale}}
+	}
+	return nil
+}
+
+// Deprecated returns the module's deprecation message ("" if none), read
+// from the "Deprecated:" comment of its latest go.mod.
+func (q *Querier) Deprecated(ctx context.Context, path string) (string, error) {
+	latest, err := q.latestIgnoringRetractions(ctx, path)
+	if err != nil {
+		return "", fmt.Errorf("loading deprecation for %s: %w", path, err)
+	}
+	s, err := q.goModSummary(ctx, path, latest)
+	if err != nil {
+		return "", fmt.Errorf("loading deprecation for %s: %w", path, err)
+	}
+	return s.deprecated, nil
+}
+
+// GoVersion returns the go directive of path@version's go.mod ("" if none).
+func (q *Querier) GoVersion(ctx context.Context, path, version string) (string, error) {
+	s, err := q.goModSummary(ctx, path, version)
+	if err != nil {
+		return "", err
+	}
+	return s.goVersion, nil
+}
+
+// Versions returns the module's tagged versions, sorted by semver: the
+// Resolver's list without pseudo-versions, and without retracted versions
+// unless withRetracted (`go list -m -versions [-retracted]`).
+func (q *Querier) Versions(ctx context.Context, path string, withRetracted bool) ([]string, error) {
+	var versions []string
+	err := try(q.Resolver, path, func(r Resolver) error {
+		list, err := r.List(ctx, path)
+		if err != nil {
+			return err
+		}
+		versions = versions[:0]
+		for _, v := range list {
+			if module.IsPseudoVersion(v) {
+				continue
+			}
+			if !withRetracted {
+				if err := q.checkRetracted(ctx, path, v); err != nil {
+					if errors.Is(err, ErrDisallowed) {
+						continue
+					}
+					return err
+				}
+			}
+			versions = append(versions, v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, queryErr(path, "", err)
+	}
+	return versions, nil
+}
+
+// Update returns the version `go list -m -u` would offer as an update to
+// path@current, or nil if there is none newer: the "upgrade" query with
+// retracted versions excluded. Like the go command, it treats "no matching
+// version", not-found and disallowed answers as no update; other failures
+// are returned (so that a network attacker cannot hide updates).
+func (q *Querier) Update(ctx context.Context, path, current string) (*Info, error) {
+	info, err := q.query(ctx, path, "upgrade", current, q.checkRetracted)
+	var nm *NoMatchingVersionError
+	if errors.As(err, &nm) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrDisallowed) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, queryErr(path, "upgrade", err)
+	}
+	if semver.Compare(info.Version, current) > 0 {
+		return info, nil
+	}
+	return nil, nil
+}
