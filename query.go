@@ -160,7 +160,7 @@ type Querier struct {
 	Resolver Resolver
 
 	mu      sync.Mutex
-	latest  map[string]*memo[string]  // path -> latest version ignoring retractions
+	latest  map[string]*memo[string]        // path -> latest version ignoring retractions
 	summary map[string]*memo[*gomodSummary] // path@version -> go.mod facts
 }
 
