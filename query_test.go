@@ -15,49 +15,10 @@ import (
 	"github.com/modfetch/modfetch/upstream"
 )
 
-var day0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-
-func day(n int) time.Time { return day0.Add(time.Duration(n) * 24 * time.Hour) }
-
 // querySet builds the modules of the query tests.
-func querySet() *fixture.Set {
-	s := fixture.Standard()
-	gomod := func(path string, extra string) map[string]string {
-		// (A go.mod that is exactly "module path\n" counts as synthesised.)
-		return map[string]string{"go.mod": "module " + path + "\n\ngo 1.21\n" + extra, "x.go": "package x"}
-	}
-	// Retractions: the latest release retracts itself and a range.
-	const retractMod = "\nretract (\n\tv1.2.0 // published too early\n\t// broken builds\n\t[v1.0.5, v1.1.0]\n)\n"
-	s.Add("example.com/retract", "v1.0.0", gomod("example.com/retract", ""), day(1))
-	s.Add("example.com/retract", "v1.1.0", gomod("example.com/retract", ""), day(2))
-	s.Add("example.com/retract", "v1.2.0", gomod("example.com/retract", retractMod), day(3))
-	// Every version retracted.
-	s.Add("example.com/allretracted", "v1.0.0", gomod("example.com/allretracted", "\nretract [v1.0.0, v1.9.9]\n"), day(1))
-	// Only pre-releases.
-	s.Add("example.com/prerel", "v0.1.0-alpha", gomod("example.com/prerel", ""), day(1))
-	s.Add("example.com/prerel", "v0.2.0-beta.1", gomod("example.com/prerel", ""), day(2))
-	// Only pseudo-versions, and no @latest endpoint.
-	s.Add("example.com/pseudo", "v0.0.0-20240102000000-aaaaaaaaaaaa", gomod("example.com/pseudo", ""), day(1))
-	s.Add("example.com/pseudo", "v0.0.0-20240105000000-bbbbbbbbbbbb", gomod("example.com/pseudo", ""), day(4))
-	// +incompatible above a compatible version with a go.mod.
-	s.Add("example.com/incompat", "v1.0.0", gomod("example.com/incompat", ""), day(1))
-	s.Add("example.com/incompat", "v2.0.0+incompatible", map[string]string{"x.go": "package x"}, day(2))
-	s.Add("example.com/incompat", "v3.1.0+incompatible", map[string]string{"x.go": "package x"}, day(3))
-	// +incompatible above a compatible version without a go.mod.
-	s.Add("example.com/legacy", "v1.0.0", map[string]string{"x.go": "package x"}, day(1))
-	s.Add("example.com/legacy", "v2.0.0+incompatible", map[string]string{"x.go": "package x"}, day(2))
-	// A version the list omits but the proxy still serves.
-	s.Add("example.com/unlisted", "v1.0.0", gomod("example.com/unlisted", ""), day(1))
-	s.Add("example.com/unlisted", "v1.5.0", gomod("example.com/unlisted", ""), day(5))
-	s.Unlisted = map[string]bool{"example.com/unlisted@v1.5.0": true}
-	// Deprecated.
-	s.Add("example.com/deprecated", "v1.0.0", gomod("example.com/deprecated", ""), day(1))
-	s.Add("example.com/deprecated", "v1.1.0", map[string]string{"go.mod": "// Deprecated: use example.com/better instead.\nmodule example.com/deprecated\n\ngo 1.20\n"}, day(2))
-	// A module whose list is empty.
-	s.Extra = map[string][]string{"example.com/empty": {}}
-	s.Revs = map[string]string{"example.com/hello@main": "v1.1.0"}
-	return s
-}
+func querySet() *fixture.Set { return fixture.Queries() }
+
+func day(n int) time.Time { return fixture.Day(n) }
 
 func newQuerier(t *testing.T, s *fixture.Set) (*modfetch.Querier, *fixture.Server) {
 	t.Helper()

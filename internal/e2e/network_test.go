@@ -45,3 +45,34 @@ func TestNetworkDownloadMatchesGoCommand(t *testing.T) {
 	}
 	compareDownload(t, goHome, ourHome, args, true)
 }
+
+// TestNetworkListMatchesGoCommand compares examples/list and
+// examples/download with the go command on real modules and queries.
+func TestNetworkListMatchesGoCommand(t *testing.T) {
+	goHome, ourHome := networkHome(t), networkHome(t)
+	for _, args := range [][]string{
+		{"-json", "k8s.io/client-go@latest"}, // latest skips the retracted v1.5.x
+		{"-json", "github.com/prometheus/prometheus@latest"},
+		{"-json", "google.golang.org/grpc@latest"},
+		{"-json", "-retracted", "google.golang.org/grpc@v1.74.0"},
+		{"-json", "golang.org/x/exp@latest"}, // pseudo-versions only
+		{"-json", "-u", "github.com/go-chi/chi@latest"},
+		{"-json", "-u", "github.com/golang/protobuf@v1.5.3"},
+		{"-versions", "github.com/klauspost/compress"},
+		{"-versions", "-retracted", "github.com/klauspost/compress"},
+		{"-json", "-retracted", "github.com/klauspost/compress@v1.14.2"},
+		{"github.com/docker/docker@latest", "github.com/docker/docker@v20", "github.com/docker/docker@>=v20.10", "github.com/docker/docker@<v2"},
+		{"github.com/russross/blackfriday@latest", "github.com/russross/blackfriday@v2.0.0+incompatible"},
+		{"gopkg.in/yaml.v3@v3", "gopkg.in/yaml.v3@<v3.0.1", "gopkg.in/yaml.v3@latest"},
+		{"-e", "-json", "github.com/pkg/errors@v1", "github.com/pkg/errors@>v1.2", "github.com/pkg/errors@v0.9", "github.com/pkg/errors@v0.9.1+meta"},
+	} {
+		compareList(t, goHome, ourHome, args...)
+	}
+	compareDownload(t, networkHome(t), networkHome(t), []string{
+		"github.com/go-chi/chi/v5@latest",
+		"golang.org/x/exp@latest",
+		"k8s.io/client-go@v0.30",
+		"github.com/spf13/cobra@>=v1.7.0",
+		"github.com/docker/docker@v20",
+	}, false)
+}
