@@ -71,20 +71,38 @@ type Cache struct {
 	// Zero means DefaultNotFoundTTL; a negative value disables it.
 	NotFoundTTL time.Duration
 
+	// MemoryBytes bounds a memory tier in front of Store for small
+	// answers (.info, .mod, lists), so that hot ones are served without
+	// touching Store. Zero means 16 MiB (none when Store is nil, which is
+	// already memory); a negative value disables it.
+	MemoryBytes int64
+
+	// WriteBehind returns fetched answers before they reach Store: they
+	// are served from memory (or, for zips, from the verified local file)
+	// while a background write stores them. Servers set it to keep
+	// storage latency out of cold requests. When false, an answer is in
+	// Store when the call returns (the go command's behaviour, which tools
+	// that read the module cache afterwards rely on).
+	WriteBehind bool
+
 	// Logger, if set, receives failures to write Store.
 	Logger *slog.Logger
 
 	now func() time.Time // test hook
 
-	once     sync.Once
-	store    Store
-	mu       sync.Mutex
-	notFound map[string]notFoundEntry
+	once        sync.Once
+	store       Store
+	mem         *MemStore
+	bg          chan struct{}
+	mu          sync.Mutex
+	notFound    map[string]notFoundEntry
+	pending     map[string][]byte      // small values being written behind
+	pendingZips map[string]*pendingZip // zips being written behind
 
 	infos  flight.Group[string, *modfetch.Info]
 	lists  flight.Group[string, []string]
 	gomods flight.Group[string, []byte]
-	zips   flight.Group[string, bool]
+	zips   flight.Group[string, *pendingZip]
 }
 
 type notFoundEntry struct {
@@ -97,7 +115,14 @@ func (c *Cache) init() {
 		c.store = c.Store
 		if c.store == nil {
 			c.store = &MemStore{}
+		} else if c.MemoryBytes >= 0 {
+			limit := c.MemoryBytes
+			if limit == 0 {
+				limit = 16 << 20
+			}
+			c.mem = &MemStore{MaxBytes: limit}
 		}
+		c.bg = make(chan struct{}, maxBackground)
 		if c.now == nil {
 			c.now = time.Now
 		}
@@ -190,28 +215,6 @@ func (c *Cache) noteError(key string, err error) {
 }
 
 // Store access.
-
-func (c *Cache) get(ctx context.Context, key string, limit int64) ([]byte, error) {
-	rc, err := c.store.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("cache entry %s too large", key)
-	}
-	return data, nil
-}
-
-func (c *Cache) put(ctx context.Context, key string, data []byte) {
-	if err := c.store.Put(ctx, key, bytes.NewReader(data)); err != nil && c.Logger != nil {
-		c.Logger.Warn("cache write failed", "key", key, "error", err)
-	}
-}
 
 // A mutable entry is stored as "modfetch-cache <unix nanoseconds>\n" and
 // the answer's bytes.
@@ -440,12 +443,16 @@ func (c *Cache) GoMod(ctx context.Context, path, version string) ([]byte, error)
 }
 
 // Zip implements [modfetch.Resolver]. A stored zip is returned as the
-// Store's reader (an *os.File for a DirStore).
+// Store's reader (an *os.File for a DirStore); with WriteBehind, a zip
+// still being stored is read from its verified local file.
 func (c *Cache) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
 	c.init()
 	key, err := VersionKey(path, version, "zip")
 	if err != nil || !modfetch.IsCanonical(version) {
 		return c.Next.Zip(ctx, path, version)
+	}
+	if rc := c.pendingZipReader(key); rc != nil {
+		return rc, nil
 	}
 	if rc, err := c.store.Get(ctx, key); err == nil {
 		return rc, nil
@@ -454,40 +461,50 @@ func (c *Cache) Zip(ctx context.Context, path, version string) (io.ReadCloser, e
 	if err := c.rememberedNotFound(fkey); err != nil {
 		return nil, err
 	}
-	stored, err, _ := c.zips.Do(ctx, fkey, func(ctx context.Context) (bool, error) {
+	p, err, _ := c.zips.Do(ctx, fkey, func(ctx context.Context) (*pendingZip, error) {
 		return c.fetchZip(ctx, path, version, key, fkey)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if stored {
-		if rc, err := c.store.Get(ctx, key); err == nil {
+	if p != nil {
+		if rc := p.reader(); rc != nil {
 			return rc, nil
 		}
+	}
+	if rc := c.pendingZipReader(key); rc != nil {
+		return rc, nil
+	}
+	if rc, err := c.store.Get(ctx, key); err == nil {
+		return rc, nil
 	}
 	// The store could not keep the zip (or lost it at once): fetch it
 	// again for this caller alone.
 	return c.Next.Zip(ctx, path, version)
 }
 
-// fetchZip copies Next's zip into the store, then records its hash. It
-// reports whether the zip was stored; an error is Next's.
-func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (bool, error) {
+// fetchZip fetches Next's zip and stores it with its hash — in the
+// background with WriteBehind, returning the pending zip. An error is
+// Next's; a failure to store is logged.
+func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (*pendingZip, error) {
 	rc, err := c.Next.Zip(ctx, path, version)
 	if err != nil {
 		c.noteError(fkey, err)
-		return false, err
+		return nil, err
+	}
+	if c.WriteBehind {
+		return c.keepZipBehind(rc, key)
 	}
 	defer rc.Close()
 	src := &sourceReader{r: rc}
 	if err := c.store.Put(ctx, key, src); err != nil {
 		if src.err != nil {
-			return false, src.err // Next failed mid-stream: nothing is stored
+			return nil, src.err // Next failed mid-stream: nothing is stored
 		}
 		if c.Logger != nil {
 			c.Logger.Warn("cache write failed", "key", key, "error", err)
 		}
-		return false, nil
+		return nil, nil
 	}
 	sum := ""
 	if s, ok := rc.(interface{ Sum() string }); ok {
@@ -496,10 +513,9 @@ func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (
 		sum = c.hashStored(ctx, key)
 	}
 	if sum != "" {
-		hkey := strings.TrimSuffix(key, ".zip") + ".ziphash"
-		c.put(ctx, hkey, []byte(sum))
+		c.put(ctx, strings.TrimSuffix(key, ".zip")+".ziphash", []byte(sum))
 	}
-	return true, nil
+	return nil, nil
 }
 
 // hashStored computes the h1: hash of a stored zip, or "" if the store's

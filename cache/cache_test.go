@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -540,5 +541,163 @@ func TestCacheZeroValueStore(t *testing.T) {
 	data := reader(t)(c.Zip(context.Background(), "example.com/hello", "v1.0.0"))
 	if !bytes.Equal(data, set.Module("example.com/hello", "v1.0.0").Zip) {
 		t.Fatal("zip differs")
+	}
+}
+
+// gatedStore delays every Put until its gate is closed.
+type gatedStore struct {
+	MemStore
+	gate chan struct{}
+	puts atomic.Int32
+}
+
+func (g *gatedStore) Put(ctx context.Context, key string, r io.Reader) error {
+	<-g.gate
+	g.puts.Add(1)
+	return g.MemStore.Put(ctx, key, r)
+}
+
+func TestCacheWriteBehind(t *testing.T) {
+	set := fixture.Standard()
+	next := &counting{Resolver: set}
+	store := &gatedStore{gate: make(chan struct{})}
+	c := &Cache{Next: next, Store: store, WriteBehind: true}
+	ctx := context.Background()
+	m := set.Module("example.com/hello", "v1.1.0")
+
+	// Answers come back while the store is still blocked...
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 3 {
+			if info, err := c.Stat(ctx, m.Path, m.Version); err != nil || info.Version != m.Version {
+				t.Errorf("Stat = %v, %v", info, err)
+			}
+			if mod, err := c.GoMod(ctx, m.Path, m.Version); err != nil || !bytes.Equal(mod, m.Mod) {
+				t.Errorf("GoMod = %q, %v", mod, err)
+			}
+			rc, err := c.Zip(ctx, m.Path, m.Version)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			// The pending zip can be read at random, for Range requests.
+			if _, ok := rc.(io.ReadSeeker); !ok {
+				t.Error("pending zip reader cannot seek")
+			}
+			data, _ := io.ReadAll(rc)
+			rc.Close()
+			if !bytes.Equal(data, m.Zip) {
+				t.Error("zip differs")
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("answers waited for the store")
+	}
+	// ...and each was fetched once.
+	for _, op := range []string{"stat", "mod", "zip"} {
+		if n := next.n(op); n != 1 {
+			t.Errorf("Next.%s called %d times", op, n)
+		}
+	}
+	if n := store.puts.Load(); n != 0 {
+		t.Fatalf("%d puts went through a closed gate", n)
+	}
+	// Release the store: everything lands there, zip hash included.
+	close(store.gate)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		left := len(c.pending) + len(c.pendingZips)
+		c.mu.Unlock()
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("background writes did not finish")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for key, want := range map[string]string{
+		"example.com/hello/@v/v1.1.0.mod":     string(m.Mod),
+		"example.com/hello/@v/v1.1.0.zip":     string(m.Zip),
+		"example.com/hello/@v/v1.1.0.ziphash": m.ZipSum(),
+	} {
+		if got := reader(t)(store.MemStore.Get(ctx, key)); string(got) != want {
+			t.Errorf("%s not stored", key)
+		}
+	}
+	if rc, err := c.Zip(ctx, m.Path, m.Version); err != nil || next.n("zip") != 1 {
+		t.Fatalf("stored zip not served: %v, %d calls", err, next.n("zip"))
+	} else {
+		rc.Close()
+	}
+}
+
+// fileResolver returns zips as temporary files, like checksum.Verify, and
+// records when they are closed.
+type fileResolver struct {
+	modfetch.Resolver
+	t      *testing.T
+	closed atomic.Int32
+}
+
+type trackedFile struct {
+	*os.File
+	r *fileResolver
+}
+
+func (f trackedFile) Close() error {
+	f.r.closed.Add(1)
+	return f.File.Close()
+}
+
+func (r *fileResolver) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	rc, err := r.Resolver.Zip(ctx, path, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	f, err := os.CreateTemp(r.t.TempDir(), "zip")
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(f, rc)
+	f.Seek(0, 0)
+	return trackedFile{f, r}, nil
+}
+
+func TestCacheWriteBehindReleasesFiles(t *testing.T) {
+	set := fixture.Standard()
+	fr := &fileResolver{Resolver: set, t: t}
+	store := &gatedStore{gate: make(chan struct{})}
+	c := &Cache{Next: fr, Store: store, WriteBehind: true}
+	ctx := context.Background()
+	r1, err := c.Zip(ctx, "example.com/hello", "v1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := c.Zip(ctx, "example.com/hello", "v1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1.Close()
+	close(store.gate)
+	time.Sleep(100 * time.Millisecond)
+	if fr.closed.Load() != 0 {
+		t.Fatal("file closed while a reader still uses it")
+	}
+	io.ReadAll(r2)
+	r2.Close()
+	r2.Close() // closing twice is harmless
+	deadline := time.Now().Add(5 * time.Second)
+	for fr.closed.Load() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("file closed %d times, want 1", fr.closed.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

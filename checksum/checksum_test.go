@@ -458,19 +458,55 @@ func TestVerifyGood(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s@%s Zip: %v", m.Path, m.Version, err)
 		}
-		if s := rc.(interface{ Sum() string }).Sum(); s != m.ZipSum() {
-			t.Fatalf("Sum = %s, want %s", s, m.ZipSum())
-		}
-		fi, err := rc.(interface{ Stat() (fs.FileInfo, error) }).Stat()
-		if err != nil || fi.Size() != int64(len(m.Zip)) {
-			t.Fatalf("Stat = %v, %v", fi, err)
-		}
 		if data := readZip(t, rc); !bytes.Equal(data, m.Zip) {
 			t.Fatalf("%s@%s: zip bytes differ", m.Path, m.Version)
+		}
+		if s := rc.(interface{ Sum() string }).Sum(); s != m.ZipSum() {
+			t.Fatalf("Sum = %s, want %s", s, m.ZipSum())
 		}
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Fatalf("temporary files left: %v", left)
+	}
+}
+
+// zipErr reads the whole zip and returns the first error: Verify reports
+// a zip that fails its check when the reader reaches the end.
+func zipErr(v *Verify, path, version string) (n int, err error) {
+	rc, err := v.Zip(context.Background(), path, version)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	return len(data), err
+}
+
+func TestVerifyStreamsAndHoldsBackTheTail(t *testing.T) {
+	set := fixture.Standard()
+	// A zip bigger than the held-back tail, and a database that vouches
+	// for other bytes.
+	big := set.Add("example.com/big", "v1.0.0", map[string]string{
+		"go.mod":   "module example.com/big\n",
+		"data.txt": incompressible(300 << 10),
+	}, time.Now())
+	genuine := fixture.Standard()
+	genuine.Add("example.com/big", "v1.0.0", map[string]string{"go.mod": "module example.com/big\n", "data.txt": "genuine"}, time.Now())
+	tdb := newTestDB(t, genuine)
+	v := &Verify{Next: set, DB: &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL}, TempDir: t.TempDir()}
+	n, err := zipErr(v, big.Path, big.Version)
+	var me *MismatchError
+	if !errors.As(err, &me) {
+		t.Fatalf("err = %v", err)
+	}
+	if n != len(big.Zip)-ZipHold {
+		t.Fatalf("read %d bytes of a %d-byte unverified zip; want all but the last %d", n, len(big.Zip), ZipHold)
+	}
+	// With the database agreeing, all of it arrives.
+	tdb2 := newTestDB(t, set)
+	v.DB = &DB{timer: instant{}, Key: tdb2.sdb.Key, URL: tdb2.srv.URL}
+	if n, err := zipErr(v, big.Path, big.Version); err != nil || n != len(big.Zip) {
+		t.Fatalf("read %d, %v", n, err)
 	}
 }
 
@@ -543,11 +579,7 @@ func TestVerifyRejects(t *testing.T) {
 			if tt.op == "mod" {
 				_, err = v.GoMod(ctx, path, version)
 			} else {
-				var rc io.ReadCloser
-				rc, err = v.Zip(ctx, path, version)
-				if rc != nil {
-					rc.Close()
-				}
+				_, err = zipErr(v, path, version)
 			}
 			if err == nil {
 				t.Fatal("corrupt download accepted")
@@ -577,11 +609,9 @@ func TestVerifyGoSumFirst(t *testing.T) {
 	if _, err := v.GoMod(ctx, m.Path, m.Version); err != nil {
 		t.Fatal(err)
 	}
-	rc, err := v.Zip(ctx, m.Path, m.Version)
-	if err != nil {
+	if _, err := zipErr(v, m.Path, m.Version); err != nil {
 		t.Fatal(err)
 	}
-	rc.Close()
 	if n := tdb.hits("/"); n != 0 {
 		t.Fatalf("database asked %d times although go.sum had the hashes", n)
 	}
@@ -602,11 +632,9 @@ func TestVerifyNoSumDBKeepsPrivateModulesPrivate(t *testing.T) {
 		if _, err := v.GoMod(ctx, "example.com/hello", "v1.0.0"); err != nil {
 			t.Fatal(err)
 		}
-		rc, err := v.Zip(ctx, "example.com/hello", "v1.1.0")
-		if err != nil {
+		if _, err := zipErr(v, "example.com/hello", "v1.1.0"); err != nil {
 			t.Fatal(err)
 		}
-		rc.Close()
 		for _, p := range tdb.sdb.Paths() {
 			if strings.Contains(p, "example.com/hello") {
 				t.Fatalf("NoSumDB=%q: the database was asked %s", nosumdb, p)
@@ -673,3 +701,16 @@ type instant struct{}
 
 func (instant) Now() time.Time                                   { return time.Now() }
 func (instant) Sleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
+
+// incompressible returns n bytes of deterministic noise.
+func incompressible(n int) string {
+	b := make([]byte, n)
+	x := uint64(88172645463325252)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		b[i] = byte(x)
+	}
+	return string(b)
+}

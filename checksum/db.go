@@ -114,7 +114,8 @@ type DB struct {
 
 	// CacheDir keeps verified lookups and tiles, in the go command's
 	// layout: pass $GOMODCACHE/cache/download/sumdb to share the go
-	// command's cache. Empty means they are kept in memory.
+	// command's cache. Recent ones are also kept in memory; empty means
+	// memory only.
 	CacheDir string
 
 	// StateDir keeps the latest signed tree head of each database: the go
@@ -122,10 +123,17 @@ type DB struct {
 	// forks and rollbacks are detected only within this DB's lifetime.
 	StateDir string
 
+	// WriteBehind writes lookups and tiles to CacheDir in the background,
+	// keeping their authentication and the answer off the disk's latency;
+	// they are served from memory meanwhile. The latest signed tree head is
+	// always written before a lookup returns.
+	WriteBehind bool
+
 	// Logger, if set, receives the database client's log messages.
 	Logger *slog.Logger
 
 	timer web.Timer // test hook: the retry clock
+	bg    chan struct{}
 
 	initOnce sync.Once
 	name     string
@@ -157,6 +165,7 @@ func (db *DB) init() error {
 		}
 		db.name = v.Name()
 		db.web = web.Client{HTTP: db.Client, Timer: db.timer}
+		db.bg = make(chan struct{}, 8)
 	})
 	return db.initErr
 }
@@ -430,14 +439,16 @@ func (o *clientOps) ReadCache(file string) ([]byte, error) {
 	return o.db.readCache(file)
 }
 
-// readCache reads a verified lookup or tile kept by the client.
+// readCache reads a verified lookup or tile kept by the client: from
+// memory, else from CacheDir.
 func (db *DB) readCache(file string) ([]byte, error) {
+	db.mu.Lock()
+	data, ok := db.memCache[file]
+	db.mu.Unlock()
+	if ok {
+		return data, nil
+	}
 	if db.CacheDir == "" {
-		db.mu.Lock()
-		defer db.mu.Unlock()
-		if data, ok := db.memCache[file]; ok {
-			return data, nil
-		}
 		return nil, fs.ErrNotExist
 	}
 	name := filepath.Join(db.CacheDir, filepath.FromSlash(file))
@@ -452,25 +463,39 @@ func (db *DB) readCache(file string) ([]byte, error) {
 
 func (o *clientOps) WriteCache(file string, data []byte) {
 	db := o.db
+	db.mu.Lock()
+	if db.memCache == nil {
+		db.memCache = make(map[string][]byte)
+	}
+	if len(db.memCache) >= maxMemCache {
+		for k := range db.memCache {
+			delete(db.memCache, k)
+			break
+		}
+	}
+	db.memCache[file] = data
+	db.mu.Unlock()
 	if db.CacheDir == "" {
-		db.mu.Lock()
-		defer db.mu.Unlock()
-		if db.memCache == nil {
-			db.memCache = make(map[string][]byte)
-		}
-		if len(db.memCache) >= maxMemCache {
-			for k := range db.memCache {
-				delete(db.memCache, k)
-				break
-			}
-		}
-		db.memCache[file] = data
 		return
 	}
 	name := filepath.Join(db.CacheDir, filepath.FromSlash(file))
-	if _, err := atomicfile.Write(o.context(), name, bytes.NewReader(data), 0, nil); err != nil && db.Logger != nil {
-		db.Logger.Warn("writing checksum database cache", "file", name, "error", err)
+	write := func() {
+		if _, err := atomicfile.Write(context.Background(), name, bytes.NewReader(data), 0, nil); err != nil && db.Logger != nil {
+			db.Logger.Warn("writing checksum database cache", "file", name, "error", err)
+		}
 	}
+	if db.WriteBehind {
+		select {
+		case db.bg <- struct{}{}:
+			go func() {
+				defer func() { <-db.bg }()
+				write()
+			}()
+			return
+		default:
+		}
+	}
+	write()
 }
 
 func (o *clientOps) Log(msg string) {

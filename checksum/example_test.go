@@ -62,7 +62,13 @@ func ExampleVerify() {
 	rc.Close()
 	fmt.Println("v1.1.0 verified:", len(data) > 0)
 
-	_, err = v.Zip(ctx, "example.com/hello", "v1.0.0")
+	// A tampered zip fails when read to its end: the reader holds back the
+	// last bytes until the zip is verified.
+	rc, err = v.Zip(ctx, "example.com/hello", "v1.0.0")
+	if err == nil {
+		_, err = io.ReadAll(rc)
+		rc.Close()
+	}
 	var mismatch *checksum.MismatchError
 	fmt.Println("v1.0.0 refused:", errors.As(err, &mismatch), mismatch.Source)
 	// Output:

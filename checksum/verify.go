@@ -6,15 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"runtime"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/module"
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/spool"
 	"github.com/modfetch/modfetch/internal/ziphash"
 )
 
@@ -22,8 +21,8 @@ import (
 // from Next before returning it, the way the go command checks downloads
 // (cmd/go/internal/modfetch: checkModSum):
 //
-//  1. the h1: hash is computed (a zip is first spooled to a temporary
-//     file, never held in memory, and must hold only entries under
+//  1. the h1: hash is computed (a zip streams through a temporary file,
+//     never held in memory, and must hold only entries under
 //     "path@version/" and be at most 500 MiB);
 //  2. if GoSum records a hash for it, that decides: equal is accepted, a
 //     different h1: hash is a *MismatchError and the database is not asked;
@@ -39,9 +38,8 @@ import (
 // Bytes that fail a check are never returned, so a cache above Verify never
 // stores them. List, Stat and Latest pass through.
 //
-// Zip returns a reader over the verified temporary file (removed when the
-// reader is closed) that also implements io.Seeker, io.ReaderAt,
-// Stat() (fs.FileInfo, error) and Sum() string, the zip's h1: hash.
+// Zip streams: see [Verify.Zip] for how its reader holds back the end of
+// a zip until the zip is verified.
 type Verify struct {
 	Next modfetch.Resolver
 
@@ -104,8 +102,23 @@ func (v *Verify) Latest(ctx context.Context, path string) (*modfetch.Info, error
 	return v.Next.Latest(ctx, path)
 }
 
+// prefetch starts the checksum database lookup that checking path@version
+// will need, so that it runs while Next downloads. The DB keeps the
+// answer; a failure is reported again by the check itself.
+func (v *Verify) prefetch(ctx context.Context, path, version string, goMod bool) {
+	if v.DB == nil || !v.useDB(path) {
+		return
+	}
+	if v.GoSum != nil && len(v.GoSum.Hashes(path, version, goMod)) > 0 {
+		return // go.sum decides
+	}
+	ctx = context.WithoutCancel(ctx)
+	go v.DB.Lookup(ctx, path, version)
+}
+
 // GoMod implements [modfetch.Resolver].
 func (v *Verify) GoMod(ctx context.Context, path, version string) ([]byte, error) {
+	v.prefetch(ctx, path, version, true)
 	data, err := v.Next.GoMod(ctx, path, version)
 	if err != nil {
 		return nil, err
@@ -120,119 +133,116 @@ func (v *Verify) GoMod(ctx context.Context, path, version string) ([]byte, error
 	return data, nil
 }
 
-// Zip implements [modfetch.Resolver].
+// ZipHold is how many bytes at the end of a zip Verify's readers hold
+// back until the zip is verified.
+const ZipHold = 64 << 10
+
+// Zip implements [modfetch.Resolver]. It returns as soon as Next has
+// answered: the zip streams through a temporary file while it downloads
+// and is hashed on the way. The reader delivers the bytes as they arrive
+// except the last ZipHold, which it delivers only once the whole zip has
+// been checked; if the check fails, the reader fails with the check's
+// error (a *MismatchError, say) instead, so no reader ever sees the whole
+// of an unverified zip.
+//
+// The reader also has Sum() string, the zip's h1: hash once it has been
+// read to its end, and NewReader() io.ReadCloser, which opens another
+// reader of the same download (caches use it to serve many callers and
+// store the zip at once). The download goes on, detached from ctx, until
+// it ends or every reader is closed.
 func (v *Verify) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	v.prefetch(ctx, path, version, false)
 	rc, err := v.Next.Zip(ctx, path, version)
 	if err != nil {
 		return nil, err
 	}
+	sp, err := spool.New(v.TempDir, ZipHold)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	vz := &verifyingZip{sp: sp}
+	first := vz.NewReader()
+	go vz.fill(context.WithoutCancel(ctx), v, rc, path, version)
+	return first, nil
+}
+
+// verifyingZip is one verified download of a zip, shared by its readers.
+type verifyingZip struct {
+	sp  *spool.Spool
+	mu  sync.Mutex
+	sum string
+}
+
+// fill downloads rc into the spool, hashing on the way, then checks the
+// zip and releases (or fails) its tail.
+func (vz *verifyingZip) fill(ctx context.Context, v *Verify, rc io.ReadCloser, path, version string) {
 	defer rc.Close()
-	f, err := spool(v.TempDir, "modfetch-verify-*.zip")
-	if err != nil {
-		return nil, err
+	sp := vz.sp
+	stream := ziphash.NewStream()
+	fail := func(err error) {
+		stream.Abort()
+		sp.Finish(err)
 	}
-	keep := false
-	defer func() {
-		if !keep {
-			f.Close()
-		}
-	}()
-	n, err := io.Copy(f, io.LimitReader(ctxReader{ctx, rc}, modzip.MaxZipFile+1))
-	if err != nil {
-		return nil, err
+	n, err := io.Copy(io.MultiWriter(sp, stream), io.LimitReader(rc, modzip.MaxZipFile+1))
+	if err == nil && n > modzip.MaxZipFile {
+		err = &module.ModuleError{Path: path, Version: version, Err: errZipTooLarge}
 	}
-	if n > modzip.MaxZipFile {
-		return nil, &module.ModuleError{Path: path, Version: version, Err: errZipTooLarge}
-	}
-	z, err := zip.NewReader(f, n)
 	if err != nil {
-		return nil, &module.ModuleError{Path: path, Version: version, Err: err}
+		fail(err)
+		return
+	}
+	z, err := zip.NewReader(sp, n)
+	if err != nil {
+		fail(&module.ModuleError{Path: path, Version: version, Err: err})
+		return
 	}
 	prefix := path + "@" + version + "/"
 	for _, zf := range z.File {
 		if !strings.HasPrefix(zf.Name, prefix) {
-			return nil, fmt.Errorf("zip for %s has unexpected file %s", prefix[:len(prefix)-1], zf.Name)
+			fail(fmt.Errorf("zip for %s has unexpected file %s", prefix[:len(prefix)-1], zf.Name))
+			return
 		}
 	}
-	h, err := ziphash.HashReader(z)
+	h, err := stream.Sum(sp, n)
 	if err != nil {
-		return nil, &module.ModuleError{Path: path, Version: version, Err: err}
+		sp.Finish(&module.ModuleError{Path: path, Version: version, Err: err})
+		return
 	}
 	if err := v.check(ctx, path, version, false, h); err != nil {
-		return nil, err
+		sp.Finish(err)
+		return
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	keep = true
-	return &verifiedZip{spooled: f, sum: h}, nil
+	vz.mu.Lock()
+	vz.sum = h
+	vz.mu.Unlock()
+	sp.Finish(nil)
 }
+
+// NewReader opens another reader of the zip (nil once every reader has
+// been closed).
+func (vz *verifyingZip) NewReader() io.ReadCloser {
+	r := vz.sp.NewReader()
+	if r == nil {
+		return nil
+	}
+	return &zipReader{Reader: r, vz: vz}
+}
+
+// A zipReader reads a verifyingZip.
+type zipReader struct {
+	*spool.Reader
+	vz *verifyingZip
+}
+
+// Sum returns the zip's h1: hash once it has been verified, else "".
+func (r *zipReader) Sum() string {
+	r.vz.mu.Lock()
+	defer r.vz.mu.Unlock()
+	return r.vz.sum
+}
+
+// NewReader opens another reader of the same download.
+func (r *zipReader) NewReader() io.ReadCloser { return r.vz.NewReader() }
 
 var errZipTooLarge = errors.New("downloaded zip file too large")
-
-// A spooled is a temporary file that is gone once closed. On Unix it is
-// unlinked at once, so that nothing is left behind even after a crash.
-type spooled struct {
-	*os.File
-	removeOnClose bool
-}
-
-func spool(dir, pattern string) (*spooled, error) {
-	f, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return nil, err
-	}
-	if runtime.GOOS != "windows" {
-		if err := os.Remove(f.Name()); err == nil {
-			return &spooled{File: f}, nil
-		}
-	}
-	return &spooled{File: f, removeOnClose: true}, nil
-}
-
-func (s *spooled) Close() error {
-	err := s.File.Close()
-	if s.removeOnClose {
-		os.Remove(s.File.Name())
-	}
-	return err
-}
-
-// verifiedZip is a verified zip on local disk.
-type verifiedZip struct {
-	*spooled
-	sum string
-}
-
-// Sum returns the zip's h1: hash.
-func (z *verifiedZip) Sum() string { return z.sum }
-
-// Stat returns the spooled file's information (its size in particular).
-func (z *verifiedZip) Stat() (fs.FileInfo, error) { return z.spooled.File.Stat() }
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, context.Cause(c.ctx)
-	}
-	return c.r.Read(p)
-}
-
-// Try implements [modfetch.Walker]: when Next is a Walker (a GOPROXY
-// chain, say), fn sees each of its alternatives behind the same checks.
-// Otherwise fn sees v.
-func (v *Verify) Try(path string, fn func(modfetch.Resolver) error) error {
-	w, ok := v.Next.(modfetch.Walker)
-	if !ok {
-		return fn(v)
-	}
-	return w.Try(path, func(r modfetch.Resolver) error {
-		view := *v
-		view.Next = r
-		return fn(&view)
-	})
-}

@@ -39,6 +39,12 @@ type Options struct {
 	// positive value.
 	MutableTTL time.Duration
 
+	// WriteBehind stores fetched modules and checksum database data in the
+	// background, answering from memory (or the verified local file)
+	// meanwhile: for servers. By default everything is on disk when a call
+	// returns, as the go command leaves it.
+	WriteBehind bool
+
 	// Retry bounds retries of proxy requests.
 	Retry upstream.Retry
 
@@ -104,6 +110,7 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 			db.StateDir = filepath.Join(gopath[0], "pkg", "sumdb")
 		}
 		db.Logger = opts.Logger
+		db.WriteBehind = opts.WriteBehind
 	}
 	verify := &checksum.Verify{Next: chain, GoSum: opts.GoSum, DB: db, NoSumDB: c.GONOSUMDB}
 	store := opts.Store
@@ -114,6 +121,6 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 	if ttl == 0 {
 		ttl = -1
 	}
-	ch := &cache.Cache{Next: verify, Store: store, MutableTTL: ttl, Logger: opts.Logger}
+	ch := &cache.Cache{Next: verify, Store: store, MutableTTL: ttl, WriteBehind: opts.WriteBehind, Logger: opts.Logger}
 	return &Stack{Resolver: ch, Chain: chain, DB: db, Verify: verify, Cache: ch, Store: store}, nil
 }

@@ -2,11 +2,11 @@ package proxy
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -14,6 +14,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/mod/module"
@@ -68,8 +71,31 @@ type Handler struct {
 	MutableMaxAge  time.Duration
 	NotFoundMaxAge time.Duration
 
+	// MemoryBytes bounds an in-memory cache of rendered immutable answers
+	// (the .info and .mod of canonical versions, authenticated checksum
+	// database data) that serves repeated requests without asking the
+	// Resolver. Zero means 32 MiB; a negative value disables it. Zips are
+	// always served from the Resolver (a DirStore's files go out through
+	// sendfile).
+	MemoryBytes int64
+
 	// Logger, if set, receives a record for each failed request.
 	Logger *slog.Logger
+
+	once sync.Once
+	hot  *hotCache
+}
+
+func (h *Handler) init() {
+	h.once.Do(func() {
+		limit := h.MemoryBytes
+		if limit == 0 {
+			limit = 32 << 20
+		}
+		if limit > 0 {
+			h.hot = &hotCache{limit: limit, m: make(map[string]*hotEntry)}
+		}
+	})
 }
 
 const immutable = "public, max-age=31536000, immutable"
@@ -90,7 +116,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusMethodNotAllowed, "method not allowed", nil)
 		return
 	}
+	h.init()
 	p := r.URL.Path
+	if e := h.hot.get(p); e != nil && e.serve(w, r) {
+		return
+	}
 	if rest, ok := strings.CutPrefix(p, "/sumdb/"); ok {
 		h.serveSumDB(w, r, rest)
 		return
@@ -189,11 +219,13 @@ func splitModulePath(p string) (enc, what string, ok bool) {
 	return p[:i], what, true
 }
 
-// etag is a strong validator for an immutable answer: a digest of its
-// request path.
+// etag is a strong validator for an immutable answer: a hash of its
+// request path (the answer at a path never changes).
 func etag(p string) string {
-	sum := sha256.Sum256([]byte(p))
-	return `"` + hex.EncodeToString(sum[:12]) + `"`
+	h := fnv.New64a()
+	io.WriteString(h, p)
+	var b [16]byte
+	return `"` + hex.EncodeToString(h.Sum(b[:0])) + `"`
 }
 
 func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, info *modfetch.Info, immutableAnswer bool) {
@@ -217,6 +249,12 @@ func (h *Handler) serveBytes(w http.ResponseWriter, r *http.Request, ctype, cach
 	hdr.Set("Cache-Control", cacheControl)
 	if tag != "" {
 		hdr.Set("ETag", tag)
+		if cacheControl == immutable {
+			h.hot.put(r.URL.Path, &hotEntry{
+				ctype: []string{ctype}, tag: []string{tag},
+				length: []string{strconv.Itoa(len(data))}, body: data,
+			})
+		}
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 		return
 	}
@@ -248,6 +286,9 @@ func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version
 	if rs, ok := rc.(io.ReadSeeker); ok && size >= 0 {
 		// Range, If-Range, If-None-Match, If-Modified-Since, HEAD; an
 		// *os.File goes out through sendfile.
+		if sc, ok := rc.(syscall.Conn); ok {
+			rs = &sizedFile{ReadSeeker: rs, conn: sc, size: size}
+		}
 		http.ServeContent(w, r, "", modtime, rs)
 		return
 	}
@@ -258,15 +299,32 @@ func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version
 	if size >= 0 {
 		hdr.Set("Content-Length", strconv.FormatInt(size, 10))
 	}
-	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if _, err := io.Copy(w, rc); err != nil {
-		// The status is sent: abort the response so the client sees a
-		// failure, not a short zip.
-		h.log(r, http.StatusBadGateway, "zip stream failed", err)
-		panic(http.ErrAbortHandler)
+	// A streaming reader (a download being verified) may still fail:
+	// wait for its first bytes before committing to a status, so that a
+	// zip that fails verification before any byte is released (every zip
+	// smaller than the held-back tail) gets a proper error status.
+	buf := make([]byte, 32<<10)
+	n, err := io.ReadAtLeast(rc, buf, 1)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		hdr.Del("Content-Length")
+		hdr.Del("ETag")
+		hdr.Del("Content-Type")
+		h.resolverError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf[:n])
+	if err == nil {
+		if _, err := io.CopyBuffer(w, rc, buf); err != nil {
+			// The status is sent: abort the response so the client sees a
+			// failure, not a short zip.
+			h.log(r, http.StatusBadGateway, "zip stream failed: "+errorText(err), err)
+			panic(http.ErrAbortHandler)
+		}
 	}
 }
 
@@ -429,3 +487,114 @@ func (h *Handler) serveSumDB(w http.ResponseWriter, r *http.Request, rest string
 var tilePathRE = regexp.MustCompile(`^[0-9]+/(data|[0-9]+)(/x[0-9]{3})*/[0-9]{3}(\.p/[0-9]+)?$`)
 
 func validTilePath(p string) bool { return tilePathRE.MatchString(p) }
+
+// A hotCache keeps rendered immutable answers by request path, bounded by
+// the size of their bodies. Eviction is CLOCK-like: entries used since the
+// last sweep get a second chance.
+type hotCache struct {
+	limit int64
+
+	mu   sync.RWMutex
+	m    map[string]*hotEntry
+	size int64
+}
+
+type hotEntry struct {
+	ctype, tag, length []string // header values, shared and never modified
+	body               []byte
+	used               atomic.Bool
+}
+
+var immutableHeader = []string{immutable}
+
+// serve writes the entry as the answer to r, unless r needs more than a
+// plain or conditional GET/HEAD (a Range request), in which case it
+// returns false.
+func (e *hotEntry) serve(w http.ResponseWriter, r *http.Request) bool {
+	if r.Header.Get("Range") != "" {
+		return false
+	}
+	e.used.Store(true)
+	hdr := w.Header()
+	hdr["Cache-Control"] = immutableHeader
+	hdr["Etag"] = e.tag
+	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || strings.Contains(inm, e.tag[0])) {
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	hdr["Content-Type"] = e.ctype
+	hdr["Content-Length"] = e.length
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(e.body)
+	}
+	return true
+}
+
+func (c *hotCache) get(key string) *hotEntry {
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	e := c.m[key]
+	c.mu.RUnlock()
+	return e
+}
+
+func (c *hotCache) put(key string, e *hotEntry) {
+	if c == nil || int64(len(e.body)) > c.limit/16 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[key]; ok {
+		c.size -= int64(len(old.body))
+	}
+	c.m[key] = e
+	c.size += int64(len(e.body))
+	for pass := 0; c.size > c.limit && pass < 3; pass++ {
+		for k, v := range c.m {
+			if c.size <= c.limit {
+				break
+			}
+			if k != key && (pass > 0 || !v.used.Swap(false)) {
+				delete(c.m, k)
+				c.size -= int64(len(v.body))
+			}
+		}
+	}
+}
+
+// sizedFile is a freshly opened file whose size is known. It answers
+// http.ServeContent's size probe (Seek to the end and back) without
+// system calls, and exposes the file's descriptor so that the body still
+// goes out through sendfile.
+type sizedFile struct {
+	io.ReadSeeker
+	conn    syscall.Conn
+	size    int64
+	touched bool // the file offset may have moved from 0
+}
+
+func (f *sizedFile) Seek(offset int64, whence int) (int64, error) {
+	if !f.touched && offset == 0 {
+		switch whence {
+		case io.SeekEnd:
+			return f.size, nil // the offset stays at 0
+		case io.SeekStart, io.SeekCurrent:
+			return 0, nil
+		}
+	}
+	f.touched = true
+	return f.ReadSeeker.Seek(offset, whence)
+}
+
+func (f *sizedFile) Read(p []byte) (int, error) {
+	f.touched = true
+	return f.ReadSeeker.Read(p)
+}
+
+func (f *sizedFile) SyscallConn() (syscall.RawConn, error) {
+	f.touched = true
+	return f.conn.SyscallConn()
+}

@@ -81,9 +81,10 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	}
 	download := filepath.Join(dir, "download")
 	stack, err := cfg.Resolver(&goenv.Options{
-		Store:      &cache.DirStore{Dir: download, Logger: logger},
-		MutableTTL: time.Minute,
-		Logger:     logger,
+		Store:       &cache.DirStore{Dir: download, Logger: logger},
+		MutableTTL:  time.Minute,
+		WriteBehind: true,
+		Logger:      logger,
 	})
 	if err != nil {
 		return err

@@ -29,7 +29,7 @@ func startProxy(t *testing.T, w *world, private *fixture.Set, goprivate string) 
 	h.env["GOPRIVATE"] = goprivate
 	cfg := h.config()
 	store := &cache.DirStore{Dir: filepath.Join(t.TempDir(), "download")}
-	opts := &goenv.Options{Store: store, MutableTTL: time.Minute}
+	opts := &goenv.Options{Store: store, MutableTTL: time.Minute, WriteBehind: true}
 	if private != nil {
 		opts.Direct = private
 	}

@@ -1,0 +1,303 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxMemValue is the largest value the memory tier keeps.
+const maxMemValue = 64 << 10
+
+// maxBackground bounds the store writes running in the background; past
+// it, writes happen in the foreground, which slows callers down to the
+// store's pace.
+const maxBackground = 256
+
+// pendingZip is a zip on its way to the store, which callers read
+// meanwhile: either a complete local file they share (closed after the
+// last of them), or a download in progress whose source opens a reader
+// per caller (checksum.Verify's readers do).
+type pendingZip struct {
+	open func() io.ReadCloser // a new reader, or nil once closed
+}
+
+func (p *pendingZip) reader() io.ReadCloser {
+	if p == nil {
+		return nil
+	}
+	return p.open()
+}
+
+// sharedFile is a complete local file shared by readers; done closes it
+// after the last one.
+type sharedFile struct {
+	ra   io.ReaderAt
+	size int64
+	mu   sync.Mutex
+	refs int
+	done func() error
+}
+
+func (f *sharedFile) open() io.ReadCloser {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refs == 0 {
+		return nil
+	}
+	f.refs++
+	return &pendingReader{SectionReader: io.NewSectionReader(f.ra, 0, f.size), f: f}
+}
+
+func (f *sharedFile) release() {
+	f.mu.Lock()
+	f.refs--
+	last := f.refs == 0
+	f.mu.Unlock()
+	if last {
+		f.done()
+	}
+}
+
+// pendingReader reads a sharedFile; it also implements io.Seeker,
+// io.ReaderAt and Stat, so servers can answer Range requests.
+type pendingReader struct {
+	*io.SectionReader
+	f    *sharedFile
+	once sync.Once
+}
+
+func (r *pendingReader) Close() error {
+	r.once.Do(r.f.release)
+	return nil
+}
+
+func (r *pendingReader) Stat() (fs.FileInfo, error) {
+	return sizeInfo{r.f.size}, nil
+}
+
+type sizeInfo struct{ size int64 }
+
+func (s sizeInfo) Name() string       { return "zip" }
+func (s sizeInfo) Size() int64        { return s.size }
+func (s sizeInfo) Mode() fs.FileMode  { return 0o444 }
+func (s sizeInfo) ModTime() time.Time { return time.Time{} }
+func (s sizeInfo) IsDir() bool        { return false }
+func (s sizeInfo) Sys() any           { return nil }
+
+// get returns the value of key: from the values being written behind,
+// the memory tier, or the store (promoting small values to memory).
+func (c *Cache) get(ctx context.Context, key string, limit int64) ([]byte, error) {
+	c.mu.Lock()
+	data, ok := c.pending[key]
+	c.mu.Unlock()
+	if ok {
+		return data, nil
+	}
+	if c.mem != nil {
+		if rc, err := c.mem.Get(ctx, key); err == nil {
+			data, err := io.ReadAll(rc)
+			rc.Close()
+			if err == nil {
+				return data, nil
+			}
+		}
+	}
+	rc, err := c.store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err = io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, &fs.PathError{Op: "get", Path: key, Err: errTooLargeEntry}
+	}
+	if c.mem != nil && len(data) <= maxMemValue {
+		c.mem.Put(ctx, key, bytes.NewReader(data))
+	}
+	return data, nil
+}
+
+var errTooLargeEntry = fs.ErrInvalid
+
+// put stores data under key: in the memory tier at once, and in the store
+// now or, with WriteBehind, in the background.
+func (c *Cache) put(ctx context.Context, key string, data []byte) {
+	if c.mem != nil && len(data) <= maxMemValue {
+		c.mem.Put(ctx, key, bytes.NewReader(data))
+	}
+	if c.WriteBehind {
+		c.mu.Lock()
+		if c.pending == nil {
+			c.pending = make(map[string][]byte)
+		}
+		c.pending[key] = data
+		c.mu.Unlock()
+		if c.background(func(ctx context.Context) {
+			c.putStore(ctx, key, data)
+			c.mu.Lock()
+			if string(c.pending[key]) == string(data) {
+				delete(c.pending, key)
+			}
+			c.mu.Unlock()
+		}) {
+			return
+		}
+		defer func() {
+			c.mu.Lock()
+			delete(c.pending, key)
+			c.mu.Unlock()
+		}()
+	}
+	c.putStore(ctx, key, data)
+}
+
+func (c *Cache) putStore(ctx context.Context, key string, data []byte) {
+	if err := c.store.Put(ctx, key, bytes.NewReader(data)); err != nil && c.Logger != nil {
+		c.Logger.Warn("cache write failed", "key", key, "error", err)
+	}
+}
+
+// background runs f in a goroutine, detached from ctx cancellation, if
+// fewer than maxBackground are running; it reports whether it did.
+func (c *Cache) background(f func(ctx context.Context)) bool {
+	select {
+	case c.bg <- struct{}{}:
+	default:
+		return false
+	}
+	go func() {
+		defer func() { <-c.bg }()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		f(ctx)
+	}()
+	return true
+}
+
+// pendingReader returns a reader of a zip being written behind, or nil.
+func (c *Cache) pendingZipReader(key string) io.ReadCloser {
+	c.mu.Lock()
+	p := c.pendingZips[key]
+	c.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	return p.reader()
+}
+
+// keepZipBehind takes Next's zip reader rc and makes it readable by
+// callers at once, while a background write stores it and its hash. It
+// returns the pending zip, or nil if the zip was stored in the foreground
+// instead (no background slot free).
+func (c *Cache) keepZipBehind(rc io.ReadCloser, key string) (*pendingZip, error) {
+	var p *pendingZip
+	var storeReader io.ReadCloser
+	var finishSource func()
+	if ns, ok := rc.(interface{ NewReader() io.ReadCloser }); ok {
+		// A download in progress that can feed several readers: stream it
+		// to callers and to the store together.
+		storeReader = ns.NewReader()
+		rc.Close()
+		if storeReader == nil {
+			return nil, errors.New("cache: zip download closed")
+		}
+		p = &pendingZip{open: ns.NewReader}
+		finishSource = func() {}
+	} else {
+		ra, ok1 := rc.(io.ReaderAt)
+		st, ok2 := rc.(interface{ Stat() (fs.FileInfo, error) })
+		var size int64
+		done := rc.Close
+		if ok1 && ok2 {
+			fi, err := st.Stat()
+			if err != nil {
+				rc.Close()
+				return nil, err
+			}
+			size = fi.Size()
+		} else {
+			// Spool it: the zip must be on local disk to be shared.
+			f, err := os.CreateTemp("", "modfetch-cache-*.zip")
+			if err != nil {
+				rc.Close()
+				return nil, err
+			}
+			os.Remove(f.Name()) // unlinked: nothing left behind
+			src := &sourceReader{r: rc}
+			n, err := io.Copy(f, src)
+			rc.Close()
+			if err != nil {
+				f.Close()
+				if src.err != nil {
+					return nil, src.err
+				}
+				return nil, err
+			}
+			ra, size, done = f, n, f.Close
+		}
+		shared := &sharedFile{ra: ra, size: size, refs: 1, done: done}
+		p = &pendingZip{open: shared.open}
+		storeReader = shared.open()
+		finishSource = shared.release
+		if s, ok := rc.(interface{ Sum() string }); ok && s.Sum() != "" {
+			storeReader = summed{storeReader, s.Sum()}
+		}
+	}
+	c.mu.Lock()
+	if c.pendingZips == nil {
+		c.pendingZips = make(map[string]*pendingZip)
+	}
+	c.pendingZips[key] = p
+	c.mu.Unlock()
+	finish := func(ctx context.Context) {
+		defer finishSource()
+		defer storeReader.Close()
+		defer func() {
+			c.mu.Lock()
+			if c.pendingZips[key] == p {
+				delete(c.pendingZips, key)
+			}
+			c.mu.Unlock()
+		}()
+		src := &sourceReader{r: storeReader}
+		if err := c.store.Put(ctx, key, src); err != nil {
+			if src.err == nil && c.Logger != nil {
+				c.Logger.Warn("cache write failed", "key", key, "error", err)
+			}
+			return
+		}
+		sum := ""
+		if s, ok := storeReader.(interface{ Sum() string }); ok {
+			sum = s.Sum()
+		}
+		if sum == "" {
+			sum = c.hashStored(ctx, key)
+		}
+		if sum != "" {
+			c.putStore(ctx, strings.TrimSuffix(key, ".zip")+".ziphash", []byte(sum))
+		}
+	}
+	if !c.background(finish) {
+		finish(context.Background())
+		return nil, nil
+	}
+	return p, nil
+}
+
+// summed attaches a known hash to a reader.
+type summed struct {
+	io.ReadCloser
+	sum string
+}
+
+func (s summed) Sum() string { return s.sum }

@@ -1,0 +1,115 @@
+package spool
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestReadersFollowTheWriter(t *testing.T) {
+	s, err := New(t.TempDir(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1 := s.NewReader()
+	got := make(chan []byte, 1)
+	go func() {
+		data, _ := io.ReadAll(r1)
+		got <- data
+	}()
+	s.Write([]byte("hello, "))
+	// Bytes before the held-back tail are readable at once.
+	r2 := s.NewReader()
+	buf := make([]byte, 100)
+	n, err := r2.Read(buf)
+	if err != nil || string(buf[:n]) != "hel" {
+		t.Fatalf("Read = %q, %v", buf[:n], err)
+	}
+	// The tail waits for Finish.
+	done := make(chan struct{})
+	go func() {
+		rest, _ := io.ReadAll(r2)
+		if string(rest) != "lo, world" {
+			t.Errorf("rest = %q", rest)
+		}
+		close(done)
+	}()
+	s.Write([]byte("world"))
+	select {
+	case <-done:
+		t.Fatal("reader finished before the writer")
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.Finish(nil)
+	<-done
+	if data := <-got; string(data) != "hello, world" {
+		t.Fatalf("r1 read %q", data)
+	}
+	r1.Close()
+	r2.Close()
+	// A late reader after everyone left: the file is gone.
+	if s.NewReader() != nil {
+		t.Fatal("reader of a closed spool")
+	}
+}
+
+func TestFailureHidesTheTail(t *testing.T) {
+	s, _ := New(t.TempDir(), 1024)
+	r := s.NewReader()
+	defer r.Close()
+	s.Write(bytes.Repeat([]byte("x"), 3000))
+	boom := errors.New("checksum mismatch")
+	s.Finish(boom)
+	data, err := io.ReadAll(r)
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(data) != 3000-1024 {
+		t.Fatalf("read %d bytes of a failed stream, want %d", len(data), 3000-1024)
+	}
+}
+
+func TestSmallerThanTheTail(t *testing.T) {
+	s, _ := New(t.TempDir(), 64<<10)
+	var wg sync.WaitGroup
+	for range 8 {
+		r := s.NewReader()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer r.Close()
+			data, err := io.ReadAll(r)
+			if err != nil || string(data) != "tiny" {
+				t.Errorf("read %q, %v", data, err)
+			}
+		}()
+	}
+	s.Write([]byte("tiny"))
+	if s.Size() != 4 {
+		t.Fatalf("Size = %d", s.Size())
+	}
+	s.Finish(nil)
+	wg.Wait()
+	if _, err := (&Reader{s: s, closed: true}).Read(make([]byte, 1)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("closed reader: %v", err)
+	}
+}
+
+func TestOrphaned(t *testing.T) {
+	s, _ := New(t.TempDir(), 0)
+	if _, err := s.Write([]byte("before any reader")); err != nil {
+		t.Fatal(err)
+	}
+	r := s.NewReader()
+	if _, err := s.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := s.Write([]byte("y")); !errors.Is(err, ErrOrphaned) {
+		t.Fatalf("err = %v", err)
+	}
+	s.Finish(ErrOrphaned)
+}

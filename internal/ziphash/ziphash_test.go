@@ -1,0 +1,170 @@
+package ziphash
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"crypto/rand"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/mod/sumdb/dirhash"
+)
+
+type entry struct {
+	name   string
+	data   []byte
+	method uint16
+	header bool // CreateHeader with known sizes (no data descriptor)
+}
+
+func makeZip(t *testing.T, entries []entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(w, flate.BestSpeed)
+	})
+	for _, e := range entries {
+		var w io.Writer
+		var err error
+		if e.header {
+			w, err = zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: e.method})
+		} else {
+			w, err = zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: e.method, Flags: 0x8})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(e.data)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func dirhashOf(t *testing.T, data []byte) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "z.zip")
+	os.WriteFile(name, data, 0o666)
+	h, err := dirhash.HashZip(name, dirhash.DefaultHash)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return h
+}
+
+func TestStreamAgreesWithHash(t *testing.T) {
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		rand.Read(b)
+		return b
+	}
+	text := bytes.Repeat([]byte("package m // some source text\n"), 3000)
+	cases := map[string][]entry{
+		"deflate with descriptors": {{"m@v1/a.go", text, zip.Deflate, false}, {"m@v1/b/c.go", random(70000), zip.Deflate, false}},
+		"deflate with sizes":       {{"m@v1/a.go", text, zip.Deflate, true}, {"m@v1/go.mod", []byte("module m\n"), zip.Deflate, true}},
+		"stored with sizes":        {{"m@v1/a.go", text, zip.Store, true}, {"m@v1/bin", random(1000), zip.Store, true}},
+		"stored with descriptors":  {{"m@v1/a.go", text, zip.Store, false}}, // falls back
+		"empty files":              {{"m@v1/empty", nil, zip.Deflate, false}, {"m@v1/empty2", nil, zip.Store, true}},
+		"unsorted names":           {{"m@v1/z", []byte("z"), zip.Deflate, false}, {"m@v1/a", []byte("a"), zip.Deflate, false}},
+		"no entries":               {},
+	}
+	for name, entries := range cases {
+		t.Run(name, func(t *testing.T) {
+			data := makeZip(t, entries)
+			want := dirhashOf(t, data)
+			for _, chunk := range []int{1, 7, 4096, 1 << 20} {
+				s := NewStream()
+				for p := data; len(p) > 0; {
+					n := min(chunk, len(p))
+					s.Write(p[:n])
+					p = p[n:]
+				}
+				got, err := s.Sum(bytes.NewReader(data), int64(len(data)))
+				if err != nil || got != want {
+					t.Fatalf("chunk %d: Sum = %q, %v; want %q", chunk, got, err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestStreamTricks: zips whose local headers disagree with the central
+// directory still hash like Hash, which reads the central directory.
+func TestStreamTricks(t *testing.T) {
+	data := makeZip(t, []entry{{"m@v1/a.go", []byte("package a\n"), zip.Deflate, true}, {"m@v1/b.go", []byte("package b\n"), zip.Deflate, true}})
+	// Rename an entry in its local header only.
+	tampered := bytes.Replace(data, []byte("m@v1/a.go"), []byte("m@v1/x.go"), 1)
+	// Duplicate names.
+	dup := makeZip(t, []entry{{"m@v1/a.go", []byte("1"), zip.Deflate, true}, {"m@v1/a.go", []byte("2"), zip.Deflate, true}})
+	for name, z := range map[string][]byte{"local name differs": tampered, "duplicate names": dup, "truncated": data[:len(data)-10], "garbage": []byte("<html>not a zip</html>")} {
+		s := NewStream()
+		s.Write(z)
+		got, err := s.Sum(bytes.NewReader(z), int64(len(z)))
+		want, werr := Hash(bytes.NewReader(z), int64(len(z)))
+		if got != want || (err == nil) != (werr == nil) {
+			t.Errorf("%s: Sum = %q, %v; Hash = %q, %v", name, got, err, want, werr)
+		}
+	}
+}
+
+func TestStreamFuzzish(t *testing.T) {
+	r := mrand.New(mrand.NewPCG(1, 2))
+	for i := range 50 {
+		var entries []entry
+		for j := range r.IntN(6) {
+			data := make([]byte, r.IntN(20000))
+			for k := range data {
+				data[k] = byte(r.IntN(4) + 'a')
+			}
+			m := uint16(zip.Deflate)
+			if r.IntN(3) == 0 {
+				m = zip.Store
+			}
+			entries = append(entries, entry{fmt.Sprintf("m@v1/f%d_%d", i, j), data, m, r.IntN(2) == 0})
+		}
+		data := makeZip(t, entries)
+		s := NewStream()
+		s.Write(data)
+		got, err := s.Sum(bytes.NewReader(data), int64(len(data)))
+		if want := dirhashOf(t, data); err != nil || got != want {
+			t.Fatalf("case %d: %q %v, want %q", i, got, err, want)
+		}
+	}
+}
+
+func TestValid(t *testing.T) {
+	for in, want := range map[string]bool{
+		"h1:o7IhLm0Msx3BaB+n3Ag7L8EVlByGnpq14C4YWiu/gL8=":    true,
+		"h1:o7IhLm0Msx3BaB+n3Ag7L8EVlByGnpq14C4YWiu/gL8":     false,
+		"h2:o7IhLm0Msx3BaB+n3Ag7L8EVlByGnpq14C4YWiu/gL8=":    false,
+		"h1:o7IhLm0Msx3BaB+n3Ag7L8EVlByGnpq14C4YWiu/gL8\x00": false,
+	} {
+		if Valid([]byte(in)) != want {
+			t.Errorf("Valid(%q) != %v", in, want)
+		}
+	}
+}
+
+// TestStreamTakesTheFastPath: ordinary module zips (as x/mod's zip.Create
+// and Go's archive/zip write them) are hashed from the stream, without a
+// second pass.
+func TestStreamTakesTheFastPath(t *testing.T) {
+	for _, header := range []bool{false, true} {
+		data := makeZip(t, []entry{{"m@v1/a.go", []byte("package a\n"), zip.Deflate, header}, {"m@v1/LICENSE", bytes.Repeat([]byte("x"), 5000), zip.Deflate, header}})
+		s := NewStream()
+		s.Write(data)
+		s.pw.Close()
+		<-s.done
+		z, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if _, ok := s.fromEntries(z); !ok {
+			t.Fatalf("header=%v: streaming hash not used (parser: %v)", header, s.err)
+		}
+	}
+}
