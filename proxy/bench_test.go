@@ -1,0 +1,115 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/modfetch/modfetch/cache"
+	"github.com/modfetch/modfetch/internal/fixture"
+)
+
+// benchWorld is a warm module cache served two ways: by our Handler (over
+// a Cache on a DirStore) and by a plain http.FileServer over the same
+// directory, which is a valid file-tree GOPROXY.
+type benchWorld struct {
+	mods       []*fixture.Module
+	ours       *httptest.Server
+	fileServer *httptest.Server
+}
+
+func newBenchWorld(b *testing.B, n int, zipSize int) *benchWorld {
+	b.Helper()
+	set := new(fixture.Set)
+	var mods []*fixture.Module
+	for i := range n {
+		blob := make([]byte, zipSize/2)
+		rand.Read(blob)
+		path := fmt.Sprintf("example.com/bench/m%d", i)
+		m := set.Add(path, "v1.0.0", map[string]string{
+			"go.mod":   "module " + path + "\n\ngo 1.21\n",
+			"m.go":     "package m",
+			"data.txt": hex.EncodeToString(blob), // incompressible-ish, ~zipSize bytes zipped
+		}, fixture.Day(i))
+		mods = append(mods, m)
+	}
+	store := &cache.DirStore{Dir: b.TempDir()}
+	c := &cache.Cache{Next: set, Store: store, MutableTTL: -1}
+	ctx := context.Background()
+	for _, m := range mods {
+		if _, err := c.Stat(ctx, m.Path, m.Version); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.GoMod(ctx, m.Path, m.Version); err != nil {
+			b.Fatal(err)
+		}
+		rc, err := c.Zip(ctx, m.Path, m.Version)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rc.Close()
+	}
+	w := &benchWorld{mods: mods}
+	// The warm cache needs no upstream: prove it by giving it none.
+	warm := &cache.Cache{Next: failing{fmt.Errorf("upstream must not be asked")}, Store: store}
+	w.ours = httptest.NewServer(&Handler{Resolver: warm})
+	w.fileServer = httptest.NewServer(http.FileServer(http.Dir(store.Dir)))
+	b.Cleanup(w.ours.Close)
+	b.Cleanup(w.fileServer.Close)
+	return w
+}
+
+func benchGet(b *testing.B, base string, paths []string) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+	var i atomic.Int64
+	var bytes atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		buf := make([]byte, 64<<10)
+		for pb.Next() {
+			p := paths[int(i.Add(1))%len(paths)]
+			resp, err := client.Get(base + p)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			for {
+				n, err := resp.Body.Read(buf)
+				bytes.Add(int64(n))
+				if err != nil {
+					break
+				}
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("%s: %s", p, resp.Status)
+				return
+			}
+		}
+	})
+	b.SetBytes(bytes.Load() / int64(max(b.N, 1)))
+}
+
+// BenchmarkWarm compares warm .info, .mod and .zip serving by the Handler
+// with a plain http.FileServer over the same files, in the same run.
+// Compare ns/op of .../modfetch with .../fileserver:
+//
+//	go test -run '^$' -bench Warm -benchtime 2s ./proxy/
+func BenchmarkWarm(b *testing.B) {
+	w := newBenchWorld(b, 64, 256<<10)
+	for _, ext := range []string{"info", "mod", "zip"} {
+		var paths []string
+		for _, m := range w.mods {
+			paths = append(paths, "/"+m.Path+"/@v/"+m.Version+"."+ext)
+		}
+		b.Run(ext+"/modfetch", func(b *testing.B) { benchGet(b, w.ours.URL, paths) })
+		b.Run(ext+"/fileserver", func(b *testing.B) { benchGet(b, w.fileServer.URL, paths) })
+	}
+}
+
