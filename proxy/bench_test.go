@@ -112,4 +112,3 @@ func BenchmarkWarm(b *testing.B) {
 		b.Run(ext+"/fileserver", func(b *testing.B) { benchGet(b, w.fileServer.URL, paths) })
 	}
 }
-
