@@ -152,18 +152,35 @@ const ZipHold = 64 << 10
 // it ends or every reader is closed.
 func (v *Verify) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
 	v.prefetch(ctx, path, version, false)
-	rc, err := v.Next.Zip(ctx, path, version)
+	// The download outlives this call: run it under its own context,
+	// canceled if ctx ends before Next answers, and when the stream ends.
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, cancel)
+	rc, err := v.Next.Zip(dctx, path, version)
+	if !stop() {
+		// ctx ended while Next was answering.
+		if rc != nil {
+			rc.Close()
+		}
+		cancel()
+		return nil, context.Cause(ctx)
+	}
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	sp, err := spool.New(v.TempDir, ZipHold)
 	if err != nil {
 		rc.Close()
+		cancel()
 		return nil, err
 	}
 	vz := &verifyingZip{sp: sp}
 	first := vz.NewReader()
-	go vz.fill(context.WithoutCancel(ctx), v, rc, path, version)
+	go func() {
+		defer cancel()
+		vz.fill(dctx, v, rc, path, version)
+	}()
 	return first, nil
 }
 

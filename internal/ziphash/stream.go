@@ -114,35 +114,38 @@ func (s *Stream) fromEntries(z *zip.Reader) (string, bool) {
 
 var errUnsupported = errors.New("unsupported zip layout for streaming")
 
-// countingReader is a bufio.Reader that knows its offset in the stream.
-type countingReader struct {
-	r   *bufio.Reader
-	off int64
+// counter counts the bytes a bufio.Reader takes from its source, so that
+// the offset of the next byte it returns is fed minus Buffered.
+type counter struct {
+	r io.Reader
+	n int64
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
+func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.off += int64(n)
+	c.n += int64(n)
 	return n, err
 }
 
-func (c *countingReader) ReadByte() (byte, error) {
-	b, err := c.r.ReadByte()
-	if err == nil {
-		c.off++
-	}
-	return b, err
+// offsetReader is a bufio.Reader over a counter: it knows its offset in
+// the stream, and hands flate a fast io.ByteReader.
+type offsetReader struct {
+	*bufio.Reader
+	c *counter
 }
 
-func (c *countingReader) full(n int) ([]byte, error) {
+func (o *offsetReader) offset() int64 { return o.c.n - int64(o.Buffered()) }
+
+func (o *offsetReader) full(n int) ([]byte, error) {
 	b := make([]byte, n)
-	_, err := io.ReadFull(c, b)
+	_, err := io.ReadFull(o, b)
 	return b, err
 }
 
 // parse reads local file entries until the central directory.
 func (s *Stream) parse(r io.Reader) error {
-	cr := &countingReader{r: bufio.NewReaderSize(r, 64<<10)}
+	c := &counter{r: r}
+	cr := &offsetReader{Reader: bufio.NewReaderSize(c, 64<<10), c: c}
 	for {
 		sig, err := cr.full(4)
 		if err != nil {
@@ -176,7 +179,7 @@ func (s *Stream) parse(r io.Reader) error {
 		if flags&1 != 0 || csize == 0xffffffff || usize == 0xffffffff {
 			return errUnsupported // encrypted or zip64
 		}
-		dataOff := cr.off
+		dataOff := cr.offset()
 		var content io.Reader
 		switch method {
 		case zip.Store:
@@ -185,7 +188,7 @@ func (s *Stream) parse(r io.Reader) error {
 			}
 			content = io.LimitReader(cr, int64(csize))
 		case zip.Deflate:
-			content = flate.NewReader(cr) // cr is a ByteReader: no read-ahead
+			content = flate.NewReader(cr.Reader) // a ByteReader: no read-ahead
 		default:
 			return errUnsupported
 		}
@@ -198,7 +201,7 @@ func (s *Stream) parse(r io.Reader) error {
 		if err != nil {
 			return err
 		}
-		gotCsize := uint64(cr.off - dataOff)
+		gotCsize := uint64(cr.offset() - dataOff)
 		if flags&8 != 0 {
 			// Data descriptor, with or without its signature.
 			b, err := cr.full(12)

@@ -1,0 +1,156 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modfetch/modfetch/cache"
+	"github.com/modfetch/modfetch/checksum"
+	"github.com/modfetch/modfetch/internal/fixture"
+	"github.com/modfetch/modfetch/upstream"
+)
+
+// noise returns n bytes of deterministic, incompressible data.
+func noise(n int) string {
+	b := make([]byte, n)
+	x := uint64(0x9e3779b97f4a7c15)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		b[i] = byte(x)
+	}
+	return string(b)
+}
+
+// slowly serves a handler's answers in small chunks with pauses, like a
+// distant upstream.
+func slowly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		body := rec.Body.Bytes()
+		for len(body) > 0 {
+			n := min(16<<10, len(body))
+			w.Write(body[:n])
+			w.(http.Flusher).Flush()
+			body = body[n:]
+			time.Sleep(2 * time.Millisecond)
+		}
+	})
+}
+
+// TestColdZipStreams: a cold zip larger than the held-back tail streams
+// through a write-behind cache to several clients at once and lands in the
+// store; a poisoned one fails every client and lands nowhere.
+func TestColdZipStreams(t *testing.T) {
+	genuine := new(fixture.Set)
+	served := new(fixture.Set)
+	for _, s := range []*fixture.Set{genuine, served} {
+		s.Add("example.com/big", "v1.0.0", map[string]string{"go.mod": "module example.com/big\n", "blob.bin": noise(600 << 10)}, fixture.Day(1))
+	}
+	// The upstream serves a different v1.1.0 than the database vouches for.
+	genuine.Add("example.com/big", "v1.1.0", map[string]string{"go.mod": "module example.com/big\n", "blob.bin": noise(500 << 10)}, fixture.Day(2))
+	served.Add("example.com/big", "v1.1.0", map[string]string{"go.mod": "module example.com/big\n", "blob.bin": noise(500<<10) + "evil"}, fixture.Day(2))
+
+	sdb := fixture.NewSumDB("sum.example.com", genuine.GoSumLines)
+	dbsrv := httptest.NewServer(sdb)
+	defer dbsrv.Close()
+	origin := &fixture.Server{Set: served}
+	osrv := httptest.NewServer(slowly(origin))
+	defer osrv.Close()
+
+	store := &cache.DirStore{Dir: t.TempDir()}
+	c := &cache.Cache{
+		Next:        &checksum.Verify{Next: &upstream.Proxy{URL: osrv.URL}, DB: &checksum.DB{Key: sdb.Key, URL: dbsrv.URL}},
+		Store:       store,
+		WriteBehind: true,
+	}
+	srv := httptest.NewServer(&Handler{Resolver: c})
+	defer srv.Close()
+
+	fetch := func(version string) ([]byte, error) {
+		resp, err := http.Get(srv.URL + "/example.com/big/@v/" + version + ".zip")
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != 200 {
+			err = fmt.Errorf("%s", resp.Status)
+		}
+		return data, err
+	}
+	want := genuine.Module("example.com/big", "v1.0.0").Zip
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, err := fetch("v1.0.0")
+			if err != nil || !bytes.Equal(data, want) {
+				t.Errorf("client got %d bytes, %v; want the %d-byte zip", len(data), err, len(want))
+			}
+		}()
+	}
+	wg.Wait()
+	if n := origin.Hits("/example.com/big/@v/v1.0.0.zip"); n != 1 {
+		t.Errorf("upstream zip requests = %d, want 1", n)
+	}
+	// The store has it, with its hash, once the background write ends.
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rc, err := store.Get(ctx, "example.com/big/@v/v1.0.0.ziphash")
+		if err == nil {
+			h, _ := io.ReadAll(rc)
+			rc.Close()
+			if string(h) != genuine.Module("example.com/big", "v1.0.0").ZipSum() {
+				t.Fatalf("ziphash = %q", h)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("zip never reached the store")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// Poisoned: every client fails (an aborted stream or a 502), none gets
+	// the whole zip, and nothing is stored.
+	bad := served.Module("example.com/big", "v1.1.0").Zip
+	for range 2 {
+		data, err := fetch("v1.1.0")
+		if err == nil {
+			t.Fatal("poisoned zip delivered without error")
+		}
+		if bytes.Equal(data, bad) {
+			t.Fatal("client received the whole unverified zip")
+		}
+		if len(data) > len(bad)-checksum.ZipHold {
+			t.Fatalf("client received %d of %d bytes: more than all but the held-back tail", len(data), len(bad))
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	for _, key := range []string{"example.com/big/@v/v1.1.0.zip", "example.com/big/@v/v1.1.0.ziphash"} {
+		if rc, err := store.Get(ctx, key); err == nil {
+			rc.Close()
+			t.Fatalf("%s stored", key)
+		}
+	}
+	if !strings.Contains(fmt.Sprint(origin.Requests()), "v1.1.0.zip") {
+		t.Fatal("poisoned zip never requested")
+	}
+}
