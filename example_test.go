@@ -34,3 +34,33 @@ func ExampleDownload() {
 	// h1:NnGvEkTHyKKlgPcQSue0skqyqiS1EfBSAh+0WaWZYmE=
 	// example.com/hello@v1.1.0
 }
+
+func ExampleQuerier_Query() {
+	modules := fixture.Queries()
+	srv := httptest.NewServer(&fixture.Server{Set: modules})
+	defer srv.Close()
+
+	q := &modfetch.Querier{Resolver: &upstream.Proxy{URL: srv.URL}}
+	ctx := context.Background()
+	for _, query := range []string{"latest", "v1.0", ">=v1.0.1", "main"} {
+		info, err := q.Query(ctx, "example.com/hello", query, nil)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%s -> %s\n", query, info.Version)
+	}
+	// Retracted versions are skipped unless asked for.
+	info, _ := q.Query(ctx, "example.com/retract", "latest", nil)
+	fmt.Println("retract@latest ->", info.Version)
+	fmt.Println(q.Retracted(ctx, "example.com/retract", "v1.2.0"))
+	_, err := q.Query(ctx, "example.com/hello", "v3", nil)
+	fmt.Println(err)
+	// Output:
+	// latest -> v1.1.0
+	// v1.0 -> v1.0.0
+	// >=v1.0.1 -> v1.1.0
+	// main -> v1.1.0
+	// retract@latest -> v1.0.0
+	// example.com/retract@v1.2.0: retracted by module author: published too early
+	// module example.com/hello: no matching versions for query "v3"
+}
