@@ -1,8 +1,15 @@
 package e2e
 
 import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
+	"time"
 )
 
 // networkHome is a throwaway environment that uses the public module proxy
@@ -75,4 +82,66 @@ func TestNetworkListMatchesGoCommand(t *testing.T) {
 		"github.com/spf13/cobra@>=v1.7.0",
 		"github.com/docker/docker@v20",
 	}, false)
+}
+
+// TestNetworkProxyServer runs examples/proxyserver against the public
+// module proxy and checksum database and has the go command download real
+// projects' dependencies through it, verifying them through its /sumdb/.
+func TestNetworkProxyServer(t *testing.T) {
+	client := networkHome(t)
+	server := networkHome(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var logs bytes.Buffer
+	cmd := exec.Command(example(t, "proxyserver"), "-addr", addr, "-cache", t.TempDir())
+	cmd.Env = server.environ()
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	for i := 0; ; i++ {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i > 100 {
+			t.Fatalf("server did not start: %v\n%s", err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	client.env["GOPROXY"] = "http://" + addr
+	for _, project := range []string{"github.com/spf13/cobra@v1.8.0", "github.com/prometheus/prometheus@v0.53.0"} {
+		path, version, _ := strings.Cut(project, "@")
+		resp, err := http.Get("https://proxy.golang.org/" + path + "/@v/" + version + ".mod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gomod, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		src := t.TempDir()
+		writeFiles(t, src, map[string]string{"go.mod": string(gomod)})
+		out, stderr, err := client.goCmd(t, src, "mod", "download", "-json")
+		if err != nil {
+			t.Fatalf("%s: go mod download through the proxy: %v\n%s", project, err, stderr)
+		}
+		mods := decodeModules(t, out)
+		for _, m := range mods {
+			if m.Error != "" || m.Sum == "" {
+				t.Errorf("%s: %+v", project, m)
+			}
+		}
+		t.Logf("%s: %d modules downloaded through examples/proxyserver", project, len(mods))
+	}
+	if !strings.Contains(logs.String(), "path=/sumdb/sum.golang.org/lookup/") {
+		t.Fatalf("the go command did not verify through the proxy's /sumdb/:\n%s", logs.String())
+	}
 }
