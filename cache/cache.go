@@ -588,6 +588,6 @@ func (c *Cache) Try(path string, fn func(modfetch.Resolver) error) error {
 		return fn(c)
 	}
 	return w.Try(path, func(r modfetch.Resolver) error {
-		return fn(&Cache{Next: r, Store: c.store, MutableTTL: -1, NotFoundTTL: -1, Logger: c.Logger, now: c.now})
+		return fn(&Cache{Next: r, Store: c.store, MutableTTL: -1, NotFoundTTL: -1, MemoryBytes: -1, Logger: c.Logger, now: c.now})
 	})
 }
