@@ -488,7 +488,7 @@ func TestVerifyStreamsAndHoldsBackTheTail(t *testing.T) {
 	// for other bytes.
 	big := set.Add("example.com/big", "v1.0.0", map[string]string{
 		"go.mod":   "module example.com/big\n",
-		"data.txt": incompressible(300 << 10),
+		"data.txt": fixture.Noise(300 << 10),
 	}, time.Now())
 	genuine := fixture.Standard()
 	genuine.Add("example.com/big", "v1.0.0", map[string]string{"go.mod": "module example.com/big\n", "data.txt": "genuine"}, time.Now())
@@ -701,16 +701,3 @@ type instant struct{}
 
 func (instant) Now() time.Time                                   { return time.Now() }
 func (instant) Sleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
-
-// incompressible returns n bytes of deterministic noise.
-func incompressible(n int) string {
-	b := make([]byte, n)
-	x := uint64(88172645463325252)
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		b[i] = byte(x)
-	}
-	return string(b)
-}

@@ -2,8 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -25,19 +23,8 @@ type benchWorld struct {
 
 func newBenchWorld(b *testing.B, n int, zipSize int) *benchWorld {
 	b.Helper()
-	set := new(fixture.Set)
-	var mods []*fixture.Module
-	for i := range n {
-		blob := make([]byte, zipSize/2)
-		rand.Read(blob)
-		path := fmt.Sprintf("example.com/bench/m%d", i)
-		m := set.Add(path, "v1.0.0", map[string]string{
-			"go.mod":   "module " + path + "\n\ngo 1.21\n",
-			"m.go":     "package m",
-			"data.txt": hex.EncodeToString(blob), // incompressible-ish, ~zipSize bytes zipped
-		}, fixture.Day(i))
-		mods = append(mods, m)
-	}
+	set := fixture.Bulk("bench", n, zipSize)
+	mods := set.Modules()
 	store := &cache.DirStore{Dir: b.TempDir()}
 	c := &cache.Cache{Next: set, Store: store, MutableTTL: -1}
 	ctx := context.Background()

@@ -19,19 +19,6 @@ import (
 	"github.com/modfetch/modfetch/upstream"
 )
 
-// noise returns n bytes of deterministic, incompressible data.
-func noise(n int) string {
-	b := make([]byte, n)
-	x := uint64(0x9e3779b97f4a7c15)
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		b[i] = byte(x)
-	}
-	return string(b)
-}
-
 // slowly serves a handler's answers in small chunks with pauses, like a
 // distant upstream.
 func slowly(h http.Handler) http.Handler {
@@ -60,11 +47,11 @@ func TestColdZipStreams(t *testing.T) {
 	genuine := new(fixture.Set)
 	served := new(fixture.Set)
 	for _, s := range []*fixture.Set{genuine, served} {
-		s.Add("example.com/big", "v1.0.0", map[string]string{"go.mod": "module example.com/big\n", "blob.bin": noise(600 << 10)}, fixture.Day(1))
+		s.Add("example.com/big", "v1.0.0", map[string]string{"go.mod": "module example.com/big\n", "blob.bin": fixture.Noise(600 << 10)}, fixture.Day(1))
 	}
 	// The upstream serves a different v1.1.0 than the database vouches for.
-	genuine.Add("example.com/big", "v1.1.0", map[string]string{"go.mod": "module example.com/big\n", "blob.bin": noise(500 << 10)}, fixture.Day(2))
-	served.Add("example.com/big", "v1.1.0", map[string]string{"go.mod": "module example.com/big\n", "blob.bin": noise(500<<10) + "evil"}, fixture.Day(2))
+	genuine.Add("example.com/big", "v1.1.0", map[string]string{"go.mod": "module example.com/big\n", "blob.bin": fixture.Noise(500 << 10)}, fixture.Day(2))
+	served.Add("example.com/big", "v1.1.0", map[string]string{"go.mod": "module example.com/big\n", "blob.bin": fixture.Noise(500<<10) + "evil"}, fixture.Day(2))
 
 	sdb := fixture.NewSumDB("sum.example.com", genuine.GoSumLines)
 	dbsrv := httptest.NewServer(sdb)
@@ -164,7 +151,7 @@ func TestMemoryStaysFlat(t *testing.T) {
 	}
 	const size = 48 << 20
 	set := new(fixture.Set)
-	m := set.Add("example.com/huge", "v1.0.0", map[string]string{"go.mod": "module example.com/huge\n", "blob.bin": noise(size)}, fixture.Day(1))
+	m := set.Add("example.com/huge", "v1.0.0", map[string]string{"go.mod": "module example.com/huge\n", "blob.bin": fixture.Noise(size)}, fixture.Day(1))
 	sdb := fixture.NewSumDB("sum.example.com", set.GoSumLines)
 	dbsrv := httptest.NewServer(sdb)
 	defer dbsrv.Close()

@@ -25,8 +25,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -100,28 +98,19 @@ func runWarm(n, zipSize int, d time.Duration, conns, rounds int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	set := new(fixture.Set)
+	set := fixture.Bulk("load", n, zipSize)
+	mods := set.Modules()
 	store := &cache.DirStore{Dir: dir}
 	fill := &cache.Cache{Next: set, Store: store, MutableTTL: -1}
 	ctx := context.Background()
-	var mods []*fixture.Module
-	for i := range n {
-		blob := make([]byte, zipSize/2)
-		rand.Read(blob)
-		path := fmt.Sprintf("example.com/load/m%d", i)
-		m := set.Add(path, "v1.0.0", map[string]string{
-			"go.mod":   "module " + path + "\n\ngo 1.21\n",
-			"m.go":     "package m",
-			"data.txt": hex.EncodeToString(blob),
-		}, fixture.Day(i))
-		mods = append(mods, m)
+	for _, m := range mods {
 		fill.Stat(ctx, m.Path, m.Version)
 		fill.GoMod(ctx, m.Path, m.Version)
-		if rc, err := fill.Zip(ctx, m.Path, m.Version); err == nil {
-			rc.Close()
-		} else {
+		rc, err := fill.Zip(ctx, m.Path, m.Version)
+		if err != nil {
 			return err
 		}
+		rc.Close()
 	}
 
 	warm := &cache.Cache{Next: nowhere{}, Store: store}
