@@ -15,10 +15,17 @@ import (
 // Options adjust the Resolver that [Config.Resolver] builds. The zero value
 // gives the go command's behaviour.
 type Options struct {
-	// Direct fetches modules from version control, for GOPROXY "direct"
-	// and for GONOPROXY/GOPRIVATE modules. Nil means direct access is not
-	// configured: such requests fail with upstream.ErrDirectNotConfigured.
+	// Direct fetches modules from their origin, for GOPROXY "direct" and
+	// for GONOPROXY/GOPRIVATE modules. Nil means an upstream.Direct
+	// configured from the Config: GOVCS, GOPRIVATE, GOINSECURE, git work
+	// directories in GOMODCACHE/cache/vcs (shared with the go command),
+	// and the HTTP client below for go-get discovery.
 	Direct modfetch.Resolver
+
+	// NoDirect leaves direct access unconfigured: GOPROXY "direct" and
+	// GONOPROXY/GOPRIVATE modules fail with
+	// upstream.ErrDirectNotConfigured.
+	NoDirect bool
 
 	// GoSum holds recorded hashes to check downloads against first (a
 	// module's go.sum); nil means none, as outside a module.
@@ -58,17 +65,19 @@ type Options struct {
 type Stack struct {
 	modfetch.Resolver // Cache
 
-	Chain  *upstream.Chain  // GOPROXY walk with GONOPROXY routing
-	DB     *checksum.DB     // checksum database; nil when GOSUMDB=off
-	Verify *checksum.Verify // go.sum and checksum database checks
-	Cache  *cache.Cache     // the module cache
-	Store  cache.Store      // where Cache keeps answers
+	Chain  *upstream.Chain   // GOPROXY walk with GONOPROXY routing
+	Direct modfetch.Resolver // direct access (an *upstream.Direct by default); nil with NoDirect
+	DB     *checksum.DB      // checksum database; nil when GOSUMDB=off
+	Verify *checksum.Verify  // go.sum and checksum database checks
+	Cache  *cache.Cache      // the module cache
+	Store  cache.Store       // where Cache keeps answers
 }
 
 // Resolver builds the Resolver the go command would use with c's settings:
 //
-//   - upstream.Chain over GOPROXY, with GONOPROXY modules sent to
-//     opts.Direct only;
+//   - upstream.Chain over GOPROXY, with "direct" and GONOPROXY modules
+//     sent to opts.Direct (by default an upstream.Direct, which fetches
+//     from git like the go command);
 //   - checksum.Verify with GOSUMDB (reached through the first proxy that
 //     serves it, else directly; its tiles and lookups cached under
 //     GOMODCACHE/cache/download/sumdb and its latest signed tree head under
@@ -87,9 +96,23 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	direct := opts.Direct
+	if direct == nil && !opts.NoDirect {
+		direct = &upstream.Direct{
+			WorkDir:    filepath.Join(c.GOMODCACHE, "cache", "vcs"),
+			GOVCS:      c.GOVCS,
+			GOPRIVATE:  c.GOPRIVATE,
+			GOINSECURE: c.GOINSECURE,
+			Client:     client,
+			Logger:     opts.Logger,
+		}
+	}
+	if opts.NoDirect {
+		direct = nil
+	}
 	ucfg := &upstream.Config{
 		NoProxy: c.GONOPROXY,
-		Direct:  opts.Direct,
+		Direct:  direct,
 		Client:  client,
 		Retry:   opts.Retry,
 		Logger:  opts.Logger,
@@ -122,5 +145,5 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 		ttl = -1
 	}
 	ch := &cache.Cache{Next: verify, Store: store, MutableTTL: ttl, WriteBehind: opts.WriteBehind, Logger: opts.Logger}
-	return &Stack{Resolver: ch, Chain: chain, DB: db, Verify: verify, Cache: ch, Store: store}, nil
+	return &Stack{Resolver: ch, Chain: chain, Direct: direct, DB: db, Verify: verify, Cache: ch, Store: store}, nil
 }

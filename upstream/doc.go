@@ -29,4 +29,15 @@
 //
 // [Chain.SumDBURL] finds, like the go command, the first proxy that serves a
 // checksum database under /sumdb/<name>/, for checksum.DB.FindURL.
+//
+// # Direct
+//
+// [Direct] fetches modules from their version control repositories, as
+// the go command does for GOPROXY "direct" and for GONOPROXY/GOPRIVATE
+// modules: repository discovery (known hosting sites, go-import meta tags,
+// GOINSECURE), GOVCS policy, git with timeouts in locked per-repository
+// work directories, versions from tags and pseudo-versions, and zips built
+// with x/mod's rules, so that versions and h1: hashes equal the go
+// command's. Only git runs; other version control systems are refused
+// with [ErrVCSNotSupported].
 package upstream

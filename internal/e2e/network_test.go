@@ -1,15 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 )
 
 // networkHome is a throwaway environment that uses the public module proxy
@@ -90,34 +86,7 @@ func TestNetworkListMatchesGoCommand(t *testing.T) {
 func TestNetworkProxyServer(t *testing.T) {
 	client := networkHome(t)
 	server := networkHome(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	var logs bytes.Buffer
-	cmd := exec.Command(example(t, "proxyserver"), "-addr", addr, "-cache", t.TempDir())
-	cmd.Env = server.environ()
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	}()
-	for i := 0; ; i++ {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatalf("server did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	addr, logs := startProxyServer(t, server)
 	client.env["GOPROXY"] = "http://" + addr
 	for _, project := range []string{"github.com/spf13/cobra@v1.8.0", "github.com/prometheus/prometheus@v0.53.0"} {
 		path, version, _ := strings.Cut(project, "@")

@@ -82,12 +82,12 @@ func TestPrivateModulesStayPrivate(t *testing.T) {
 		})
 	}
 
-	// Without a direct Resolver, a private module fails clearly, still
+	// Without direct access, a private module fails clearly, still
 	// without reaching the proxy.
 	w.proxy.Reset()
 	h := newHome(t, w)
 	h.env["GOPRIVATE"] = "corp.example.com"
-	stack, err := h.config().Resolver(nil)
+	stack, err := h.config().Resolver(&goenv.Options{NoDirect: true})
 	if err != nil {
 		t.Fatal(err)
 	}

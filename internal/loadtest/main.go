@@ -41,7 +41,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/modfetch/modfetch"
@@ -159,14 +158,6 @@ func runWarm(n, zipSize int, d time.Duration, conns, rounds int) error {
 		fmt.Printf("%-6s %14.0f %16.0f %7.2fx   %16.1fµs %18.1fµs %7.2fx\n", "."+ext, a, b, a/b, ac*1e6, bc*1e6, bc/ac)
 	}
 	return nil
-}
-
-// cpuTime is the CPU time (user and system) this process has used: with
-// wrk as the load generator, the servers' time alone.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func median(xs []float64) float64 {

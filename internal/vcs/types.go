@@ -1,0 +1,100 @@
+package vcs
+
+import (
+	"io/fs"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+)
+
+// Size limits for what is read from a repository, the go command's
+// (cmd/go/internal/modfetch/codehost).
+const (
+	MaxGoMod   = 16 << 20  // a go.mod file
+	MaxLICENSE = 16 << 20  // a LICENSE file
+	MaxZipFile = 500 << 20 // an archive of a revision
+)
+
+// An Origin describes where a result came from, with the fields and
+// meaning of the go command's codehost.Origin.
+type Origin struct {
+	VCS       string
+	URL       string
+	Subdir    string
+	Hash      string
+	TagPrefix string
+	TagSum    string
+	Ref       string
+	RepoSum   string
+}
+
+// Tags lists a repository's tags with a prefix.
+type Tags struct {
+	Origin *Origin
+	List   []Tag // sorted by name
+}
+
+// A Tag is a tag name and the commit it names.
+type Tag struct {
+	Name string
+	Hash string
+}
+
+// A RevInfo describes a revision.
+type RevInfo struct {
+	Origin  *Origin
+	Name    string    // full commit hash
+	Short   string    // 12-digit prefix used in pseudo-versions
+	Version string    // the rev asked for if it is a tag on the commit, else Name
+	Time    time.Time // commit time, UTC
+	Tags    []string  // tags on the commit, sorted
+}
+
+// An UnknownRevisionError is a revision the repository does not have.
+// errors.Is(err, fs.ErrNotExist) holds for it.
+type UnknownRevisionError struct {
+	Rev string
+}
+
+func (e *UnknownRevisionError) Error() string { return "unknown revision " + e.Rev }
+
+// Is reports whether target is fs.ErrNotExist.
+func (e *UnknownRevisionError) Is(target error) bool { return target == fs.ErrNotExist }
+
+// ErrNoCommits is the error of Latest for a repository without commits
+// (no HEAD). errors.Is(ErrNoCommits, fs.ErrNotExist) holds.
+var ErrNoCommits error = noCommitsError{}
+
+type noCommitsError struct{}
+
+func (noCommitsError) Error() string        { return "no commits" }
+func (noCommitsError) Is(target error) bool { return target == fs.ErrNotExist }
+
+// notExistError keeps an error's text and makes it count as fs.ErrNotExist.
+type notExistError struct{ err error }
+
+func (e notExistError) Error() string      { return e.err.Error() }
+func (e notExistError) Unwrap() error      { return e.err }
+func (notExistError) Is(target error) bool { return target == fs.ErrNotExist }
+
+// AllHex reports whether rev is entirely lower-case hexadecimal digits.
+func AllHex(rev string) bool {
+	for i := 0; i < len(rev); i++ {
+		c := rev[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isOriginTag reports whether a tag (without its directory prefix) takes
+// part in Tags' TagSum: tags whose canonical semantic version is a prefix
+// of them, other than pseudo-versions. This is the go command's rule, so
+// the sums agree.
+func isOriginTag(tag string) bool {
+	c := semver.Canonical(tag)
+	return c != "" && strings.HasPrefix(tag, c) && !module.IsPseudoVersion(tag)
+}
