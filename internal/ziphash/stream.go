@@ -35,6 +35,8 @@ type Stream struct {
 
 type streamEntry struct {
 	name         string
+	method       uint16
+	flags        uint16
 	crc          uint32
 	csize, usize uint64
 	sum          [sha256.Size]byte
@@ -98,7 +100,12 @@ func (s *Stream) fromEntries(z *zip.Reader) (string, bool) {
 			return "", false
 		}
 		e, ok := s.entries[off]
-		if !ok || e.name != f.Name || e.crc != f.CRC32 || e.csize != f.CompressedSize64 || e.usize != f.UncompressedSize64 || seen[f.Name] || strings.Contains(f.Name, "\n") {
+		// The content the directory describes is what was hashed only if
+		// the same bytes were decoded the same way: same place, length,
+		// compression method and encryption flag.
+		if !ok || e.name != f.Name || e.method != f.Method || e.flags&1 != f.Flags&1 ||
+			e.crc != f.CRC32 || e.csize != f.CompressedSize64 || e.usize != f.UncompressedSize64 ||
+			seen[f.Name] || strings.Contains(f.Name, "\n") {
 			return "", false
 		}
 		seen[f.Name] = true
@@ -222,7 +229,7 @@ func (s *Stream) parse(r io.Reader) error {
 		if c.Sum32() != crc || uint64(n) != usize || gotCsize != csize {
 			return errUnsupported // let the central directory pass decide
 		}
-		e := streamEntry{name: string(name), crc: crc, csize: csize, usize: usize}
+		e := streamEntry{name: string(name), method: method, flags: flags, crc: crc, csize: csize, usize: usize}
 		copy(e.sum[:], h.Sum(nil))
 		s.entries[dataOff] = e
 	}

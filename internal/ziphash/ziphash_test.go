@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"encoding/binary"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -165,6 +166,71 @@ func TestStreamTakesTheFastPath(t *testing.T) {
 		z, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 		if _, ok := s.fromEntries(z); !ok {
 			t.Fatalf("header=%v: streaming hash not used (parser: %v)", header, s.err)
+		}
+	}
+}
+
+// TestStreamMethodMismatch: a zip whose local header says Deflate while
+// its central directory says Store (so that readers of the directory see
+// the raw bytes) must hash as the directory's content, not the inflated
+// one. Found in review: without the method check the stream hashed the
+// inflated bytes, letting a zip pass a check for other content.
+func TestStreamMethodMismatch(t *testing.T) {
+	// Raw deflate bytes whose inflation is "package good\n".
+	var comp bytes.Buffer
+	fw, _ := flate.NewWriter(&comp, flate.BestCompression)
+	fw.Write([]byte("package good\n"))
+	fw.Close()
+	raw := comp.Bytes()
+	// Write an entry stored verbatim (the directory says Store), then
+	// patch the local header's method to Deflate.
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "m@v1/a.go", Method: zip.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(raw)
+	zw.Close()
+	data := buf.Bytes()
+	if binary.LittleEndian.Uint32(data) != 0x04034b50 {
+		t.Fatal("no local header at 0")
+	}
+	binary.LittleEndian.PutUint16(data[8:], zip.Deflate)
+
+	want, werr := Hash(bytes.NewReader(data), int64(len(data)))
+	s := NewStream()
+	s.Write(data)
+	got, err := s.Sum(bytes.NewReader(data), int64(len(data)))
+	if err != nil || werr != nil || got != want {
+		t.Fatalf("stream hash %q, %v; directory hash %q, %v", got, err, want, werr)
+	}
+	// And the stream must not have claimed the fast path.
+	z, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if _, ok := s.fromEntries(z); ok {
+		t.Fatal("fast path accepted a local header that disagrees with the directory")
+	}
+}
+
+// TestFromEntriesChecksMethod: the fast path refuses an entry decoded with
+// a method other than the directory's even when name, place, sizes and
+// CRC agree (an attacker can forge a CRC-32).
+func TestFromEntriesChecksMethod(t *testing.T) {
+	data := makeZip(t, []entry{{"m@v1/a.go", []byte("package a\n"), zip.Store, true}})
+	z, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	f := z.File[0]
+	off, _ := f.DataOffset()
+	for _, tt := range []struct {
+		method, flags uint16
+		ok            bool
+	}{
+		{zip.Store, f.Flags, true},
+		{zip.Deflate, f.Flags, false},
+		{zip.Store, f.Flags | 1, false}, // encrypted locally
+	} {
+		s := &Stream{entries: map[int64]streamEntry{off: {name: f.Name, method: tt.method, flags: tt.flags, crc: f.CRC32, csize: f.CompressedSize64, usize: f.UncompressedSize64}}}
+		if _, ok := s.fromEntries(z); ok != tt.ok {
+			t.Errorf("method %d flags %#x: fast path = %v, want %v", tt.method, tt.flags, ok, tt.ok)
 		}
 	}
 }
