@@ -548,6 +548,16 @@ func TestProxyRedirects(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "redirected from secure URL") {
 		t.Fatalf("https to http redirect: err = %v", err)
 	}
+	// Also when the client has a redirect policy of its own (like the
+	// GOAUTH client's).
+	own := secure.Client()
+	called := 0
+	own.CheckRedirect = func(req *http.Request, via []*http.Request) error { called++; return nil }
+	p = &Proxy{URL: secure.URL, Client: own}
+	_, err = p.GoMod(context.Background(), "example.com/hello", "v1.0.0")
+	if err == nil || !strings.Contains(err.Error(), "redirected from secure URL") {
+		t.Fatalf("https to http redirect with the client's own policy: err = %v", err)
+	}
 	// http to http redirects are followed.
 	hop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, plain.URL+r.URL.Path, http.StatusFound)

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -110,6 +111,9 @@ type Client struct {
 	// OnRetry, when set, is called before each wait with the failure and
 	// the wait (for logging).
 	OnRetry func(u string, err error, wait time.Duration)
+
+	clientOnce sync.Once
+	client     *http.Client
 }
 
 func (c *Client) timer() Timer {
@@ -121,29 +125,33 @@ func (c *Client) timer() Timer {
 
 var defaultHTTP = &http.Client{Transport: http.DefaultTransport}
 
+// httpClient returns the client to send requests with: c.HTTP (or a
+// default one) whose redirect policy never follows a redirect from https
+// to another scheme, before applying the client's own policy (or, without
+// one, the limit of 10 redirects).
 func (c *Client) httpClient() *http.Client {
-	h := c.HTTP
-	if h == nil {
-		h = defaultHTTP
-	}
-	if h.CheckRedirect != nil {
-		return h
-	}
-	cp := *h
-	cp.CheckRedirect = checkRedirect
-	return &cp
-}
-
-// checkRedirect is the go command's policy: at most 10 redirects, never from
-// https to anything else.
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) > 0 && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("redirected from secure URL %s to insecure URL %s", via[len(via)-1].URL.Redacted(), req.URL.Redacted())
-	}
-	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
-	}
-	return nil
+	c.clientOnce.Do(func() {
+		h := c.HTTP
+		if h == nil {
+			h = defaultHTTP
+		}
+		cp := *h
+		own := h.CheckRedirect
+		cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if len(via) > 0 && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+				return fmt.Errorf("redirected from secure URL %s to insecure URL %s", via[len(via)-1].URL.Redacted(), req.URL.Redacted())
+			}
+			if own != nil {
+				return own(req, via)
+			}
+			if len(via) >= 10 {
+				return errors.New("stopped after 10 redirects")
+			}
+			return nil
+		}
+		c.client = &cp
+	})
+	return c.client
 }
 
 // GetBytes returns the body of u, at most limit bytes (limit <= 0: no
