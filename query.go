@@ -159,30 +159,37 @@ type QueryOptions struct {
 type Querier struct {
 	Resolver Resolver
 
-	mu      sync.Mutex
-	latest  map[string]*memo[string]        // path -> latest version ignoring retractions
-	summary map[string]*memo[*gomodSummary] // path@version -> go.mod facts
+	latest  memo[string]        // path -> latest version ignoring retractions
+	summary memo[*gomodSummary] // path@version -> go.mod facts
 }
 
+// A memo remembers successful results. Failures are not remembered: one
+// caller's cancellation must not poison another's query. Concurrent
+// identical calls each compute under their own context; deduplicating the
+// requests underneath is the job of the Resolver (cache.Cache does it).
 type memo[T any] struct {
-	once sync.Once
-	val  T
-	err  error
+	mu sync.Mutex
+	m  map[string]T
 }
 
-func getMemo[T any](q *Querier, m *map[string]*memo[T], key string, f func() (T, error)) (T, error) {
-	q.mu.Lock()
-	if *m == nil {
-		*m = make(map[string]*memo[T])
+func (m *memo[T]) get(ctx context.Context, key string, f func(ctx context.Context) (T, error)) (T, error) {
+	m.mu.Lock()
+	v, ok := m.m[key]
+	m.mu.Unlock()
+	if ok {
+		return v, nil
 	}
-	e, ok := (*m)[key]
-	if !ok {
-		e = new(memo[T])
-		(*m)[key] = e
+	v, err := f(ctx)
+	if err != nil {
+		return v, err
 	}
-	q.mu.Unlock()
-	e.once.Do(func() { e.val, e.err = f() })
-	return e.val, e.err
+	m.mu.Lock()
+	if m.m == nil {
+		m.m = make(map[string]T)
+	}
+	m.m[key] = v
+	m.mu.Unlock()
+	return v, nil
 }
 
 // queryErr gives a query error the module context the go command shows.
@@ -516,7 +523,7 @@ type gomodSummary struct {
 }
 
 func (q *Querier) goModSummary(ctx context.Context, path, version string) (*gomodSummary, error) {
-	return getMemo(q, &q.summary, path+"@"+version, func() (*gomodSummary, error) {
+	return q.summary.get(ctx, path+"@"+version, func(ctx context.Context) (*gomodSummary, error) {
 		data, err := q.Resolver.GoMod(ctx, path, version)
 		if err != nil {
 			return nil, err
@@ -542,7 +549,7 @@ func (q *Querier) goModSummary(ctx context.Context, path, version string) (*gomo
 // latestIgnoringRetractions is the version whose go.mod holds the module's
 // retractions and deprecation: Query(latest) with everything allowed.
 func (q *Querier) latestIgnoringRetractions(ctx context.Context, path string) (string, error) {
-	return getMemo(q, &q.latest, path, func() (string, error) {
+	return q.latest.get(ctx, path, func(ctx context.Context) (string, error) {
 		info, err := q.query(ctx, path, "latest", "", nil)
 		if err != nil {
 			return "", err

@@ -312,3 +312,25 @@ func TestQueryPackageDoesNotLeak(t *testing.T) {
 		t.Fatalf("second proxy asked: %v", second.Requests())
 	}
 }
+
+// TestQueryCanceledCallerDoesNotPoison: a query whose context ends while it
+// loads retractions fails with the context's error, and a later query on a
+// live context still sees the retractions (failures are not remembered).
+func TestQueryCanceledCallerDoesNotPoison(t *testing.T) {
+	q, _ := newQuerier(t, querySet())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := q.Retracted(ctx, "example.com/retract", "v1.1.0"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled Retracted = %v", err)
+	}
+	if _, err := q.Deprecated(ctx, "example.com/deprecated"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled Deprecated = %v", err)
+	}
+	var re *modfetch.RetractedError
+	if err := q.Retracted(context.Background(), "example.com/retract", "v1.1.0"); !errors.As(err, &re) {
+		t.Fatalf("Retracted after a canceled call = %v", err)
+	}
+	if msg, err := q.Deprecated(context.Background(), "example.com/deprecated"); err != nil || msg == "" {
+		t.Fatalf("Deprecated after a canceled call = %q, %v", msg, err)
+	}
+}
