@@ -263,3 +263,18 @@ func (r *zipReader) Sum() string {
 func (r *zipReader) NewReader() io.ReadCloser { return r.vz.NewReader() }
 
 var errZipTooLarge = errors.New("downloaded zip file too large")
+
+// Try implements [modfetch.Walker]: when Next is a Walker (a GOPROXY
+// chain, say), fn sees each of its alternatives behind the same checks.
+// Otherwise fn sees v.
+func (v *Verify) Try(path string, fn func(modfetch.Resolver) error) error {
+	w, ok := v.Next.(modfetch.Walker)
+	if !ok {
+		return fn(v)
+	}
+	return w.Try(path, func(r modfetch.Resolver) error {
+		view := *v
+		view.Next = r
+		return fn(&view)
+	})
+}

@@ -147,3 +147,10 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 	ch := &cache.Cache{Next: verify, Store: store, MutableTTL: ttl, WriteBehind: opts.WriteBehind, Logger: opts.Logger}
 	return &Stack{Resolver: ch, Chain: chain, Direct: direct, DB: db, Verify: verify, Cache: ch, Store: store}, nil
 }
+
+// Try implements [modfetch.Walker], so that a [modfetch.Querier] over the
+// Stack answers each query from one GOPROXY entry at a time, like the go
+// command: fn sees each entry behind the same checks and cache.
+func (s *Stack) Try(path string, fn func(modfetch.Resolver) error) error {
+	return s.Cache.Try(path, fn)
+}
