@@ -285,10 +285,51 @@ func TestDBLookupAndCheck(t *testing.T) {
 		t.Fatalf("cached lookup made %d requests", after-before)
 	}
 
-	// A version the database does not know.
-	_, err = db.Lookup(ctx, "example.com/unknown", "v1.0.0")
-	if err == nil || !strings.HasPrefix(err.Error(), "example.com/unknown@v1.0.0: ") {
-		t.Fatalf("unknown version: %v", err)
+	// A version the database does not know: not found (errors.Is), for
+	// both its lines, with x/mod's text.
+	for _, v := range []string{"v1.0.0", "v1.0.0/go.mod"} {
+		_, err = db.Lookup(ctx, "example.com/unknown", v)
+		if err == nil || !strings.HasPrefix(err.Error(), "example.com/unknown@"+v+": ") || !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("unknown version %s: %v", v, err)
+		}
+	}
+	err = db.Check(ctx, "example.com/unknown", "v1.0.0", false, m.ZipSum())
+	if !errors.Is(err, fs.ErrNotExist) || errors.As(err, &me) {
+		t.Fatalf("Check of an unknown version: %v", err)
+	}
+
+	// Record returns the authenticated answer; once it is no longer kept,
+	// a fresh read that it does not vouch for.
+	rec, verified, err := db.Record(ctx, m.Path, m.Version)
+	if err != nil || !verified || !strings.Contains(string(rec), m.ZipSum()) {
+		t.Fatalf("Record = %q, %v, %v", rec, verified, err)
+	}
+	cached := filepath.Join(cacheDir, "sum.example.com/lookup/example.com/!upper/!case@v1.0.0-!r!c1")
+	os.Chmod(cached, 0o644)
+	if err := os.Remove(cached); err != nil {
+		t.Fatal(err)
+	}
+	db.mu.Lock()
+	db.memCache = nil
+	db.mu.Unlock()
+	rec, verified, err = db.Record(ctx, m.Path, m.Version)
+	if err != nil || verified || !strings.Contains(string(rec), m.ZipSum()) {
+		t.Fatalf("Record after eviction = %q, %v, %v", rec, verified, err)
+	}
+}
+
+// TestDBLookupServerError: a database failing is not "not found".
+func TestDBLookupServerError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "overloaded", http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	skey, vkey := fixture.GenerateKey("sum.example.com")
+	_ = skey
+	db := &DB{timer: instant{}, Key: vkey, URL: srv.URL}
+	_, err := db.Lookup(context.Background(), "example.com/m", "v1.0.0")
+	if err == nil || errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "500 Internal Server Error") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -145,8 +145,12 @@ type DB struct {
 	client   *sumdb.Client     // current client generation
 	uses     int               // lookups done by client
 	latest   []byte            // latest tree when StateDir is empty
-	memCache map[string][]byte // cache when CacheDir is empty
+	memCache map[string][]byte // recent verified lookups and tiles (all of them when CacheDir is empty)
 	secMsg   string            // last security report
+	// remoteErrs holds the HTTP failures of recent /lookup/ reads, so that
+	// Lookup's error (which x/mod's client flattens to text) can still
+	// say, for errors.Is, that the database does not know the module.
+	remoteErrs map[string]error
 
 	lookups flight.Group[string, []string]
 }
@@ -205,10 +209,57 @@ func (db *DB) Lookup(ctx context.Context, path, version string) ([]string, error
 			}
 			// x/mod's client remembers failed lookups; start afresh next time.
 			db.dropClient(c)
+			if remote := db.remoteError(path, version); remote != nil {
+				err = &lookupError{msg: err.Error(), remote: remote}
+			}
 		}
 		return lines, err
 	})
 	return lines, err
+}
+
+// A lookupError is x/mod's text for a failed lookup, wrapping the remote
+// read's error (an *modfetch.HTTPError) that the text describes.
+type lookupError struct {
+	msg    string
+	remote error
+}
+
+func (e *lookupError) Error() string { return e.msg }
+func (e *lookupError) Unwrap() error { return e.remote }
+
+// maxRemoteErrs bounds DB.remoteErrs.
+const maxRemoteErrs = 256
+
+// noteRemote records the outcome of reading path from the database.
+func (db *DB) noteRemote(path string, err error) {
+	if !strings.HasPrefix(path, "/lookup/") {
+		return
+	}
+	var he *modfetch.HTTPError
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if !errors.As(err, &he) {
+		delete(db.remoteErrs, path)
+		return
+	}
+	if db.remoteErrs == nil || len(db.remoteErrs) >= maxRemoteErrs {
+		db.remoteErrs = make(map[string]error)
+	}
+	db.remoteErrs[path] = err
+}
+
+// remoteError returns the recorded HTTP failure of the lookup of
+// path@version (version may end in "/go.mod"), or nil.
+func (db *DB) remoteError(path, version string) error {
+	epath, err1 := module.EscapePath(path)
+	evers, err2 := module.EscapeVersion(strings.TrimSuffix(version, "/go.mod"))
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.remoteErrs["/lookup/"+epath+"@"+evers]
 }
 
 // securityError returns the misbehavior report, once there is one: like
@@ -298,25 +349,27 @@ func (db *DB) ReadRemote(ctx context.Context, path string) ([]byte, error) {
 // Record returns the database's answer to /lookup/<path>@<version>
 // (version without "/go.mod") — the record and the signed tree head it was
 // authenticated against — after authenticating it like Lookup does. A
-// proxy serves it to its clients, who authenticate it again.
-func (db *DB) Record(ctx context.Context, path, version string) ([]byte, error) {
+// proxy serves it to its clients, who authenticate it again. verified
+// reports whether data is the authenticated answer itself; it is false
+// when that answer was no longer kept (an in-memory cache evicted it) and
+// data was read from the database again, as is.
+func (db *DB) Record(ctx context.Context, path, version string) (data []byte, verified bool, err error) {
 	if _, err := db.Lookup(ctx, path, version); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	epath, err := module.EscapePath(path)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	evers, err := module.EscapeVersion(version)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if data, err := db.readCache(db.name + "/lookup/" + epath + "@" + evers); err == nil {
-		return data, nil
+		return data, true, nil
 	}
-	// Authenticated but no longer kept (an in-memory cache that evicted
-	// it): read it again.
-	return db.ReadRemote(ctx, "/lookup/"+epath+"@"+evers)
+	data, err = db.ReadRemote(ctx, "/lookup/"+epath+"@"+evers)
+	return data, false, err
 }
 
 // Tile returns the tile at tilePath ("8/0/x001/234", "8/1/000.p/5", as in
@@ -370,7 +423,9 @@ type clientOps struct {
 func (o *clientOps) context() context.Context { return context.Background() }
 
 func (o *clientOps) ReadRemote(path string) ([]byte, error) {
-	return o.db.ReadRemote(o.context(), path)
+	data, err := o.db.ReadRemote(o.context(), path)
+	o.db.noteRemote(path, err)
+	return data, err
 }
 
 func (o *clientOps) ReadConfig(file string) ([]byte, error) {

@@ -449,12 +449,16 @@ func (h *Handler) serveSumDB(w http.ResponseWriter, r *http.Request, rest string
 			h.notFound(w, r, "not found: "+path+" is not looked up in a checksum database (GONOSUMDB/GOPRIVATE)")
 			return
 		}
-		data, err := db.Record(ctx, path, version)
+		data, verified, err := db.Record(ctx, path, version)
 		if err != nil {
 			h.resolverError(w, r, err)
 			return
 		}
-		h.serveBytes(w, r, "text/plain; charset=utf-8", immutable, etag(r.URL.Path), data)
+		cc := maxAge(h.MutableMaxAge, DefaultMutableMaxAge)
+		if verified {
+			cc = immutable
+		}
+		h.serveBytes(w, r, "text/plain; charset=utf-8", cc, etag(r.URL.Path), data)
 	case strings.HasPrefix(op, "tile/"):
 		if !validTilePath(strings.TrimPrefix(op, "tile/")) {
 			h.notFound(w, r, "not found: malformed tile path")

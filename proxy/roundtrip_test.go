@@ -229,6 +229,11 @@ func TestSumDBProxying(t *testing.T) {
 	if sdb.Lookups("/lookup/") != lookupsBefore {
 		t.Fatal("a private lookup reached the database")
 	}
+	// A module the database does not know is not found, like at the
+	// database itself, not a gateway failure.
+	if code, body, _ := get("/sumdb/sum.example.com/lookup/example.com/unknown@v1.0.0"); code != 404 {
+		t.Fatalf("unknown module lookup: %d %q", code, body)
+	}
 	for _, bad := range []string{"/sumdb/sum.example.com/lookup/nope", "/sumdb/sum.example.com/tile/../../etc/passwd", "/sumdb/sum.example.com/other", "/sumdb/"} {
 		if code, _, _ := get(bad); code != 404 {
 			t.Fatalf("%s: %d", bad, code)
