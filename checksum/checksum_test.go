@@ -293,8 +293,10 @@ func TestDBLookupAndCheck(t *testing.T) {
 			t.Fatalf("unknown version %s: %v", v, err)
 		}
 	}
+	// Check of a version the database does not know fails, and is not
+	// "not found": a verifying proxy must not send its clients elsewhere.
 	err = db.Check(ctx, "example.com/unknown", "v1.0.0", false, m.ZipSum())
-	if !errors.Is(err, fs.ErrNotExist) || errors.As(err, &me) {
+	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.As(err, &me) || !strings.HasPrefix(err.Error(), "example.com/unknown@v1.0.0: verifying module: example.com/unknown@v1.0.0: reading ") {
 		t.Fatalf("Check of an unknown version: %v", err)
 	}
 

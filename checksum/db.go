@@ -294,8 +294,10 @@ func (db *DB) dropClient(c *sumdb.Client) {
 
 // Check looks path@version up and checks hash against the database's
 // record of the zip (or of the go.mod file when goMod is true). A
-// different record is a *MismatchError; no record at all is a
-// *MismatchError with an empty Want.
+// different record is a *MismatchError; a record without the line is a
+// *MismatchError with an empty Want. A database that does not know the
+// version at all (Lookup's error is not found) is an error that is not
+// not-found itself: the version exists but cannot be verified.
 func (db *DB) Check(ctx context.Context, path, version string, goMod bool, hash string) error {
 	v := version
 	if goMod {
@@ -306,6 +308,11 @@ func (db *DB) Check(ctx context.Context, path, version string, goMod bool, hash 
 		noun := "module"
 		if goMod {
 			noun = "go.mod"
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			// The database has no record: the version cannot be
+			// verified, which is a failure, not "no such version".
+			return &module.ModuleError{Path: path, Version: version, Err: fmt.Errorf("verifying %s: %v", noun, err)}
 		}
 		return &module.ModuleError{Path: path, Version: version, Err: fmt.Errorf("verifying %s: %w", noun, err)}
 	}
