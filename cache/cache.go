@@ -316,13 +316,20 @@ func (c *Cache) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 			return info, nil
 		}
 	}
-	mkey, err := mutableKey(path, "@v/"+rev+".info")
-	if err != nil {
-		return c.Next.Stat(ctx, path, rev) // Next reports the bad path
+	// A revision that is not a valid file name element (a branch named
+	// "a/b", say) is resolved but its answer not kept.
+	mkey := ""
+	if erev, err := module.EscapeVersion(rev); err == nil {
+		mkey, err = mutableKey(path, "@v/"+erev+".info")
+		if err != nil {
+			return c.Next.Stat(ctx, path, rev) // Next reports the bad path
+		}
 	}
-	if data, ok := c.getMutable(ctx, mkey); ok {
-		if info, err := modfetch.ParseInfo(data); err == nil {
-			return info, nil
+	if mkey != "" {
+		if data, ok := c.getMutable(ctx, mkey); ok {
+			if info, err := modfetch.ParseInfo(data); err == nil {
+				return info, nil
+			}
 		}
 	}
 	fkey := "stat\x00" + path + "\x00" + rev
@@ -338,7 +345,7 @@ func (c *Cache) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 		if modfetch.IsCanonical(info.Version) {
 			c.putInfo(ctx, path, info)
 		}
-		if info.Version != rev {
+		if info.Version != rev && mkey != "" {
 			c.putMutable(ctx, mkey, encodeInfo(info))
 		}
 		return info, nil

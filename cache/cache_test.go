@@ -519,6 +519,51 @@ func TestCacheStatResolvingElsewhere(t *testing.T) {
 	reader(t)(store.Get(ctx, "example.com/nomod/@v/v2.0.0+incompatible.info"))
 }
 
+// TestCacheStatRevisionKeys: revisions are kept under escaped keys (so
+// "Master" and "master" differ on a case-insensitive disk); one that is
+// not a valid file name element is resolved every time and never kept.
+func TestCacheStatRevisionKeys(t *testing.T) {
+	for _, tt := range []struct {
+		rev   string
+		key   string // "" means not kept
+		calls int    // Next.Stat calls for two Stats
+	}{
+		{"Master", "modfetch/example.com/hello/@v/!master.info", 1},
+		{"master", "modfetch/example.com/hello/@v/master.info", 1},
+		{"feature/x", "", 2},
+		{"..", "", 2},
+	} {
+		set := fixture.Standard()
+		set.Revs = map[string]string{"example.com/hello@" + tt.rev: "v1.0.0"}
+		c, next, _, store := newTestCache(set)
+		c.MutableTTL = time.Hour
+		ctx := context.Background()
+		for range 2 {
+			info, err := c.Stat(ctx, "example.com/hello", tt.rev)
+			if err != nil || info.Version != "v1.0.0" {
+				t.Fatalf("%s: Stat = %v, %v", tt.rev, info, err)
+			}
+		}
+		if n := next.n("stat"); n != tt.calls {
+			t.Errorf("%s: Next.Stat called %d times, want %d", tt.rev, n, tt.calls)
+		}
+		var kept []string
+		store.mu.Lock()
+		for k := range store.entries {
+			if strings.HasPrefix(k, "modfetch/") {
+				kept = append(kept, k)
+			}
+		}
+		store.mu.Unlock()
+		switch {
+		case tt.key == "" && len(kept) != 0:
+			t.Errorf("%s: kept under %q", tt.rev, kept)
+		case tt.key != "" && (len(kept) != 1 || kept[0] != tt.key):
+			t.Errorf("%s: kept under %q, want %q", tt.rev, kept, tt.key)
+		}
+	}
+}
+
 func TestCacheTrimsOrigin(t *testing.T) {
 	set := fixture.Standard()
 	m := set.Module("example.com/hello", "v1.0.0")
