@@ -503,15 +503,30 @@ func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (
 		return c.keepZipBehind(rc, key)
 	}
 	defer rc.Close()
+	// A download that can feed several readers (a verifying one) is kept
+	// open, so that a failure to store it does not mean fetching it again.
+	var spare io.ReadCloser
+	if ns, ok := rc.(interface{ NewReader() io.ReadCloser }); ok {
+		spare = ns.NewReader()
+	}
 	src := &sourceReader{r: rc}
 	if err := c.store.Put(ctx, key, src); err != nil {
 		if src.err != nil {
+			if spare != nil {
+				spare.Close()
+			}
 			return nil, src.err // Next failed mid-stream: nothing is stored
 		}
 		if c.Logger != nil {
 			c.Logger.Warn("cache write failed", "key", key, "error", err)
 		}
+		if spare != nil {
+			return sparePending(spare, rc.(interface{ NewReader() io.ReadCloser }).NewReader), nil
+		}
 		return nil, nil
+	}
+	if spare != nil {
+		spare.Close()
 	}
 	sum := ""
 	if s, ok := rc.(interface{ Sum() string }); ok {

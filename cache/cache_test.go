@@ -473,6 +473,77 @@ func TestCacheStoreFailureStillServes(t *testing.T) {
 	}
 }
 
+// rereadable serves zips as readers that can open further readers of the
+// same download, like a verifying download, counting them and their
+// closes.
+type rereadable struct {
+	modfetch.Resolver
+	mu             sync.Mutex
+	opened, closed int
+}
+
+type rereadableZip struct {
+	*bytes.Reader
+	r    *rereadable
+	data []byte
+	once sync.Once
+}
+
+func (r *rereadable) open(data []byte) *rereadableZip {
+	r.mu.Lock()
+	r.opened++
+	r.mu.Unlock()
+	return &rereadableZip{Reader: bytes.NewReader(data), r: r, data: data}
+}
+
+func (z *rereadableZip) NewReader() io.ReadCloser { return z.r.open(z.data) }
+
+func (z *rereadableZip) Close() error {
+	z.once.Do(func() {
+		z.r.mu.Lock()
+		z.r.closed++
+		z.r.mu.Unlock()
+	})
+	return nil
+}
+
+func (r *rereadable) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	rc, err := r.Resolver.Zip(ctx, path, version)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	return r.open(data), nil
+}
+
+// TestCacheStoreFailureReusesDownload: when the store cannot keep a zip,
+// the caller is served from the same download, not a second one, and
+// every reader of it is closed.
+func TestCacheStoreFailureReusesDownload(t *testing.T) {
+	set := fixture.Standard()
+	src := &rereadable{Resolver: set}
+	next := &counting{Resolver: src}
+	m := set.Module("example.com/hello", "v1.0.0")
+	// Too small for the zip: Put fails after reading part of it.
+	c := &Cache{Next: next, Store: &MemStore{MaxBytes: int64(len(m.Zip) / 2)}, MemoryBytes: -1}
+	ctx := context.Background()
+	if data := reader(t)(c.Zip(ctx, m.Path, m.Version)); !bytes.Equal(data, m.Zip) {
+		t.Fatal("wrong zip served after the store failed")
+	}
+	if n := next.n("zip"); n != 1 {
+		t.Fatalf("Next.Zip called %d times, want 1", n)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.opened != src.closed {
+		t.Fatalf("%d readers opened, %d closed", src.opened, src.closed)
+	}
+}
+
 // brokenZip fails after some bytes.
 type brokenZip struct{ modfetch.Resolver }
 

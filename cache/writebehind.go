@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,39 @@ func (p *pendingZip) reader() io.ReadCloser {
 		return nil
 	}
 	return p.open()
+}
+
+// sparePending hands spare, an open reader of a download, to the first
+// caller, and newReader's readers to the others (nil once the download's
+// every reader is closed). If no caller ever takes spare, it is closed
+// when the pendingZip is garbage.
+func sparePending(spare io.ReadCloser, newReader func() io.ReadCloser) *pendingZip {
+	h := &spareHolder{r: spare}
+	p := &pendingZip{open: func() io.ReadCloser {
+		if r := h.take(); r != nil {
+			return r
+		}
+		return newReader()
+	}}
+	runtime.AddCleanup(p, func(h *spareHolder) {
+		if r := h.take(); r != nil {
+			r.Close()
+		}
+	}, h)
+	return p
+}
+
+type spareHolder struct {
+	mu sync.Mutex
+	r  io.ReadCloser
+}
+
+func (h *spareHolder) take() io.ReadCloser {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.r
+	h.r = nil
+	return r
 }
 
 // sharedFile is a complete local file shared by readers; done closes it
