@@ -64,6 +64,11 @@ func (c *Chain) Try(path string, fn func(r modfetch.Resolver) error) error {
 	if c.NoProxy != "" && module.MatchPrefixPatterns(c.NoProxy, path) {
 		return fn(directOrMissing(c.Direct))
 	}
+	return c.tryEntries(fn)
+}
+
+// tryEntries is Try over the GOPROXY entries, without GONOPROXY routing.
+func (c *Chain) tryEntries(fn func(r modfetch.Resolver) error) error {
 	if len(c.Entries) == 0 {
 		return ErrNoEntries
 	}
@@ -173,7 +178,9 @@ func (c *Chain) err(path, version string, err error) error {
 // moves on after a "|") and is returned.
 func (c *Chain) SumDBURL(ctx context.Context, name string) (string, error) {
 	var base string
-	err := c.Try("", func(r modfetch.Resolver) error {
+	// GONOPROXY routes modules, not the database (the go command's
+	// initBase walks the proxies whatever GONOPROXY says).
+	err := c.tryEntries(func(r modfetch.Resolver) error {
 		p, ok := r.(interface {
 			SumDBURL(ctx context.Context, name string) (string, error)
 		})

@@ -394,9 +394,13 @@ func (p *Proxy) SumDBURL(ctx context.Context, name string) (string, error) {
 	u.RawPath = ""
 	sup := u
 	sup.Path += "/supported"
-	if _, err := p.web.GetBytes(ctx, &sup, 1<<10); err != nil {
+	// Only the status matters: the go command ignores the body.
+	body, err := p.web.Open(ctx, &sup)
+	if err != nil {
 		return "", httpError(err)
 	}
+	io.CopyN(io.Discard, body, 4<<10) // let a short body free the connection
+	body.Close()
 	return u.String(), nil
 }
 

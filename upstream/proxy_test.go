@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -687,7 +688,11 @@ func TestProxySumDBURL(t *testing.T) {
 			w.WriteHeader(status)
 		})
 	}
-	ok := httptest.NewServer(supported(200))
+	// A long body does not matter: only the status does.
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		supported(200).ServeHTTP(w, r)
+		w.Write(bytes.Repeat([]byte("supported\n"), 1<<10))
+	}))
 	defer ok.Close()
 	missing := httptest.NewServer(supported(404))
 	defer missing.Close()
@@ -714,6 +719,9 @@ func TestProxySumDBURL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// GONOPROXY does not route the database: GOPRIVATE=* still
+		// reaches it through the proxies.
+		ch.NoProxy = "*"
 		got, err := ch.SumDBURL(ctx, "sum.example.com")
 		if (err != nil) != tt.err || got != tt.want {
 			t.Errorf("GOPROXY=%s: SumDBURL = %q, %v; want %q (error %v)", tt.goproxy, got, err, tt.want, tt.err)
