@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/mod/module"
 
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/cache"
@@ -136,6 +139,9 @@ func TestHandlerFailures(t *testing.T) {
 		{"upstream not found", &modfetch.HTTPError{URL: "https://proxy.example/x", Status: "410 Gone", StatusCode: 410}, 404},
 		{"not-exist wrapper", modfetch.NotExist(errors.New("disabled by GOPRIVATE/GONOPROXY")), 404},
 		{"other failure", errors.New("checksum mismatch"), 502},
+		{"invalid version", &module.ModuleError{Path: "example.com/m", Err: &module.InvalidVersionError{Version: "v0.0.0-20200101000000-abcdefabcdef", Pseudo: true, Err: errors.New("does not match version-control timestamp")}}, 404},
+		{"invalid version upstream failure", &module.ModuleError{Path: "example.com/m", Err: &module.InvalidVersionError{Version: "v1.0.0", Err: upstreamErr}}, 502},
+		{"invalid version timeout", &module.ModuleError{Path: "example.com/m", Err: &module.InvalidVersionError{Version: "v1.0.0", Err: fmt.Errorf("git fetch: %w", context.DeadlineExceeded)}}, 502},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := &Handler{Resolver: failing{tt.err}}
