@@ -96,8 +96,8 @@ type Cache struct {
 	bg          chan struct{}
 	mu          sync.Mutex
 	notFound    map[string]notFoundEntry
-	pending     map[string][]byte      // small values being written behind
-	pendingZips map[string]*pendingZip // zips being written behind
+	pending     map[string]*pendingValue // small values being written behind
+	pendingZips map[string]*pendingZip   // zips being written behind
 
 	infos  flight.Group[string, *modfetch.Info]
 	lists  flight.Group[string, []string]

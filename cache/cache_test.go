@@ -753,6 +753,45 @@ func TestCacheWriteBehind(t *testing.T) {
 	}
 }
 
+// TestCacheWriteBehindLatestWins: values put while an earlier write of
+// the same key is blocked are not written out of order; the store ends
+// with the last one, skipping those superseded meanwhile.
+func TestCacheWriteBehindLatestWins(t *testing.T) {
+	store := &gatedStore{gate: make(chan struct{})}
+	c := &Cache{Next: fixture.Standard(), Store: store, WriteBehind: true, MemoryBytes: -1}
+	c.init()
+	ctx := context.Background()
+	const key = "modfetch/example.com/hello/@v/list"
+	for _, v := range []string{"a", "b", "c", "d"} {
+		c.put(ctx, key, []byte(v))
+		if got, err := c.get(ctx, key, 10); err != nil || string(got) != v {
+			t.Fatalf("after put %q: get = %q, %v", v, got, err)
+		}
+	}
+	close(store.gate)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		left := len(c.pending)
+		c.mu.Unlock()
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("background writes did not finish")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := reader(t)(store.MemStore.Get(ctx, key)); string(got) != "d" {
+		t.Fatalf("stored %q, want the last value", got)
+	}
+	// The first write may have started with "a" or, if it started late,
+	// with "d"; either way the superseded values are skipped.
+	if n := store.puts.Load(); n < 1 || n > 2 {
+		t.Fatalf("%d writes, want at most 2 (the first, then the last)", n)
+	}
+}
+
 // fileResolver returns zips as temporary files, like checksum.Verify, and
 // records when they are closed.
 type fileResolver struct {

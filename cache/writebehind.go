@@ -129,9 +129,13 @@ func (s sizeInfo) Sys() any           { return nil }
 // the memory tier, or the store (promoting small values to memory).
 func (c *Cache) get(ctx context.Context, key string, limit int64) ([]byte, error) {
 	c.mu.Lock()
-	data, ok := c.pending[key]
+	pv := c.pending[key]
+	var data []byte
+	if pv != nil {
+		data = pv.data
+	}
 	c.mu.Unlock()
-	if ok {
+	if pv != nil {
 		return data, nil
 	}
 	if c.mem != nil {
@@ -171,28 +175,53 @@ func (c *Cache) put(ctx context.Context, key string, data []byte) {
 	}
 	if c.WriteBehind {
 		c.mu.Lock()
-		if c.pending == nil {
-			c.pending = make(map[string][]byte)
-		}
-		c.pending[key] = data
-		c.mu.Unlock()
-		if c.background(func(ctx context.Context) {
-			c.putStore(ctx, key, data)
-			c.mu.Lock()
-			if string(c.pending[key]) == string(data) {
-				delete(c.pending, key)
-			}
+		if pv := c.pending[key]; pv != nil {
+			// A write of key is under way: it writes this value next,
+			// so the store never ends with an older one.
+			pv.data = data
+			pv.version++
 			c.mu.Unlock()
-		}) {
 			return
 		}
-		defer func() {
-			c.mu.Lock()
-			delete(c.pending, key)
-			c.mu.Unlock()
-		}()
+		if c.pending == nil {
+			c.pending = make(map[string]*pendingValue)
+		}
+		pv := &pendingValue{data: data}
+		c.pending[key] = pv
+		c.mu.Unlock()
+		write := func(ctx context.Context) { c.writePending(ctx, key, pv) }
+		if !c.background(write) {
+			write(ctx)
+		}
+		return
 	}
 	c.putStore(ctx, key, data)
+}
+
+// A pendingValue is a small value being written behind. One writer per
+// key writes it; a put meanwhile replaces data for the writer to write
+// next.
+type pendingValue struct {
+	data    []byte
+	version int
+}
+
+// writePending writes pv's value to the store until it has written the
+// latest one, then forgets pv.
+func (c *Cache) writePending(ctx context.Context, key string, pv *pendingValue) {
+	for {
+		c.mu.Lock()
+		data, version := pv.data, pv.version
+		c.mu.Unlock()
+		c.putStore(ctx, key, data)
+		c.mu.Lock()
+		if pv.version == version {
+			delete(c.pending, key)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+	}
 }
 
 func (c *Cache) putStore(ctx context.Context, key string, data []byte) {
