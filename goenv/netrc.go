@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/modfetch/modfetch/upstream"
 )
 
 // HTTPClient returns an HTTP client that authenticates the way the go
@@ -220,6 +222,15 @@ func (t *netrcTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(req)
 }
 
+// Unwrap returns the transport the credentials are added to.
+func (t *netrcTransport) Unwrap() http.RoundTripper { return t.next }
+
+// Rewrap returns a transport adding the same credentials to next (see
+// upstream.TransportWrapper).
+func (t *netrcTransport) Rewrap(next http.RoundTripper) http.RoundTripper {
+	return &netrcTransport{next: next, creds: t.creds}
+}
+
 // CloseIdleConnections forwards to the underlying transport, so that
 // [http.Client.CloseIdleConnections] keeps working.
 func (t *netrcTransport) CloseIdleConnections() {
@@ -279,3 +290,6 @@ func isDomainOrSubdomain(sub, parent string) bool {
 	}
 	return strings.HasSuffix(sub, "."+parent)
 }
+
+// Direct reaches the transport under the credentials for GOINSECURE.
+var _ upstream.TransportWrapper = (*netrcTransport)(nil)

@@ -120,8 +120,9 @@ type Direct struct {
 	// named by "mod" go-import tags. Nil means http.DefaultClient.
 	// Redirects from https to another scheme are refused. Under
 	// GOINSECURE a copy skipping certificate checks is used when its
-	// Transport is an *http.Transport (or nil). Credentials for private
-	// discovery pages belong in its Transport; git uses its own.
+	// Transport is an *http.Transport (or nil), or wraps one through
+	// [TransportWrapper] (like goenv's netrc transport). Credentials for
+	// private discovery pages belong in its Transport; git uses its own.
 	Client *http.Client
 
 	// Git is the git program. Empty means "git", found in PATH.

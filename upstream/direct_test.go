@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -284,6 +285,20 @@ func testDirectDiscovery(t *testing.T, s *gitfixture.Standard) {
 	un.GOINSECURE = "vanity.example.com"
 	if rr, err := un.RepoRoot(ctx, "vanity.example.com/lib"); err != nil || rr.Root != "vanity.example.com/lib" {
 		t.Errorf("GOINSECURE: %+v, %v", rr, err)
+	}
+	// The same through a transport wrapping the untrusting one (as
+	// goenv's netrc transport does): the wrapper stays in use.
+	un = standardDirect(t, s)
+	uc := *s.UntrustingClient()
+	hw := &headerWrapper{next: uc.Transport, used: new(atomic.Int32)}
+	uc.Transport = hw
+	un.Client = &uc
+	un.GOINSECURE = "vanity.example.com"
+	if rr, err := un.RepoRoot(ctx, "vanity.example.com/lib"); err != nil || rr.Root != "vanity.example.com/lib" {
+		t.Errorf("GOINSECURE through a wrapping transport: %+v, %v", rr, err)
+	}
+	if hw.used.Load() == 0 {
+		t.Error("GOINSECURE did not reach the host over https through the wrapping transport")
 	}
 
 	// A host without https: only GOINSECURE falls back to http.
@@ -813,4 +828,28 @@ func testDirectCancel(t *testing.T, s *gitfixture.Standard) {
 	if el := time.Since(start); el > 10*time.Second {
 		t.Errorf("took %v", el)
 	}
+}
+
+// headerWrapper is a TransportWrapper that counts the https requests
+// answered through any of its copies.
+type headerWrapper struct {
+	next http.RoundTripper
+	used *atomic.Int32
+}
+
+func (h *headerWrapper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if h.used == nil {
+		panic("headerWrapper without counter")
+	}
+	resp, err := h.next.RoundTrip(req)
+	if err == nil && req.URL.Scheme == "https" {
+		h.used.Add(1)
+	}
+	return resp, err
+}
+
+func (h *headerWrapper) Unwrap() http.RoundTripper { return h.next }
+
+func (h *headerWrapper) Rewrap(next http.RoundTripper) http.RoundTripper {
+	return &headerWrapper{next: next, used: h.used}
 }

@@ -691,12 +691,7 @@ func (d *Direct) initClients() {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	if t, ok := rt.(*http.Transport); ok {
-		t = t.Clone()
-		if t.TLSClientConfig == nil {
-			t.TLSClientConfig = new(tls.Config)
-		}
-		t.TLSClientConfig.InsecureSkipVerify = true
+	if t, ok := skipVerify(rt); ok {
 		ic.Transport = t
 	}
 	if orig == nil {
@@ -708,6 +703,38 @@ func (d *Direct) initClients() {
 		}
 	}
 	d.insecure = &ic
+}
+
+// A TransportWrapper is an http.RoundTripper that adds something (such
+// as credentials) to another. Direct uses it to reach the *http.Transport
+// underneath when GOINSECURE requires skipping certificate checks.
+type TransportWrapper interface {
+	http.RoundTripper
+	// Unwrap returns the wrapped RoundTripper.
+	Unwrap() http.RoundTripper
+	// Rewrap returns a wrapper like this one around next instead.
+	Rewrap(next http.RoundTripper) http.RoundTripper
+}
+
+// skipVerify returns a copy of rt that skips certificate checks, if rt is
+// an *http.Transport or wraps one through TransportWrappers.
+func skipVerify(rt http.RoundTripper) (http.RoundTripper, bool) {
+	switch t := rt.(type) {
+	case *http.Transport:
+		t = t.Clone()
+		if t.TLSClientConfig == nil {
+			t.TLSClientConfig = new(tls.Config)
+		}
+		t.TLSClientConfig.InsecureSkipVerify = true
+		return t, true
+	case TransportWrapper:
+		inner, ok := skipVerify(t.Unwrap())
+		if !ok {
+			return nil, false
+		}
+		return t.Rewrap(inner), true
+	}
+	return nil, false
 }
 
 // hasPathPrefix reports whether path s starts with the elements of prefix.
