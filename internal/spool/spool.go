@@ -125,7 +125,10 @@ func (s *Spool) NewReader() *Reader {
 	return &Reader{s: s}
 }
 
-// A Reader reads a Spool, waiting for the writer as needed.
+// A Reader reads a Spool, waiting for the writer as needed. Like most
+// readers, it is for one goroutine at a time: Close must not be called
+// while a Read is in progress (a blocked Read returns when the writer
+// writes more or finishes, which the writer's own limits bound).
 type Reader struct {
 	s      *Spool
 	off    int64
