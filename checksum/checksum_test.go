@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -450,6 +452,28 @@ func TestDBFindURLThroughProxy(t *testing.T) {
 	}
 	if proxy.Hits("/sumdb/sum.example.com/lookup/example.com/hello@v1.0.0") != 1 {
 		t.Fatalf("lookup did not go through the proxy: %v", proxy.Requests())
+	}
+
+	// Concurrent first lookups share one search for the database.
+	var found atomic.Int32
+	db = &DB{timer: instant{}, Key: sdb.Key, FindURL: func(ctx context.Context, name string) (string, error) {
+		found.Add(1)
+		time.Sleep(20 * time.Millisecond)
+		return psrv.URL + "/sumdb/" + name, nil
+	}}
+	var wg sync.WaitGroup
+	for _, m := range set.Modules() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := db.Check(context.Background(), m.Path, m.Version, true, m.ModSum()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := found.Load(); n != 1 {
+		t.Fatalf("FindURL called %d times by concurrent lookups", n)
 	}
 
 	// A FindURL failure is returned and retried next time.

@@ -153,6 +153,7 @@ type DB struct {
 	remoteErrs map[string]error
 
 	lookups flight.Group[string, []string]
+	bases   flight.Group[string, string]
 }
 
 // clientLifetime is the number of lookups after which a fresh
@@ -402,23 +403,29 @@ func (db *DB) baseURL(ctx context.Context) (string, error) {
 	if base != "" {
 		return base, nil
 	}
-	switch {
-	case db.URL != "":
-		base = db.URL
-	case db.FindURL != nil:
-		b, err := db.FindURL(ctx, db.name)
-		if err != nil {
-			return "", err
+	// Concurrent first reads (a zip's and a go.mod's lookups, say) share
+	// one search.
+	base, err, _ := db.bases.Do(ctx, "", func(ctx context.Context) (string, error) {
+		base := ""
+		switch {
+		case db.URL != "":
+			base = db.URL
+		case db.FindURL != nil:
+			b, err := db.FindURL(ctx, db.name)
+			if err != nil {
+				return "", err
+			}
+			base = b
 		}
-		base = b
-	}
-	if base == "" {
-		base = "https://" + db.name
-	}
-	db.mu.Lock()
-	db.base = base
-	db.mu.Unlock()
-	return base, nil
+		if base == "" {
+			base = "https://" + db.name
+		}
+		db.mu.Lock()
+		db.base = base
+		db.mu.Unlock()
+		return base, nil
+	})
+	return base, err
 }
 
 // clientOps implements sumdb.ClientOps. Its methods take no context:
