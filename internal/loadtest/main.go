@@ -315,12 +315,16 @@ func runCold(project string, rounds int) error {
 	if resp.StatusCode != 200 {
 		return fmt.Errorf("fetching %s go.mod: %s", project, resp.Status)
 	}
-	src := filepath.Join(work, "src")
-	os.MkdirAll(src, 0o777)
-	if err := os.WriteFile(filepath.Join(src, "go.mod"), gomod, 0o666); err != nil {
-		return err
-	}
 	goDownload := func(goproxy string, n int) (time.Duration, error) {
+		// A fresh project directory each time: a go.sum left by an
+		// earlier run would spare the go command checksum lookups.
+		src := filepath.Join(work, fmt.Sprintf("src%d", n))
+		if err := os.MkdirAll(src, 0o777); err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(filepath.Join(src, "go.mod"), gomod, 0o666); err != nil {
+			return 0, err
+		}
 		home := filepath.Join(work, fmt.Sprintf("home%d", n))
 		if *clientDir != "" {
 			dir, err := os.MkdirTemp(*clientDir, "modfetch-cold-client")
