@@ -61,6 +61,8 @@ type Handler struct {
 	// SumDBs are the checksum databases served under /sumdb/<name>/.
 	// Lookups are authenticated by the DB before they are served; tiles the
 	// DB authenticated are served from its cache, others are read through.
+	// Nil entries are ignored (so a goenv.Stack's DB, nil under
+	// GOSUMDB=off, can be passed as is).
 	SumDBs []*checksum.DB
 
 	// NoSumDB is a GONOSUMDB value (by default GOPRIVATE): lookups of
@@ -434,6 +436,9 @@ func (h *Handler) serveSumDB(w http.ResponseWriter, r *http.Request, rest string
 	var db *checksum.DB
 	var op string
 	for _, d := range h.SumDBs {
+		if d == nil {
+			continue
+		}
 		if name := d.Name(); name != "" {
 			if o, ok := strings.CutPrefix(rest, name+"/"); ok {
 				db, op = d, o

@@ -234,6 +234,15 @@ func TestSumDBProxying(t *testing.T) {
 	if code, body, _ := get("/sumdb/sum.example.com/lookup/example.com/unknown@v1.0.0"); code != 404 {
 		t.Fatalf("unknown module lookup: %d %q", code, body)
 	}
+	// A nil database in the list is ignored.
+	hn := &Handler{Resolver: set, SumDBs: []*checksum.DB{nil, db}}
+	for p, want := range map[string]int{"/sumdb/sum.example.com/supported": 200, "/sumdb/sum.golang.org/supported": 404} {
+		rec := httptest.NewRecorder()
+		hn.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
+		if rec.Code != want {
+			t.Fatalf("with a nil database, %s: %d, want %d", p, rec.Code, want)
+		}
+	}
 	for _, bad := range []string{"/sumdb/sum.example.com/lookup/nope", "/sumdb/sum.example.com/tile/../../etc/passwd", "/sumdb/sum.example.com/other", "/sumdb/"} {
 		if code, _, _ := get(bad); code != 404 {
 			t.Fatalf("%s: %d", bad, code)
