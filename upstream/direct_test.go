@@ -378,6 +378,22 @@ func testDirectModules(t *testing.T, s *gitfixture.Standard) {
 	if _, err := d.Stat(ctx, "github.com/fix/basic", "v1.9.9"); !errors.Is(err, fs.ErrNotExist) || err.Error() != "github.com/fix/basic@v1.9.9: invalid version: unknown revision v1.9.9" {
 		t.Errorf("unknown version: %v", err)
 	}
+	// A version with no tag has no go.mod, not a synthesised one, and
+	// no zip.
+	for _, m := range []struct{ path, version string }{
+		{"github.com/fix/basic", "v1.9.9"},
+		{"github.com/fix/nomod", "v9.0.0+incompatible"},
+	} {
+		if mod, err := d.GoMod(ctx, m.path, m.version); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("GoMod(%s@%s) = %q, %v; want not found", m.path, m.version, mod, err)
+		}
+		if rc, err := d.Zip(ctx, m.path, m.version); !errors.Is(err, fs.ErrNotExist) {
+			if rc != nil {
+				rc.Close()
+			}
+			t.Errorf("Zip(%s@%s): %v; want not found", m.path, m.version, err)
+		}
+	}
 
 	mod, err := d.GoMod(ctx, "github.com/fix/nomod", "v2.0.0+incompatible")
 	if err != nil || string(mod) != "module github.com/fix/nomod\n" {

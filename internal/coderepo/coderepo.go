@@ -587,8 +587,13 @@ func (r *Repo) findDir(ctx context.Context, version string) (rev, dir string, go
 	if err != nil {
 		return "", "", nil, err
 	}
-
 	file1 := path.Join(r.codeDir, "go.mod")
+	// An unknown revision is not a revision without a go.mod: resolve it
+	// first (Stat is remembered), so that below not-found means the file.
+	if _, err := r.code.Stat(ctx, rev); err != nil {
+		return "", "", nil, fmt.Errorf("reading %s/%s at revision %s: %w", r.codeRoot, file1, rev, err)
+	}
+
 	gomod1, err1 := r.code.ReadFile(ctx, rev, file1, vcs.MaxGoMod)
 	if err1 != nil && !errors.Is(err1, fs.ErrNotExist) {
 		return "", "", nil, fmt.Errorf("reading %s/%s at revision %s: %v", r.codeRoot, file1, rev, err1)
@@ -695,21 +700,15 @@ func (r *Repo) GoMod(ctx context.Context, version string) ([]byte, error) {
 			return nil, err
 		}
 	}
-	rev, dir, gomod, err := r.findDir(ctx, version)
+	_, _, gomod, err := r.findDir(ctx, version)
 	if err != nil {
 		return nil, err
 	}
-	if gomod != nil {
-		return gomod, nil
+	if gomod == nil {
+		// findDir found no go.mod.
+		return LegacyGoMod(r.modPath), nil
 	}
-	data, err := r.code.ReadFile(ctx, rev, path.Join(dir, "go.mod"), vcs.MaxGoMod)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return LegacyGoMod(r.modPath), nil
-		}
-		return nil, err
-	}
-	return data, nil
+	return gomod, nil
 }
 
 // LegacyGoMod is the go.mod of a module without one: exactly
