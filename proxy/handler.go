@@ -416,6 +416,20 @@ func quotePath(p string) string {
 }
 
 // serveSumDB serves /sumdb/<name>/{supported,lookup/...,tile/...,latest}.
+// serveSumDBData answers with a lookup record or tile: immutable when the
+// DB authenticated it, else cacheable only briefly (its client checks it).
+func (h *Handler) serveSumDBData(w http.ResponseWriter, r *http.Request, ctype string, data []byte, verified bool, err error) {
+	if err != nil {
+		h.resolverError(w, r, err)
+		return
+	}
+	cc := maxAge(h.MutableMaxAge, DefaultMutableMaxAge)
+	if verified {
+		cc = immutable
+	}
+	h.serveBytes(w, r, ctype, cc, etag(r.URL.Path), data)
+}
+
 // invalidVersion reports whether err says the requested version is not a
 // valid one for the module (an invalid pseudo-version, a version whose
 // major does not match the module path, ...), as opposed to a failure to
@@ -473,30 +487,14 @@ func (h *Handler) serveSumDB(w http.ResponseWriter, r *http.Request, rest string
 			return
 		}
 		data, verified, err := db.Record(ctx, path, version)
-		if err != nil {
-			h.resolverError(w, r, err)
-			return
-		}
-		cc := maxAge(h.MutableMaxAge, DefaultMutableMaxAge)
-		if verified {
-			cc = immutable
-		}
-		h.serveBytes(w, r, "text/plain; charset=utf-8", cc, etag(r.URL.Path), data)
+		h.serveSumDBData(w, r, "text/plain; charset=utf-8", data, verified, err)
 	case strings.HasPrefix(op, "tile/"):
 		if !validTilePath(strings.TrimPrefix(op, "tile/")) {
 			h.notFound(w, r, "not found: malformed tile path")
 			return
 		}
 		data, verified, err := db.Tile(ctx, strings.TrimPrefix(op, "tile/"))
-		if err != nil {
-			h.resolverError(w, r, err)
-			return
-		}
-		cc := maxAge(h.MutableMaxAge, DefaultMutableMaxAge)
-		if verified {
-			cc = immutable
-		}
-		h.serveBytes(w, r, "application/octet-stream", cc, etag(r.URL.Path), data)
+		h.serveSumDBData(w, r, "application/octet-stream", data, verified, err)
 	case op == "latest":
 		data, err := db.ReadRemote(ctx, "/latest")
 		if err != nil {
