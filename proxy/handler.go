@@ -415,7 +415,6 @@ func quotePath(p string) string {
 	return strconv.Quote(p)
 }
 
-// serveSumDB serves /sumdb/<name>/{supported,lookup/...,tile/...,latest}.
 // serveSumDBData answers with a lookup record or tile: immutable when the
 // DB authenticated it, else cacheable only briefly (its client checks it).
 func (h *Handler) serveSumDBData(w http.ResponseWriter, r *http.Request, ctype string, data []byte, verified bool, err error) {
@@ -446,6 +445,7 @@ func invalidVersion(err error) bool {
 		!errors.Is(ive.Err, context.DeadlineExceeded) && !errors.Is(ive.Err, context.Canceled)
 }
 
+// serveSumDB serves /sumdb/<name>/{supported,lookup/...,tile/...,latest}.
 func (h *Handler) serveSumDB(w http.ResponseWriter, r *http.Request, rest string) {
 	var db *checksum.DB
 	var op string
@@ -489,11 +489,12 @@ func (h *Handler) serveSumDB(w http.ResponseWriter, r *http.Request, rest string
 		data, verified, err := db.Record(ctx, path, version)
 		h.serveSumDBData(w, r, "text/plain; charset=utf-8", data, verified, err)
 	case strings.HasPrefix(op, "tile/"):
-		if !validTilePath(strings.TrimPrefix(op, "tile/")) {
+		tile := strings.TrimPrefix(op, "tile/")
+		if !validTilePath(tile) {
 			h.notFound(w, r, "not found: malformed tile path")
 			return
 		}
-		data, verified, err := db.Tile(ctx, strings.TrimPrefix(op, "tile/"))
+		data, verified, err := db.Tile(ctx, tile)
 		h.serveSumDBData(w, r, "application/octet-stream", data, verified, err)
 	case op == "latest":
 		data, err := db.ReadRemote(ctx, "/latest")
