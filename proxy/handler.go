@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -335,7 +333,7 @@ func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version
 // resolverError answers a Resolver failure: 404 for not found, 502 for
 // everything else (the failure is behind the handler).
 func (h *Handler) resolverError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, fs.ErrNotExist) || invalidVersion(err) {
+	if errors.Is(err, fs.ErrNotExist) {
 		h.notFound(w, r, "not found: "+errorText(err))
 		return
 	}
@@ -427,22 +425,6 @@ func (h *Handler) serveSumDBData(w http.ResponseWriter, r *http.Request, ctype s
 		cc = immutable
 	}
 	h.serveBytes(w, r, ctype, cc, etag(r.URL.Path), data)
-}
-
-// invalidVersion reports whether err says the requested version is not a
-// valid one for the module (an invalid pseudo-version, a version whose
-// major does not match the module path, ...), as opposed to a failure to
-// learn the answer: such a version does not exist, and the go command's
-// proxies answer 404 for it.
-func invalidVersion(err error) bool {
-	var ive *module.InvalidVersionError
-	if !errors.As(err, &ive) {
-		return false
-	}
-	var he *modfetch.HTTPError
-	var ue *url.Error
-	return !errors.As(ive.Err, &he) && !errors.As(ive.Err, &ue) &&
-		!errors.Is(ive.Err, context.DeadlineExceeded) && !errors.Is(ive.Err, context.Canceled)
 }
 
 // serveSumDB serves /sumdb/<name>/{supported,lookup/...,tile/...,latest}.

@@ -139,8 +139,11 @@ func TestHandlerFailures(t *testing.T) {
 		{"upstream not found", &modfetch.HTTPError{URL: "https://proxy.example/x", Status: "410 Gone", StatusCode: 410}, 404},
 		{"not-exist wrapper", modfetch.NotExist(errors.New("disabled by GOPRIVATE/GONOPROXY")), 404},
 		{"other failure", errors.New("checksum mismatch"), 502},
-		{"invalid version", &module.ModuleError{Path: "example.com/m", Err: &module.InvalidVersionError{Version: "v0.0.0-20200101000000-abcdefabcdef", Pseudo: true, Err: errors.New("does not match version-control timestamp")}}, 404},
+		// An invalid version is as not-found as its cause says: a version
+		// that is not one of the module's is; a failure to find out is not.
+		{"invalid version", &module.ModuleError{Path: "example.com/m", Err: &module.InvalidVersionError{Version: "v0.0.0-20200101000000-abcdefabcdef", Pseudo: true, Err: modfetch.NotExist(errors.New("does not match version-control timestamp"))}}, 404},
 		{"invalid version upstream failure", &module.ModuleError{Path: "example.com/m", Err: &module.InvalidVersionError{Version: "v1.0.0", Err: upstreamErr}}, 502},
+		{"invalid version git failure", &module.ModuleError{Path: "example.com/m", Err: &module.InvalidVersionError{Version: "master", Err: errors.New("git fetch: exit status 128")}}, 502},
 		{"invalid version timeout", &module.ModuleError{Path: "example.com/m", Err: &module.InvalidVersionError{Version: "v1.0.0", Err: fmt.Errorf("git fetch: %w", context.DeadlineExceeded)}}, 502},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

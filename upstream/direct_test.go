@@ -378,6 +378,16 @@ func testDirectModules(t *testing.T, s *gitfixture.Standard) {
 	if _, err := d.Stat(ctx, "github.com/fix/basic", "v1.9.9"); !errors.Is(err, fs.ErrNotExist) || err.Error() != "github.com/fix/basic@v1.9.9: invalid version: unknown revision v1.9.9" {
 		t.Errorf("unknown version: %v", err)
 	}
+	// Versions that are not the module's: not found, so that a proxy
+	// answers 404 as proxy.golang.org does.
+	for _, v := range []string{
+		"v1.1.1-0.20000101000000-" + s.Hash["basic/main"][:12], // wrong time
+		"v2.0.0+incompatible", // basic has a go.mod
+	} {
+		if _, err := d.Stat(ctx, "github.com/fix/basic", v); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Stat(basic@%s) = %v; want a not-found error", v, err)
+		}
+	}
 	// A version with no tag has no go.mod, not a synthesised one, and
 	// no zip.
 	for _, m := range []struct{ path, version string }{

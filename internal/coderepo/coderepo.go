@@ -248,7 +248,7 @@ func (r *Repo) revToRev(rev string) string {
 
 func (r *Repo) versionToRev(version string) (string, error) {
 	if !semver.IsValid(version) {
-		return "", &module.ModuleError{Path: r.modPath, Err: &module.InvalidVersionError{Version: version, Err: errors.New("syntax error")}}
+		return "", &module.ModuleError{Path: r.modPath, Err: &module.InvalidVersionError{Version: version, Err: invalidf("syntax error")}}
 	}
 	return r.revToRev(version), nil
 }
@@ -348,7 +348,7 @@ func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) 
 		// findDir enforces that a subdirectory module has a go.mod and
 		// that a go.mod's major version matches.
 		if _, _, _, err := r.findDir(ctx, v); err != nil {
-			return nil, invalid(v, notExistError{err})
+			return nil, invalid(v, err)
 		}
 		if v == strings.TrimSuffix(statVers, "+incompatible") {
 			v = statVers
@@ -359,17 +359,17 @@ func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) 
 			if canUseIncompatible(base) {
 				v = base + "+incompatible"
 			} else if r.pathMajor != "" {
-				errIncompatible = invalid(v, errors.New("module path includes a major version suffix, so major version must match"))
+				errIncompatible = invalid(v, invalidf("module path includes a major version suffix, so major version must match"))
 			} else {
-				errIncompatible = invalid(v, fmt.Errorf("module contains a go.mod file, so module path must match major version (%q)", path.Join(r.pathPrefix, semver.Major(v))))
+				errIncompatible = invalid(v, invalidf("module contains a go.mod file, so module path must match major version (%q)", path.Join(r.pathPrefix, semver.Major(v))))
 			}
 		} else if strings.HasSuffix(v, "+incompatible") {
-			errIncompatible = invalid(v, fmt.Errorf("+incompatible suffix not allowed: major version %s is compatible", semver.Major(v)))
+			errIncompatible = invalid(v, invalidf("+incompatible suffix not allowed: major version %s is compatible", semver.Major(v)))
 		}
 		if statVers != "" && statVers == module.CanonicalVersion(statVers) {
 			// A canonical request must resolve to itself.
 			if statBase := strings.TrimSuffix(statVers, "+incompatible"); statBase != base {
-				return nil, invalid(statVers, fmt.Errorf("resolves to version %v (%s is not a tag)", v, statBase))
+				return nil, invalid(statVers, invalidf("resolves to version %v (%s is not a tag)", v, statBase))
 			}
 		}
 		if errIncompatible != nil {
@@ -469,11 +469,11 @@ func (r *Repo) validatePseudoVersion(ctx context.Context, info *vcs.RevInfo, ver
 	if rev != info.Short {
 		switch {
 		case strings.HasPrefix(rev, info.Short):
-			return fmt.Errorf("revision is longer than canonical (expected %s)", info.Short)
+			return invalidf("revision is longer than canonical (expected %s)", info.Short)
 		case strings.HasPrefix(info.Short, rev):
-			return fmt.Errorf("revision is shorter than canonical (expected %s)", info.Short)
+			return invalidf("revision is shorter than canonical (expected %s)", info.Short)
 		default:
-			return fmt.Errorf("does not match short name of revision (expected %s)", info.Short)
+			return invalidf("does not match short name of revision (expected %s)", info.Short)
 		}
 	}
 	t, err := module.PseudoVersionTime(version)
@@ -481,7 +481,7 @@ func (r *Repo) validatePseudoVersion(ctx context.Context, info *vcs.RevInfo, ver
 		return err
 	}
 	if !t.Equal(info.Time.Truncate(time.Second)) {
-		return fmt.Errorf("does not match version-control timestamp (expected %s)", info.Time.UTC().Format(module.PseudoVersionTimestampFormat))
+		return invalidf("does not match version-control timestamp (expected %s)", info.Time.UTC().Format(module.PseudoVersionTimestampFormat))
 	}
 
 	// The base must be a tag on an ancestor, so that pseudo-versions sort
@@ -492,14 +492,14 @@ func (r *Repo) validatePseudoVersion(ctx context.Context, info *vcs.RevInfo, ver
 	}
 	if base == "" {
 		if r.pseudoMajor == "" && semver.Major(version) == "v1" {
-			return errors.New("major version without preceding tag must be v0, not v1")
+			return invalidf("major version without preceding tag must be v0, not v1")
 		}
 		return nil
 	}
 	for _, tag := range info.Tags {
 		if strings.TrimPrefix(tag, r.tagPrefix()) == base {
 			// The commit has the canonical tag itself: use that.
-			return fmt.Errorf("tag (%s) found on revision %s is already canonical, so should not be replaced with a pseudo-version derived from that tag", tag, rev)
+			return invalidf("tag (%s) found on revision %s is already canonical, so should not be replaced with a pseudo-version derived from that tag", tag, rev)
 		}
 	}
 	tags, err := r.code.Tags(ctx, r.tagPrefix()+base)
@@ -518,7 +518,7 @@ func (r *Repo) validatePseudoVersion(ctx context.Context, info *vcs.RevInfo, ver
 		}
 	}
 	if lastTag == "" {
-		return fmt.Errorf("preceding tag (%s) not found", base)
+		return invalidf("preceding tag (%s) not found", base)
 	}
 	if !found {
 		if err != nil {
@@ -526,9 +526,9 @@ func (r *Repo) validatePseudoVersion(ctx context.Context, info *vcs.RevInfo, ver
 		}
 		rev, err := module.PseudoVersionRev(version)
 		if err != nil {
-			return fmt.Errorf("not a descendent of preceding tag (%s)", lastTag)
+			return invalidf("not a descendent of preceding tag (%s)", lastTag)
 		}
-		return fmt.Errorf("revision %s is not a descendent of preceding tag (%s)", rev, lastTag)
+		return invalidf("revision %s is not a descendent of preceding tag (%s)", rev, lastTag)
 	}
 	return nil
 }
@@ -615,13 +615,13 @@ func (r *Repo) findDir(ctx context.Context, version string) (rev, dir string, go
 		found2 := err2 == nil && isMajor(mpath2, r.pathMajor)
 		switch {
 		case found1 && found2:
-			return "", "", nil, fmt.Errorf("%s/%s and ...%s/go.mod both have ...%s module paths at revision %s", r.pathPrefix, file1, r.pathMajor, r.pathMajor, rev)
+			return "", "", nil, layoutError("%s/%s and ...%s/go.mod both have ...%s module paths at revision %s", r.pathPrefix, file1, r.pathMajor, r.pathMajor, rev)
 		case found2:
 			return rev, dir2, gomod2, nil
 		case err2 == nil && mpath2 == "":
-			return "", "", nil, fmt.Errorf("%s/%s is missing module path at revision %s", r.codeRoot, file2, rev)
+			return "", "", nil, layoutError("%s/%s is missing module path at revision %s", r.codeRoot, file2, rev)
 		case err2 == nil:
-			return "", "", nil, fmt.Errorf("%s/%s has non-...%s module path %q at revision %s", r.codeRoot, file2, r.pathMajor, mpath2, rev)
+			return "", "", nil, layoutError("%s/%s has non-...%s module path %q at revision %s", r.codeRoot, file2, r.pathMajor, mpath2, rev)
 		}
 	}
 
@@ -635,15 +635,15 @@ func (r *Repo) findDir(ctx context.Context, version string) (rev, dir string, go
 			suffix = fmt.Sprintf(" (and ...%s/go.mod does not exist)", r.pathMajor)
 		}
 		if mpath1 == "" {
-			return "", "", nil, fmt.Errorf("%s is missing module path%s at revision %s", file1, suffix, rev)
+			return "", "", nil, layoutError("%s is missing module path%s at revision %s", file1, suffix, rev)
 		}
 		if r.pathMajor != "" {
-			return "", "", nil, fmt.Errorf("%s has non-...%s module path %q%s at revision %s", file1, r.pathMajor, mpath1, suffix, rev)
+			return "", "", nil, layoutError("%s has non-...%s module path %q%s at revision %s", file1, r.pathMajor, mpath1, suffix, rev)
 		}
 		if _, _, ok := module.SplitPathVersion(mpath1); !ok {
-			return "", "", nil, fmt.Errorf("%s has malformed module path %q%s at revision %s", file1, mpath1, suffix, rev)
+			return "", "", nil, layoutError("%s has malformed module path %q%s at revision %s", file1, mpath1, suffix, rev)
 		}
-		return "", "", nil, fmt.Errorf("%s has post-%s module path %q%s at revision %s", file1, semver.Major(version), mpath1, suffix, rev)
+		return "", "", nil, layoutError("%s has post-%s module path %q%s at revision %s", file1, semver.Major(version), mpath1, suffix, rev)
 	}
 
 	// No go.mod: fine only at the repository root for v0/v1 and gopkg.in.
@@ -651,9 +651,9 @@ func (r *Repo) findDir(ctx context.Context, version string) (rev, dir string, go
 		return rev, "", nil, nil
 	}
 	if file2 != "" {
-		return "", "", nil, fmt.Errorf("missing %s/go.mod and ...%s/go.mod at revision %s", r.pathPrefix, r.pathMajor, rev)
+		return "", "", nil, layoutError("missing %s/go.mod and ...%s/go.mod at revision %s", r.pathPrefix, r.pathMajor, rev)
 	}
-	return "", "", nil, fmt.Errorf("missing %s/go.mod at revision %s", r.pathPrefix, rev)
+	return "", "", nil, layoutError("missing %s/go.mod at revision %s", r.pathPrefix, rev)
 }
 
 // isMajor reports whether module path mpath's major version suffix is
@@ -715,6 +715,19 @@ func (r *Repo) GoMod(ctx context.Context, version string) ([]byte, error) {
 // "module <path>\n", the path quoted only if it must be.
 func LegacyGoMod(modPath string) []byte {
 	return fmt.Appendf(nil, "module %s\n", modfile.AutoQuote(modPath))
+}
+
+// invalidf is a reason a version is not a version of the module (a bad
+// pseudo-version, a major version that does not fit): not found, like at
+// the go command's proxies, as opposed to a failure to find out.
+func invalidf(format string, args ...any) error {
+	return notExistError{fmt.Errorf(format, args...)}
+}
+
+// layoutError is findDir's reason that the revision holds no module at
+// the path: not found.
+func layoutError(format string, args ...any) error {
+	return notExistError{fmt.Errorf(format, args...)}
 }
 
 // notExistError keeps an error's text and makes it count as fs.ErrNotExist.

@@ -121,6 +121,7 @@ func TestFindDir(t *testing.T) {
 		{"example.com/m", "v1.2.0", "", "go.mod is missing module path at revision v1.2.0"},
 		{"example.com/m/sub", "v1.0.0", "", "missing example.com/m/sub/go.mod at revision sub/v1.0.0"},
 		{"example.com/m", "nonsense", "", "example.com/m@nonsense: invalid version: syntax error"},
+		{"example.com/m", "v9.9.9", "", "reading example.com/m/go.mod at revision v9.9.9: unknown revision v9.9.9"},
 	} {
 		r, err := New(code, "example.com/m", "", tt.path)
 		if err != nil {
@@ -131,11 +132,39 @@ func TestFindDir(t *testing.T) {
 			if err == nil || err.Error() != tt.err {
 				t.Errorf("findDir(%s@%s) = %v\nwant %q", tt.path, tt.version, err, tt.err)
 			}
+			// Each says the version holds no such module: not found.
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("findDir(%s@%s): %v is not fs.ErrNotExist", tt.path, tt.version, err)
+			}
 			continue
 		}
 		if err != nil || dir != tt.dir {
 			t.Errorf("findDir(%s@%s) = %q, %v", tt.path, tt.version, dir, err)
 		}
+	}
+}
+
+// failingCode fails to read files, as git does when it breaks.
+type failingCode struct{ memCode }
+
+func (f *failingCode) ReadFile(ctx context.Context, rev, file string, maxSize int64) ([]byte, error) {
+	return nil, errors.New("git cat-file: exit status 128")
+}
+
+// TestFindDirFailureIsNotNotFound: a failure to read is not a reason the
+// module does not exist.
+func TestFindDirFailureIsNotNotFound(t *testing.T) {
+	code := &failingCode{memCode{files: map[string]map[string]string{"v1.0.0": {"go.mod": "module example.com/m\n"}}}}
+	r, err := New(code, "example.com/m", "", "example.com/m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = r.findDir(context.Background(), "v1.0.0")
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("findDir with a failing read = %v; want a failure that is not fs.ErrNotExist", err)
+	}
+	if _, err := r.GoMod(context.Background(), "v1.0.0"); err == nil || errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("GoMod with a failing read = %v; want a failure that is not fs.ErrNotExist", err)
 	}
 }
 
