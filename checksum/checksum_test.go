@@ -21,6 +21,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/dirhash"
 
+	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/fixture"
 )
 
@@ -301,6 +302,11 @@ func TestDBLookupAndCheck(t *testing.T) {
 	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.As(err, &me) || !strings.HasPrefix(err.Error(), "example.com/unknown@v1.0.0: verifying module: example.com/unknown@v1.0.0: reading ") {
 		t.Fatalf("Check of an unknown version: %v", err)
 	}
+	// The database's answer is still there for errors.As.
+	var he *modfetch.HTTPError
+	if !errors.As(err, &he) || he.StatusCode != 404 {
+		t.Fatalf("Check of an unknown version: no 404 *HTTPError in %v", err)
+	}
 
 	// Record returns the authenticated answer; once it is no longer kept,
 	// a fresh read that it does not vouch for.
@@ -319,6 +325,27 @@ func TestDBLookupAndCheck(t *testing.T) {
 	rec, verified, err = db.Record(ctx, m.Path, m.Version)
 	if err != nil || verified || !strings.Contains(string(rec), m.ZipSum()) {
 		t.Fatalf("Record after eviction = %q, %v, %v", rec, verified, err)
+	}
+}
+
+// TestDBNotFoundDoesNotOutliveItsLookup: once a lookup was not found, a
+// later failure of the same lookup for another reason (here the stored
+// tree head cannot be read) is that failure, not "not found" again.
+func TestDBNotFoundDoesNotOutliveItsLookup(t *testing.T) {
+	tdb := newTestDB(t, fixture.Standard())
+	stateDir := t.TempDir()
+	db := &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, StateDir: stateDir}
+	ctx := context.Background()
+	if _, err := db.Lookup(ctx, "example.com/unknown", "v1.0.0"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("unknown module: %v", err)
+	}
+	latest := filepath.Join(stateDir, "sum.example.com", "latest")
+	if err := os.MkdirAll(latest, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Lookup(ctx, "example.com/unknown", "v1.0.0")
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("lookup with an unreadable tree head = %v; want a failure that is not fs.ErrNotExist", err)
 	}
 }
 

@@ -142,19 +142,22 @@ type DB struct {
 
 	mu       sync.Mutex
 	base     string            // resolved base URL, "" until found
-	client   *sumdb.Client     // current client generation
+	client   *clientOps        // current client generation
 	uses     int               // lookups done by client
 	latest   []byte            // latest tree when StateDir is empty
 	memCache map[string][]byte // recent verified lookups and tiles (all of them when CacheDir is empty)
 	secMsg   string            // last security report
-	// remoteErrs holds the HTTP failures of recent /lookup/ reads, so that
-	// Lookup's error (which x/mod's client flattens to text) can still
-	// say, for errors.Is, that the database does not know the module.
-	remoteErrs map[string]error
 
 	lookups flight.Group[string, []string]
 	bases   flight.Group[string, string]
 }
+
+// notNotFound is an error that is not fs.ErrNotExist although its cause
+// is; errors.As still reaches the cause (an *modfetch.HTTPError, say).
+type notNotFound struct{ err error }
+
+func (e notNotFound) Error() string      { return e.err.Error() }
+func (e notNotFound) As(target any) bool { return errors.As(e.err, target) }
 
 // clientLifetime is the number of lookups after which a fresh
 // sumdb.Client replaces the current one, bounding the memory its caches
@@ -200,8 +203,8 @@ func (db *DB) Lookup(ctx context.Context, path, version string) ([]string, error
 		if err := db.securityError(); err != nil {
 			return nil, err
 		}
-		c := db.currentClient()
-		lines, err := c.Lookup(path, version)
+		gen := db.currentClient()
+		lines, err := gen.client.Lookup(path, version)
 		if err != nil {
 			// x/mod's client wraps errors with %v: learn of a security
 			// error from the SecurityError callback instead.
@@ -209,8 +212,8 @@ func (db *DB) Lookup(ctx context.Context, path, version string) ([]string, error
 				return nil, serr
 			}
 			// x/mod's client remembers failed lookups; start afresh next time.
-			db.dropClient(c)
-			if remote := db.remoteError(path, version); remote != nil {
+			db.dropClient(gen)
+			if remote := gen.lookupError(path, version); remote != nil {
 				err = &lookupError{msg: err.Error(), remote: remote}
 			}
 		}
@@ -229,40 +232,6 @@ type lookupError struct {
 func (e *lookupError) Error() string { return e.msg }
 func (e *lookupError) Unwrap() error { return e.remote }
 
-// maxRemoteErrs bounds DB.remoteErrs.
-const maxRemoteErrs = 256
-
-// noteRemote records the outcome of reading path from the database.
-func (db *DB) noteRemote(path string, err error) {
-	if !strings.HasPrefix(path, "/lookup/") {
-		return
-	}
-	var he *modfetch.HTTPError
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if !errors.As(err, &he) {
-		delete(db.remoteErrs, path)
-		return
-	}
-	if db.remoteErrs == nil || len(db.remoteErrs) >= maxRemoteErrs {
-		db.remoteErrs = make(map[string]error)
-	}
-	db.remoteErrs[path] = err
-}
-
-// remoteError returns the recorded HTTP failure of the lookup of
-// path@version (version may end in "/go.mod"), or nil.
-func (db *DB) remoteError(path, version string) error {
-	epath, err1 := module.EscapePath(path)
-	evers, err2 := module.EscapeVersion(strings.TrimSuffix(version, "/go.mod"))
-	if err1 != nil || err2 != nil {
-		return nil
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	return db.remoteErrs["/lookup/"+epath+"@"+evers]
-}
-
 // securityError returns the misbehavior report, once there is one: like
 // the go command, which exits, the DB refuses every later lookup.
 func (db *DB) securityError() error {
@@ -274,21 +243,25 @@ func (db *DB) securityError() error {
 	return &SecurityError{DB: db.name, Msg: db.secMsg}
 }
 
-func (db *DB) currentClient() *sumdb.Client {
+// currentClient returns the current client generation, starting a new
+// one when there is none or the current one is worn out.
+func (db *DB) currentClient() *clientOps {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	if db.client == nil || db.uses >= clientLifetime {
-		db.client = sumdb.NewClient(&clientOps{db: db})
+		ops := &clientOps{db: db}
+		ops.client = sumdb.NewClient(ops)
+		db.client = ops
 		db.uses = 0
 	}
 	db.uses++
 	return db.client
 }
 
-func (db *DB) dropClient(c *sumdb.Client) {
+func (db *DB) dropClient(gen *clientOps) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.client == c {
+	if db.client == gen {
 		db.client = nil
 	}
 }
@@ -313,7 +286,7 @@ func (db *DB) Check(ctx context.Context, path, version string, goMod bool, hash 
 		if errors.Is(err, fs.ErrNotExist) {
 			// The database has no record: the version cannot be
 			// verified, which is a failure, not "no such version".
-			return &module.ModuleError{Path: path, Version: version, Err: fmt.Errorf("verifying %s: %v", noun, err)}
+			err = notNotFound{err}
 		}
 		return &module.ModuleError{Path: path, Version: version, Err: fmt.Errorf("verifying %s: %w", noun, err)}
 	}
@@ -365,18 +338,14 @@ func (db *DB) Record(ctx context.Context, path, version string) (data []byte, ve
 	if _, err := db.Lookup(ctx, path, version); err != nil {
 		return nil, false, err
 	}
-	epath, err := module.EscapePath(path)
+	rp, err := lookupPath(path, version)
 	if err != nil {
 		return nil, false, err
 	}
-	evers, err := module.EscapeVersion(version)
-	if err != nil {
-		return nil, false, err
-	}
-	if data, err := db.readCache(db.name + "/lookup/" + epath + "@" + evers); err == nil {
+	if data, err := db.readCache(db.name + rp); err == nil {
 		return data, true, nil
 	}
-	data, err = db.ReadRemote(ctx, "/lookup/"+epath+"@"+evers)
+	data, err = db.ReadRemote(ctx, rp)
 	return data, false, err
 }
 
@@ -428,18 +397,61 @@ func (db *DB) baseURL(ctx context.Context) (string, error) {
 	return base, err
 }
 
-// clientOps implements sumdb.ClientOps. Its methods take no context:
-// remote reads are bounded by the HTTP layer's retry and idle limits.
+// clientOps is one generation of the DB's x/mod client, and implements
+// its sumdb.ClientOps. Its methods take no context: remote reads are
+// bounded by the HTTP layer's retry and idle limits.
 type clientOps struct {
-	db *DB
+	db     *DB
+	client *sumdb.Client
+
+	mu sync.Mutex
+	// failed holds the HTTP failures of this generation's /lookup/ reads.
+	// x/mod's client remembers a failed lookup for its lifetime and
+	// flattens its error to text; failed lets Lookup say again, for
+	// errors.Is, what the failure was (a 404 is not found).
+	failed map[string]error
 }
 
 func (o *clientOps) context() context.Context { return context.Background() }
 
 func (o *clientOps) ReadRemote(path string) ([]byte, error) {
 	data, err := o.db.ReadRemote(o.context(), path)
-	o.db.noteRemote(path, err)
+	var he *modfetch.HTTPError
+	if strings.HasPrefix(path, "/lookup/") && errors.As(err, &he) {
+		o.mu.Lock()
+		if o.failed == nil {
+			o.failed = make(map[string]error)
+		}
+		o.failed[path] = err
+		o.mu.Unlock()
+	}
 	return data, err
+}
+
+// lookupError returns the HTTP failure of this generation's read of
+// path@version's record (version may end in "/go.mod"), or nil.
+func (o *clientOps) lookupError(path, version string) error {
+	rp, err := lookupPath(path, strings.TrimSuffix(version, "/go.mod"))
+	if err != nil {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.failed[rp]
+}
+
+// lookupPath is the database path of path@version's record,
+// "/lookup/<escaped path>@<escaped version>".
+func lookupPath(path, version string) (string, error) {
+	epath, err := module.EscapePath(path)
+	if err != nil {
+		return "", err
+	}
+	evers, err := module.EscapeVersion(version)
+	if err != nil {
+		return "", err
+	}
+	return "/lookup/" + epath + "@" + evers, nil
 }
 
 func (o *clientOps) ReadConfig(file string) ([]byte, error) {
