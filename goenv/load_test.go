@@ -645,6 +645,10 @@ func TestLoadMatchesGoEnv(t *testing.T) {
 				fe.vars[k] = v
 			}
 			writeFile(t, filepath.Join(fe.configDir, "go", "env"), strings.ReplaceAll(tc.userFile, "$TMP", tmp))
+			// Telemetry off in this fresh config directory, so that the go
+			// command starts no background process writing under tmp while
+			// the test cleans it up.
+			writeFile(t, filepath.Join(fe.configDir, "go", "telemetry", "mode"), "off")
 
 			cmd := exec.Command(goExe, append([]string{"env", "-json"}, names...)...)
 			cmd.Env = environ
