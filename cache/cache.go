@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/background"
 	"github.com/modfetch/modfetch/internal/flight"
 	"github.com/modfetch/modfetch/internal/ziphash"
 )
@@ -93,7 +94,7 @@ type Cache struct {
 	once        sync.Once
 	store       Store
 	mem         *MemStore
-	bg          chan struct{}
+	bg          *background.Group // write-behind writes
 	mu          sync.Mutex
 	notFound    map[string]notFoundEntry
 	pending     map[string]*pendingValue // small values being written behind
@@ -122,7 +123,7 @@ func (c *Cache) init() {
 			}
 			c.mem = &MemStore{MaxBytes: limit}
 		}
-		c.bg = make(chan struct{}, maxBackground)
+		c.bg = background.New(maxBackground)
 		if c.now == nil {
 			c.now = time.Now
 		}

@@ -673,6 +673,16 @@ func (g *gatedStore) Put(ctx context.Context, key string, r io.Reader) error {
 	return g.MemStore.Put(ctx, key, r)
 }
 
+// flush waits for c's background writes, failing after 10 seconds.
+func flush(t *testing.T, c *Cache) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Flush(ctx); err != nil {
+		t.Fatalf("background writes did not finish: %v", err)
+	}
+}
+
 func TestCacheWriteBehind(t *testing.T) {
 	set := fixture.Standard()
 	next := &counting{Resolver: set}
@@ -724,18 +734,12 @@ func TestCacheWriteBehind(t *testing.T) {
 	}
 	// Release the store: everything lands there, zip hash included.
 	close(store.gate)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c.mu.Lock()
-		left := len(c.pending) + len(c.pendingZips)
-		c.mu.Unlock()
-		if left == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("background writes did not finish")
-		}
-		time.Sleep(5 * time.Millisecond)
+	flush(t, c)
+	c.mu.Lock()
+	left := len(c.pending) + len(c.pendingZips)
+	c.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d values still pending after Flush", left)
 	}
 	for key, want := range map[string]string{
 		"example.com/hello/@v/v1.1.0.mod":     string(m.Mod),
@@ -768,20 +772,14 @@ func TestCacheWriteBehindLatestWins(t *testing.T) {
 			t.Fatalf("after put %q: get = %q, %v", v, got, err)
 		}
 	}
-	close(store.gate)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c.mu.Lock()
-		left := len(c.pending)
-		c.mu.Unlock()
-		if left == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("background writes did not finish")
-		}
-		time.Sleep(5 * time.Millisecond)
+	// Flush waits for the blocked write.
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := c.Flush(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Flush with a write blocked = %v", err)
 	}
+	close(store.gate)
+	flush(t, c)
 	if got := reader(t)(store.MemStore.Get(ctx, key)); string(got) != "d" {
 		t.Fatalf("stored %q, want the last value", got)
 	}

@@ -233,18 +233,19 @@ func (c *Cache) putStore(ctx context.Context, key string, data []byte) {
 // background runs f in a goroutine, detached from ctx cancellation, if
 // fewer than maxBackground are running; it reports whether it did.
 func (c *Cache) background(f func(ctx context.Context)) bool {
-	select {
-	case c.bg <- struct{}{}:
-	default:
-		return false
-	}
-	go func() {
-		defer func() { <-c.bg }()
+	return c.bg.TryGo(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		f(ctx)
-	}()
-	return true
+	})
+}
+
+// Flush waits until the writes WriteBehind left running have reached
+// Store, or until ctx ends (returning its error). A server calls it when
+// it shuts down, so that what it fetched is not lost.
+func (c *Cache) Flush(ctx context.Context) error {
+	c.init()
+	return c.bg.Wait(ctx)
 }
 
 // pendingReader returns a reader of a zip being written behind, or nil.

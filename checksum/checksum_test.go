@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb"
 	"golang.org/x/mod/sumdb/dirhash"
 
 	"github.com/modfetch/modfetch"
@@ -719,15 +720,26 @@ func TestVerifyGoSumFirst(t *testing.T) {
 }
 
 func TestVerifyNoSumDBKeepsPrivateModulesPrivate(t *testing.T) {
-	set, tdb, db := verifySetup(t)
+	set, tdb, _ := verifySetup(t)
 	ctx := context.Background()
+	dbWith := func(nosumdb string) *DB {
+		return &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, NoSumDB: nosumdb}
+	}
 	for _, nosumdb := range []string{"example.com/hello", "example.com", "*.com", "example.com/*"} {
-		v := &Verify{Next: set, DB: db, NoSumDB: nosumdb}
+		db := dbWith(nosumdb)
+		v := &Verify{Next: set, DB: db}
 		if _, err := v.GoMod(ctx, "example.com/hello", "v1.0.0"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := zipErr(v, "example.com/hello", "v1.1.0"); err != nil {
 			t.Fatal(err)
+		}
+		// Asked directly, the DB refuses without a request: not found.
+		if _, err := db.Lookup(ctx, "example.com/hello", "v1.0.0"); !errors.Is(err, fs.ErrNotExist) || !errors.Is(err, sumdb.ErrGONOSUMDB) {
+			t.Fatalf("NoSumDB=%q: Lookup = %v", nosumdb, err)
+		}
+		if _, _, err := db.Record(ctx, "example.com/hello", "v1.0.0"); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("NoSumDB=%q: Record = %v", nosumdb, err)
 		}
 		for _, p := range tdb.sdb.Paths() {
 			if strings.Contains(p, "example.com/hello") {
@@ -737,13 +749,13 @@ func TestVerifyNoSumDBKeepsPrivateModulesPrivate(t *testing.T) {
 	}
 	// go.sum still applies to private modules.
 	gs, _ := ParseGoSum("go.sum", []byte("example.com/hello v1.0.0/go.mod h1:cafecafecafecafecafecafecafecafecafecafecaf=\n"))
-	v := &Verify{Next: set, DB: db, NoSumDB: "example.com", GoSum: gs}
+	v := &Verify{Next: set, DB: dbWith("example.com"), GoSum: gs}
 	var me *MismatchError
 	if _, err := v.GoMod(ctx, "example.com/hello", "v1.0.0"); !errors.As(err, &me) {
 		t.Fatalf("err = %v", err)
 	}
 	// Patterns are not trimmed: " example.com" does not match.
-	v = &Verify{Next: set, DB: db, NoSumDB: "other.org, example.com"}
+	v = &Verify{Next: set, DB: dbWith("other.org, example.com")}
 	if _, err := v.GoMod(ctx, "example.com/hello", "v1.0.0"); err != nil {
 		t.Fatal(err)
 	}
@@ -795,3 +807,22 @@ type instant struct{}
 
 func (instant) Now() time.Time                                   { return time.Now() }
 func (instant) Sleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
+
+// TestDBWriteBehindFlush: with WriteBehind, a lookup returns before its
+// record is in CacheDir; Flush waits until it is.
+func TestDBWriteBehindFlush(t *testing.T) {
+	set := fixture.Standard()
+	tdb := newTestDB(t, set)
+	cacheDir := t.TempDir()
+	db := &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, CacheDir: cacheDir, WriteBehind: true}
+	ctx := context.Background()
+	if _, err := db.Lookup(ctx, "example.com/hello", "v1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(cacheDir, "sum.example.com/lookup/example.com/hello@v1.0.0")); err != nil {
+		t.Fatalf("record not in CacheDir after Flush: %v", err)
+	}
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/atomicfile"
+	"github.com/modfetch/modfetch/internal/background"
 	"github.com/modfetch/modfetch/internal/flight"
 	"github.com/modfetch/modfetch/internal/lockedfile"
 	"github.com/modfetch/modfetch/internal/web"
@@ -129,11 +130,17 @@ type DB struct {
 	// always written before a lookup returns.
 	WriteBehind bool
 
+	// NoSumDB is the GONOSUMDB value (by default GOPRIVATE): module paths
+	// it matches are never looked up (patterns as in
+	// module.MatchPrefixPatterns); Lookup and Record refuse them with a
+	// not-found error that says so, without a request.
+	NoSumDB string
+
 	// Logger, if set, receives the database client's log messages.
 	Logger *slog.Logger
 
-	timer web.Timer // test hook: the retry clock
-	bg    chan struct{}
+	timer web.Timer         // test hook: the retry clock
+	bg    *background.Group // write-behind cache writes
 
 	initOnce sync.Once
 	name     string
@@ -151,6 +158,15 @@ type DB struct {
 	lookups flight.Group[string, []string]
 	bases   flight.Group[string, string]
 }
+
+// Skip reports whether NoSumDB keeps path from the database.
+func (db *DB) Skip(path string) bool {
+	return module.MatchPrefixPatterns(db.NoSumDB, path)
+}
+
+// errSkipped is x/mod's text for a module NoSumDB matches; it is not
+// found, as far as the database is concerned.
+var errSkipped = modfetch.NotExist(sumdb.ErrGONOSUMDB)
 
 // notNotFound is an error that is not fs.ErrNotExist although its cause
 // is; errors.As still reaches the cause (an *modfetch.HTTPError, say).
@@ -173,7 +189,7 @@ func (db *DB) init() error {
 		}
 		db.name = v.Name()
 		db.web = web.Client{HTTP: db.Client, Timer: db.timer}
-		db.bg = make(chan struct{}, 8)
+		db.bg = background.New(8)
 	})
 	return db.initErr
 }
@@ -194,6 +210,9 @@ func (db *DB) Name() string {
 func (db *DB) Lookup(ctx context.Context, path, version string) ([]string, error) {
 	if err := db.init(); err != nil {
 		return nil, err
+	}
+	if db.Skip(path) {
+		return nil, &module.ModuleError{Path: path, Version: version, Err: errSkipped}
 	}
 	// x/mod's client takes no context: the lookup runs detached, bounded
 	// by the HTTP layer's retry and idle limits, and the caller's ctx bounds
@@ -565,18 +584,19 @@ func (o *clientOps) WriteCache(file string, data []byte) {
 			db.Logger.Warn("writing checksum database cache", "file", name, "error", err)
 		}
 	}
-	if db.WriteBehind {
-		select {
-		case db.bg <- struct{}{}:
-			go func() {
-				defer func() { <-db.bg }()
-				write()
-			}()
-			return
-		default:
-		}
+	if db.WriteBehind && db.bg.TryGo(write) {
+		return
 	}
 	write()
+}
+
+// Flush waits until the lookups and tiles WriteBehind left being written
+// have reached CacheDir, or until ctx ends (returning its error).
+func (db *DB) Flush(ctx context.Context) error {
+	if err := db.init(); err != nil {
+		return nil // nothing was written
+	}
+	return db.bg.Wait(ctx)
 }
 
 func (o *clientOps) Log(msg string) {

@@ -26,10 +26,10 @@ import (
 //     "path@version/" and be at most 500 MiB);
 //  2. if GoSum records a hash for it, that decides: equal is accepted, a
 //     different h1: hash is a *MismatchError and the database is not asked;
-//  3. otherwise, unless the module path matches NoSumDB, DB must vouch for
+//  3. otherwise, unless the module path matches DB.NoSumDB, DB must vouch for
 //     the hash: a different record or none is a *MismatchError, a failed
 //     lookup an error;
-//  4. with no GoSum record and no DB (GOSUMDB=off) or a NoSumDB match, the
+//  4. with no GoSum record and no DB (GOSUMDB=off) or a DB.NoSumDB match, the
 //     bytes are accepted as they are.
 //
 // golang.org/toolchain is always checked against DB, as by the go command;
@@ -49,10 +49,6 @@ type Verify struct {
 	// DB is the checksum database; nil means none (GOSUMDB=off).
 	DB *DB
 
-	// NoSumDB is the GONOSUMDB value (by default GOPRIVATE): module paths
-	// it matches are never looked up in DB (GoSum still applies).
-	NoSumDB string
-
 	// TempDir is where zips are spooled; empty means os.TempDir().
 	TempDir string
 }
@@ -63,7 +59,7 @@ func (v *Verify) useDB(path string) bool {
 	if path == "golang.org/toolchain" {
 		return true
 	}
-	return v.DB != nil && !module.MatchPrefixPatterns(v.NoSumDB, path)
+	return v.DB != nil && !v.DB.Skip(path)
 }
 
 // check checks hash for path@version (its go.mod when goMod).

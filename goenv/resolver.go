@@ -1,6 +1,8 @@
 package goenv
 
 import (
+	"cmp"
+	"context"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -84,6 +86,7 @@ type Stack struct {
 //     GOPATH[0]/pkg/sumdb, like the go command), GONOSUMDB and opts.GoSum;
 //   - cache.Cache over a DirStore at GOMODCACHE/cache/download.
 //
+// GONOPROXY and GONOSUMDB empty mean GOPRIVATE, as for the go command.
 // It returns the go command's errors for a bad GOPROXY or GOSUMDB.
 func (c *Config) Resolver(opts *Options) (*Stack, error) {
 	if opts == nil {
@@ -111,7 +114,7 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 		direct = nil
 	}
 	ucfg := &upstream.Config{
-		NoProxy: c.GONOPROXY,
+		NoProxy: cmp.Or(c.GONOPROXY, c.GOPRIVATE),
 		Direct:  direct,
 		Client:  client,
 		Retry:   opts.Retry,
@@ -134,8 +137,9 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 		}
 		db.Logger = opts.Logger
 		db.WriteBehind = opts.WriteBehind
+		db.NoSumDB = cmp.Or(c.GONOSUMDB, c.GOPRIVATE)
 	}
-	verify := &checksum.Verify{Next: chain, GoSum: opts.GoSum, DB: db, NoSumDB: c.GONOSUMDB}
+	verify := &checksum.Verify{Next: chain, GoSum: opts.GoSum, DB: db}
 	store := opts.Store
 	if store == nil {
 		store = &cache.DirStore{Dir: filepath.Join(c.GOMODCACHE, "cache", "download"), Logger: opts.Logger}
@@ -153,4 +157,17 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 // command: fn sees each entry behind the same checks and cache.
 func (s *Stack) Try(path string, fn func(modfetch.Resolver) error) error {
 	return s.Cache.Try(path, fn)
+}
+
+// Flush waits until the writes that Options.WriteBehind left running have
+// reached the module cache and the checksum database cache, or until ctx
+// ends (returning its error).
+func (s *Stack) Flush(ctx context.Context) error {
+	if err := s.Cache.Flush(ctx); err != nil {
+		return err
+	}
+	if s.DB != nil {
+		return s.DB.Flush(ctx)
+	}
+	return nil
 }

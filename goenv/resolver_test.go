@@ -72,3 +72,31 @@ func TestStackQueriesOneProxyAtATime(t *testing.T) {
 		t.Errorf("cached Stat made %d upstream requests: %v %v", got, a.Requests(), b.Requests())
 	}
 }
+
+// TestStackPrivateDefaults: a Config built by hand with GOPRIVATE but no
+// GONOPROXY or GONOSUMDB keeps private modules from the proxies and the
+// checksum database, as the go command does (empty means GOPRIVATE).
+func TestStackPrivateDefaults(t *testing.T) {
+	cfg := &goenv.Config{
+		GOPROXY:    "https://proxy.example.com",
+		GOSUMDB:    "sum.golang.org",
+		GOPRIVATE:  "corp.example.com",
+		GOMODCACHE: t.TempDir(),
+	}
+	stack, err := cfg.Resolver(&goenv.Options{NoDirect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stack.Chain.NoProxy != "corp.example.com" || !stack.DB.Skip("corp.example.com/x") || stack.DB.Skip("example.com/x") {
+		t.Fatalf("NoProxy = %q, DB.NoSumDB = %q", stack.Chain.NoProxy, stack.DB.NoSumDB)
+	}
+	// Set explicitly, they are used as they are.
+	cfg.GONOPROXY, cfg.GONOSUMDB = "a.example", "b.example"
+	stack, err = cfg.Resolver(&goenv.Options{NoDirect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stack.Chain.NoProxy != "a.example" || stack.DB.NoSumDB != "b.example" {
+		t.Fatalf("NoProxy = %q, DB.NoSumDB = %q", stack.Chain.NoProxy, stack.DB.NoSumDB)
+	}
+}

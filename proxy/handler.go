@@ -57,16 +57,12 @@ type Handler struct {
 	Resolver modfetch.Resolver
 
 	// SumDBs are the checksum databases served under /sumdb/<name>/.
-	// Lookups are authenticated by the DB before they are served; tiles the
+	// Lookups are authenticated by the DB before they are served (and
+	// refused for the modules its NoSumDB matches); tiles the
 	// DB authenticated are served from its cache, others are read through.
 	// Nil entries are ignored (so a goenv.Stack's DB, nil under
 	// GOSUMDB=off, can be passed as is).
 	SumDBs []*checksum.DB
-
-	// NoSumDB is a GONOSUMDB value (by default GOPRIVATE): lookups of
-	// module paths it matches are refused with 404 and never reach a
-	// database.
-	NoSumDB string
 
 	// MutableMaxAge and NotFoundMaxAge set Cache-Control lifetimes; zero
 	// means the defaults, negative means no-cache.
@@ -461,11 +457,6 @@ func (h *Handler) serveSumDB(w http.ResponseWriter, r *http.Request, rest string
 		version, err2 := module.UnescapeVersion(mv[i+1:])
 		if err1 != nil || err2 != nil {
 			h.notFound(w, r, "not found: malformed lookup")
-			return
-		}
-		if module.MatchPrefixPatterns(h.NoSumDB, path) {
-			// Never tell a public database about a private module.
-			h.notFound(w, r, "not found: "+path+" is not looked up in a checksum database (GONOSUMDB/GOPRIVATE)")
 			return
 		}
 		data, verified, err := db.Record(ctx, path, version)

@@ -181,8 +181,8 @@ func TestSumDBProxying(t *testing.T) {
 	sdb := fixture.NewSumDB("sum.example.com", set.GoSumLines)
 	dbsrv := httptest.NewServer(sdb)
 	defer dbsrv.Close()
-	db := &checksum.DB{Key: sdb.Key, URL: dbsrv.URL, CacheDir: t.TempDir(), StateDir: t.TempDir()}
-	h := &Handler{Resolver: set, SumDBs: []*checksum.DB{db}, NoSumDB: "example.com/private,*.corp.example"}
+	db := &checksum.DB{Key: sdb.Key, URL: dbsrv.URL, CacheDir: t.TempDir(), StateDir: t.TempDir(), NoSumDB: "example.com/private,*.corp.example"}
+	h := &Handler{Resolver: set, SumDBs: []*checksum.DB{db}}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

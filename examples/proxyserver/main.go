@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	if err != nil {
 		return err
 	}
-	h := &proxy.Handler{Resolver: stack, NoSumDB: cfg.GONOSUMDB, Logger: logger}
+	h := &proxy.Handler{Resolver: stack, Logger: logger}
 	if stack.DB != nil {
 		// Keep the database's verified lookups and tiles with the modules,
 		// in the go command's layout, and its tree head beside them.
@@ -137,7 +137,8 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	// What was fetched but is still being written to the cache.
+	return stack.Flush(sctx)
 }
 
 // checkNotSelf refuses a GOPROXY that names this server: it would ask

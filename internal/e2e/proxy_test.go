@@ -38,7 +38,7 @@ func startProxy(t *testing.T, w *world, private *fixture.Set, goprivate string) 
 		t.Fatal(err)
 	}
 	stack.DB.CacheDir = filepath.Join(store.Dir, "sumdb")
-	handler := &proxy.Handler{Resolver: stack, SumDBs: []*checksum.DB{stack.DB}, NoSumDB: cfg.GONOSUMDB}
+	handler := &proxy.Handler{Resolver: stack, SumDBs: []*checksum.DB{stack.DB}}
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	return &ourProxy{url: srv.URL, store: store, stack: stack}
