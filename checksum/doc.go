@@ -25,8 +25,8 @@
 //
 // [Verify] is a modfetch.Resolver that checks each go.mod file and zip
 // before returning it: go.sum first, then the checksum database unless the
-// module matches GONOSUMDB (by default GOPRIVATE), in which case it is never
-// looked up there. A mismatch is a *[MismatchError] naming module, version,
+// module matches the DB's NoSumDB (GONOSUMDB, by default GOPRIVATE), in
+// which case it is never looked up there: the DB itself refuses. A mismatch is a *[MismatchError] naming module, version,
 // both hashes and their source, with the go command's SECURITY ERROR text;
 // the bytes are not returned, so a cache above Verify never stores them.
 // Zips are spooled to a temporary file and checked there, never held in

@@ -8,8 +8,9 @@
 // versions and other revisions), .mod, .zip and $path/@latest, with the
 // go command's escaping, and serves checksum databases under
 // /sumdb/<name>/ (supported, lookup, tile), so that clients verify their
-// downloads through the proxy. Lookups of private modules (GONOSUMDB,
-// GOPRIVATE) are refused without contacting the database.
+// downloads through the proxy. Lookups of private modules (the DB's
+// NoSumDB: GONOSUMDB, GOPRIVATE) are refused without contacting the
+// database.
 //
 // Everything the Handler cannot supply is a 404, so clients' GOPROXY
 // chains fall through; failures of the upstreams behind it are 502.
