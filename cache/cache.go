@@ -506,40 +506,64 @@ func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (
 	defer rc.Close()
 	// A download that can feed several readers (a verifying one) is kept
 	// open, so that a failure to store it does not mean fetching it again.
+	ns, multi := rc.(multiReader)
 	var spare io.ReadCloser
-	if ns, ok := rc.(interface{ NewReader() io.ReadCloser }); ok {
+	if multi {
 		spare = ns.NewReader()
 	}
-	src := &sourceReader{r: rc}
-	if err := c.store.Put(ctx, key, src); err != nil {
-		if src.err != nil {
-			if spare != nil {
-				spare.Close()
-			}
-			return nil, src.err // Next failed mid-stream: nothing is stored
-		}
-		if c.Logger != nil {
-			c.Logger.Warn("cache write failed", "key", key, "error", err)
+	sum, srcErr, err := c.storeZip(ctx, key, rc, nil, 0)
+	if err != nil {
+		if spare != nil && srcErr == nil && ctx.Err() == nil {
+			return sparePending(spare, ns.NewReader), nil
 		}
 		if spare != nil {
-			return sparePending(spare, rc.(interface{ NewReader() io.ReadCloser }).NewReader), nil
+			spare.Close()
 		}
-		return nil, nil
+		return nil, srcErr // Next failed mid-stream: nothing is stored
 	}
 	if spare != nil {
 		spare.Close()
 	}
-	sum := ""
-	if s, ok := rc.(interface{ Sum() string }); ok {
-		sum = s.Sum()
-	} else {
-		sum = c.hashStored(ctx, key)
-	}
 	if sum != "" {
-		c.put(ctx, strings.TrimSuffix(key, ".zip")+".ziphash", []byte(sum))
+		c.put(ctx, ziphashKey(key), []byte(sum))
 	}
 	return nil, nil
 }
+
+// A multiReader is a zip download that can feed several readers at once
+// (checksum.Verify's): NewReader opens another, or returns nil once every
+// reader is closed.
+type multiReader interface {
+	NewReader() io.ReadCloser
+}
+
+// storeZip copies the zip r to the store under key, logging a failure,
+// and returns its h1: hash: r's own Sum when it has one (a verifying
+// reader, read to its end), else computed from local (a local copy of
+// size bytes) when given, else from the stored copy; "" if none can be
+// read at random. srcErr is r's own failure, err the failure to store.
+func (c *Cache) storeZip(ctx context.Context, key string, r io.Reader, local io.ReaderAt, size int64) (sum string, srcErr, err error) {
+	src := &sourceReader{r: r}
+	if err := c.store.Put(ctx, key, src); err != nil {
+		if src.err == nil && c.Logger != nil {
+			c.Logger.Warn("cache write failed", "key", key, "error", err)
+		}
+		return "", src.err, err
+	}
+	if s, ok := r.(interface{ Sum() string }); ok {
+		sum = s.Sum()
+	}
+	if sum == "" && local != nil {
+		sum, _ = ziphash.Hash(local, size)
+	}
+	if sum == "" {
+		sum = c.hashStored(ctx, key)
+	}
+	return sum, nil, nil
+}
+
+// ziphashKey is the key of the .ziphash beside the .zip at key.
+func ziphashKey(key string) string { return strings.TrimSuffix(key, ".zip") + ".ziphash" }
 
 // hashStored computes the h1: hash of a stored zip, or "" if the store's
 // reader cannot be read at random.

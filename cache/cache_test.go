@@ -544,6 +544,41 @@ func TestCacheStoreFailureReusesDownload(t *testing.T) {
 	}
 }
 
+// stuckStore's Put waits for its context to end.
+type stuckStore struct{ MemStore }
+
+func (s *stuckStore) Put(ctx context.Context, key string, r io.Reader) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestCacheAbandonedZipReleasesDownload: when every caller gives up while
+// the zip is being stored, the download's readers are all closed (none is
+// kept for callers that are gone).
+func TestCacheAbandonedZipReleasesDownload(t *testing.T) {
+	set := fixture.Standard()
+	src := &rereadable{Resolver: set}
+	c := &Cache{Next: src, Store: &stuckStore{}, MemoryBytes: -1}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Zip(ctx, "example.com/hello", "v1.0.0"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Zip = %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		src.mu.Lock()
+		opened, closed := src.opened, src.closed
+		src.mu.Unlock()
+		if opened > 0 && opened == closed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d readers opened, %d closed", opened, closed)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // brokenZip fails after some bytes.
 type brokenZip struct{ modfetch.Resolver }
 

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 )
@@ -267,7 +266,9 @@ func (c *Cache) keepZipBehind(rc io.ReadCloser, key string) (*pendingZip, error)
 	var p *pendingZip
 	var storeReader io.ReadCloser
 	var finishSource func()
-	if ns, ok := rc.(interface{ NewReader() io.ReadCloser }); ok {
+	var local io.ReaderAt // a local copy to hash, if the source has no Sum
+	var size int64
+	if ns, ok := rc.(multiReader); ok {
 		// A download in progress that can feed several readers: stream it
 		// to callers and to the store together.
 		storeReader = ns.NewReader()
@@ -280,7 +281,6 @@ func (c *Cache) keepZipBehind(rc io.ReadCloser, key string) (*pendingZip, error)
 	} else {
 		ra, ok1 := rc.(io.ReaderAt)
 		st, ok2 := rc.(interface{ Stat() (fs.FileInfo, error) })
-		var size int64
 		done := rc.Close
 		if ok1 && ok2 {
 			fi, err := st.Stat()
@@ -313,9 +313,7 @@ func (c *Cache) keepZipBehind(rc io.ReadCloser, key string) (*pendingZip, error)
 		p = &pendingZip{open: shared.open}
 		storeReader = shared.open()
 		finishSource = shared.release
-		if s, ok := rc.(interface{ Sum() string }); ok && s.Sum() != "" {
-			storeReader = summed{storeReader, s.Sum()}
-		}
+		local = ra
 	}
 	c.mu.Lock()
 	if c.pendingZips == nil {
@@ -333,22 +331,9 @@ func (c *Cache) keepZipBehind(rc io.ReadCloser, key string) (*pendingZip, error)
 			}
 			c.mu.Unlock()
 		}()
-		src := &sourceReader{r: storeReader}
-		if err := c.store.Put(ctx, key, src); err != nil {
-			if src.err == nil && c.Logger != nil {
-				c.Logger.Warn("cache write failed", "key", key, "error", err)
-			}
-			return
-		}
-		sum := ""
-		if s, ok := storeReader.(interface{ Sum() string }); ok {
-			sum = s.Sum()
-		}
-		if sum == "" {
-			sum = c.hashStored(ctx, key)
-		}
-		if sum != "" {
-			c.putStore(ctx, strings.TrimSuffix(key, ".zip")+".ziphash", []byte(sum))
+		sum, _, err := c.storeZip(ctx, key, storeReader, local, size)
+		if err == nil && sum != "" {
+			c.putStore(ctx, ziphashKey(key), []byte(sum))
 		}
 	}
 	if !c.background(finish) {
@@ -357,11 +342,3 @@ func (c *Cache) keepZipBehind(rc io.ReadCloser, key string) (*pendingZip, error)
 	}
 	return p, nil
 }
-
-// summed attaches a known hash to a reader.
-type summed struct {
-	io.ReadCloser
-	sum string
-}
-
-func (s summed) Sum() string { return s.sum }
