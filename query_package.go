@@ -91,7 +91,7 @@ func (q *Querier) QueryPackage(ctx context.Context, pkg, query string, opts *Que
 				}
 				res.mod = PackageModule{Path: path, Info: info}
 				res.has, res.err = q.containsPackage(ctx, path, info.Version, pkg)
-				if res.err == nil && !res.has && path != pkg {
+				if res.err == nil && !res.has {
 					res.err = &PackageNotInModuleError{Module: module.Version{Path: path, Version: info.Version}, Query: query, Package: pkg}
 				}
 			}()

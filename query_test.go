@@ -246,6 +246,7 @@ func TestQueryPackage(t *testing.T) {
 	s := querySet()
 	s.Add("example.com/amb", "v1.0.0", map[string]string{"go.mod": "module example.com/amb\n", "sub/x.go": "package sub"}, day(1))
 	s.Add("example.com/amb/sub", "v1.0.0", map[string]string{"go.mod": "module example.com/amb/sub\n", "x.go": "package sub"}, day(1))
+	s.Add("example.com/noroot", "v1.0.0", map[string]string{"go.mod": "module example.com/noroot\n", "sub/x.go": "package sub"}, day(1))
 	q, srv := newQuerier(t, s)
 	ctx := context.Background()
 	tests := []struct {
@@ -260,6 +261,8 @@ func TestQueryPackage(t *testing.T) {
 		{"example.com/hello/nothere", "latest", nil, "example.com/hello/nothere@latest: module example.com/hello@latest found (v1.1.0), but does not contain package example.com/hello/nothere"},
 		{"example.com/hello/nothere", "v1.0.0", nil, "example.com/hello/nothere@v1.0.0: module example.com/hello@v1.0.0 found, but does not contain package example.com/hello/nothere"},
 		{"example.com/hello/x", "v7", nil, `module example.com/hello/x: no matching versions for query "v7"`},
+		// The module is the package path but has no package at its root.
+		{"example.com/noroot", "latest", nil, "example.com/noroot@latest: module example.com/noroot@latest found (v1.0.0), but does not contain package example.com/noroot"},
 		{"example.com/nowhere/pkg", "latest", nil, "module example.com/nowhere/pkg: reading "},
 	}
 	for _, tt := range tests {
