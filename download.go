@@ -79,7 +79,7 @@ func Download(ctx context.Context, r Resolver, path, rev string, opts *DownloadO
 		return nil, err
 	}
 	defer rc.Close()
-	zipFile, cleanup, err := localZip(ctx, rc, opts.TempDir)
+	zipFile, cleanup, err := localZip(rc, opts.TempDir)
 	if err != nil {
 		return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
 	}
@@ -108,38 +108,45 @@ func hashGoMod(data []byte) (string, error) {
 
 // localZip returns the name of a file holding the zip read from rc: rc's
 // own file when it is one, else a temporary copy removed by cleanup.
-func localZip(ctx context.Context, rc io.Reader, tempDir string) (name string, cleanup func(), err error) {
+func localZip(rc io.Reader, tempDir string) (name string, cleanup func(), err error) {
 	if f, ok := rc.(*os.File); ok && filepath.IsAbs(f.Name()) {
 		if _, err := os.Stat(f.Name()); err == nil {
 			return f.Name(), func() {}, nil
 		}
 	}
-	f, err := os.CreateTemp(tempDir, "modfetch-download-*.zip")
+	f, _, cleanup, err := spoolZip(rc, tempDir)
 	if err != nil {
 		return "", nil, err
 	}
-	cleanup = func() { os.Remove(f.Name()) }
-	_, err = io.Copy(f, &ctxReader{ctx, rc})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		cleanup()
-		return "", nil, err
-	}
+	f.Close()
 	return f.Name(), cleanup, nil
 }
 
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
+// errZipTooLarge is the go command's text for a zip over modzip.MaxZipFile.
+var errZipTooLarge = errors.New("downloaded zip file too large")
 
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, context.Cause(c.ctx)
+// spoolZip copies the zip read from r to a temporary file in dir ("" for
+// os.TempDir()), at most modzip.MaxZipFile bytes, and returns the file
+// (open) and its size; cleanup closes and removes it. The Resolver that
+// opened r bounds the copy by its context.
+func spoolZip(r io.Reader, dir string) (f *os.File, size int64, cleanup func(), err error) {
+	f, err = os.CreateTemp(dir, "modfetch-*.zip")
+	if err != nil {
+		return nil, 0, nil, err
 	}
-	return c.r.Read(p)
+	cleanup = func() {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	size, err = io.Copy(f, io.LimitReader(r, modzip.MaxZipFile+1))
+	if err == nil && size > modzip.MaxZipFile {
+		err = errZipTooLarge
+	}
+	if err != nil {
+		cleanup()
+		return nil, 0, nil, err
+	}
+	return f, size, cleanup, nil
 }
 
 // readZiphash returns the hash in a .ziphash file, or "" if it is missing
@@ -311,14 +318,21 @@ func makeDirsReadOnly(dir string) {
 // writeFileAtomic writes data to name through a temporary file in the same
 // directory, so readers never see a part.
 func writeFileAtomic(name string, data []byte) error {
+	// O_EXCL: never write into another writer's temporary file.
 	tmp := name + strconv.Itoa(rand.IntN(1e9)) + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o666); err != nil {
-		os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return nil
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }

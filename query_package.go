@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strings"
 	"sync"
 
@@ -236,18 +235,9 @@ func readerAt(rc io.Reader) (io.ReaderAt, int64, func(), error) {
 			}
 		}
 	}
-	f, err := os.CreateTemp("", "modfetch-query-*.zip")
+	f, size, cleanup, err := spoolZip(rc, "")
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	cleanup := func() {
-		f.Close()
-		os.Remove(f.Name())
-	}
-	n, err := io.Copy(f, rc)
-	if err != nil {
-		cleanup()
-		return nil, 0, nil, err
-	}
-	return f, n, cleanup, nil
+	return f, size, cleanup, nil
 }
