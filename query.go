@@ -224,20 +224,26 @@ func (q *Querier) Query(ctx context.Context, path, query string, opts *QueryOpti
 	if opts == nil {
 		opts = new(QueryOptions)
 	}
-	var allowed func(ctx context.Context, path, version string) error
-	if !opts.AllowRetracted && !IsRevisionQuery(query) {
-		allowed = q.checkRetracted
-	}
-	info, err := q.query(ctx, path, query, opts.Current, allowed)
+	info, err := q.query(ctx, path, query, opts.Current, q.allowed(query, opts))
 	return info, queryErr(path, query, err)
 }
 
-// query is the go command's Query with an allowed predicate (nil allows
-// everything): each alternative of the Resolver answers in turn.
-func (q *Querier) query(ctx context.Context, path, query, current string, allowed func(context.Context, string, string) error) (*Info, error) {
-	if allowed == nil {
-		allowed = func(context.Context, string, string) error { return nil }
+// allowed is the go command's predicate for a query's candidates: not
+// retracted, unless the query names a revision or opts allow retracted
+// versions.
+func (q *Querier) allowed(query string, opts *QueryOptions) func(context.Context, string, string) error {
+	if opts.AllowRetracted || IsRevisionQuery(query) {
+		return allowAll
 	}
+	return q.checkRetracted
+}
+
+// allowAll is the predicate allowing every version.
+func allowAll(context.Context, string, string) error { return nil }
+
+// query is the go command's Query with an allowed predicate: each
+// alternative of the Resolver answers in turn.
+func (q *Querier) query(ctx context.Context, path, query, current string, allowed func(context.Context, string, string) error) (*Info, error) {
 	if current != "" && current != "none" && !semver.IsValid(current) {
 		return nil, fmt.Errorf("invalid previous version %v@%v", path, current)
 	}
@@ -387,47 +393,31 @@ func newQueryMatcher(path, query, current string) (*queryMatcher, error) {
 		qm.mayUseLatest = module.IsPseudoVersion(current)
 		qm.prefix = semver.MajorMinor(current) + "."
 		qm.filter = func(mv string) bool { return semver.Compare(mv, current) >= 0 }
-	case strings.HasPrefix(query, "<="):
-		v := query[len("<="):]
+	case strings.HasPrefix(query, "<") || strings.HasPrefix(query, ">"):
+		op, v := query[:1], query[1:]
+		if strings.HasPrefix(v, "=") {
+			op, v = query[:2], query[2:]
+		}
 		if !semver.IsValid(v) {
 			return badVersion(v)
 		}
-		if isPrefix(v) {
+		// "<=v1.2" and ">v1.2" would need v1.2's last patch: ambiguous.
+		if (op == "<=" || op == ">") && isPrefix(v) {
 			return nil, fmt.Errorf("ambiguous semantic version %q in range %q", v, query)
 		}
-		qm.filter = func(mv string) bool { return semver.Compare(mv, v) <= 0 }
-		if !matchesMajor(v) {
-			qm.preferIncompatible = true
+		qm.filter = func(mv string) bool {
+			c := semver.Compare(mv, v)
+			switch op {
+			case "<=":
+				return c <= 0
+			case "<":
+				return c < 0
+			case ">=":
+				return c >= 0
+			}
+			return c > 0
 		}
-	case strings.HasPrefix(query, "<"):
-		v := query[len("<"):]
-		if !semver.IsValid(v) {
-			return badVersion(v)
-		}
-		qm.filter = func(mv string) bool { return semver.Compare(mv, v) < 0 }
-		if !matchesMajor(v) {
-			qm.preferIncompatible = true
-		}
-	case strings.HasPrefix(query, ">="):
-		v := query[len(">="):]
-		if !semver.IsValid(v) {
-			return badVersion(v)
-		}
-		qm.filter = func(mv string) bool { return semver.Compare(mv, v) >= 0 }
-		qm.preferLower = true
-		if !matchesMajor(v) {
-			qm.preferIncompatible = true
-		}
-	case strings.HasPrefix(query, ">"):
-		v := query[len(">"):]
-		if !semver.IsValid(v) {
-			return badVersion(v)
-		}
-		if isPrefix(v) {
-			return nil, fmt.Errorf("ambiguous semantic version %q in range %q", v, query)
-		}
-		qm.filter = func(mv string) bool { return semver.Compare(mv, v) > 0 }
-		qm.preferLower = true
+		qm.preferLower = op[0] == '>'
 		if !matchesMajor(v) {
 			qm.preferIncompatible = true
 		}
@@ -550,7 +540,7 @@ func (q *Querier) goModSummary(ctx context.Context, path, version string) (*gomo
 // retractions and deprecation: Query(latest) with everything allowed.
 func (q *Querier) latestIgnoringRetractions(ctx context.Context, path string) (string, error) {
 	return q.latest.get(ctx, path, func(ctx context.Context) (string, error) {
-		info, err := q.query(ctx, path, "latest", "", nil)
+		info, err := q.query(ctx, path, "latest", "", allowAll)
 		if err != nil {
 			return "", err
 		}
@@ -591,9 +581,7 @@ func (q *Querier) checkRetracted(ctx context.Context, path, version string) (err
 			return
 		}
 		var me *module.ModuleError
-		if errors.As(err, &me) && me.Version == "" {
-			err = me.Err
-		} else if errors.As(err, &me) {
+		if errors.As(err, &me) {
 			err = me.Err
 		}
 		err = &RetractionLoadError{Path: path, Version: version, Err: err}

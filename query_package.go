@@ -61,13 +61,7 @@ func (q *Querier) QueryPackage(ctx context.Context, pkg, query string, opts *Que
 	if err := module.CheckImportPath(pkg); err != nil {
 		return nil, err
 	}
-	var allowed func(context.Context, string, string) error
-	if !opts.AllowRetracted && !IsRevisionQuery(query) {
-		allowed = q.checkRetracted
-	}
-	if allowed == nil {
-		allowed = func(context.Context, string, string) error { return nil }
-	}
+	allowed := q.allowed(query, opts)
 	candidates := modulePrefixes(pkg)
 	var found []PackageModule
 	err := try(q.Resolver, pkg, func(r Resolver) error {
