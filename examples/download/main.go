@@ -91,6 +91,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	stack, stackErr := cfg.Resolver(nil)
+	// One Querier for all arguments: it remembers retractions and go.mod
+	// files between them.
+	q := &modfetch.Querier{Resolver: stack}
 
 	mods := make([]*moduleJSON, len(targets))
 	var wg sync.WaitGroup
@@ -107,7 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			download(ctx, cfg, stack, m)
+			download(ctx, cfg, stack, q, m)
 		}()
 	}
 	wg.Wait()
@@ -129,9 +132,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // download resolves m.Path@m.Version and downloads it, filling m like the
 // go command's DownloadModule.
-func download(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, m *moduleJSON) {
+func download(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, q *modfetch.Querier, m *moduleJSON) {
 	query := m.Version
-	q := &modfetch.Querier{Resolver: stack}
 	info, err := q.Query(ctx, m.Path, query, nil)
 	if err != nil {
 		m.Error = moduleError(m.Path, query, err).Error()

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +26,8 @@ func TestServerRunsAndStops(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	var logs strings.Builder
-	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	// The handler serialises its writes; logs is read after run returns.
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
@@ -91,16 +91,4 @@ func TestCheckNotSelf(t *testing.T) {
 			t.Errorf("checkNotSelf(%q, %q) = %v", tt.goproxy, tt.addr, err)
 		}
 	}
-}
-
-// syncWriter serialises writes from the server's goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
