@@ -339,8 +339,9 @@ func (db *DB) ReadRemote(ctx context.Context, path string) ([]byte, error) {
 		return nil, err
 	}
 	data, err := db.web.GetBytes(ctx, u, 4<<20)
-	var se *web.StatusError
-	if errors.As(err, &se) {
+	// The web layer's status error becomes the root package's, as in
+	// upstream (internal packages may not import the root).
+	if se, ok := err.(*web.StatusError); ok {
 		return nil, (*modfetch.HTTPError)(se)
 	}
 	return data, err

@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"golang.org/x/mod/module"
-	"golang.org/x/mod/semver"
 )
 
 // emptyGoModHash is the hash of an empty go.mod, which an old go command
@@ -142,20 +141,7 @@ func (s *GoSum) Bytes() []byte {
 	for m := range s.m {
 		mods = append(mods, m)
 	}
-	sort.Slice(mods, func(i, j int) bool {
-		mi, mj := mods[i], mods[j]
-		if mi.Path != mj.Path {
-			return mi.Path < mj.Path
-		}
-		vi, vj := strings.TrimSuffix(mi.Version, "/go.mod"), strings.TrimSuffix(mj.Version, "/go.mod")
-		if vi != vj {
-			if c := semver.Compare(vi, vj); c != 0 {
-				return c < 0
-			}
-			return vi < vj
-		}
-		return mi.Version < mj.Version
-	})
+	module.Sort(mods) // the go command's order (modfetch.WriteGoSum)
 	var buf bytes.Buffer
 	for _, m := range mods {
 		hs := append([]string(nil), s.m[m]...)

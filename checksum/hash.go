@@ -25,7 +25,3 @@ func HashZip(r io.ReaderAt, size int64) (string, error) {
 	return ziphash.Hash(r, size)
 }
 
-// HashZipFile returns the h1: hash of the module zip file name.
-func HashZipFile(name string) (string, error) {
-	return dirhash.HashZip(name, dirhash.DefaultHash)
-}

@@ -217,7 +217,7 @@ func (vz *verifyingZip) fill(ctx context.Context, v *Verify, rc io.ReadCloser, p
 			return
 		}
 	}
-	h, err := stream.Sum(sp, n)
+	h, err := stream.Sum(z)
 	if err != nil {
 		sp.Finish(&module.ModuleError{Path: path, Version: version, Err: err})
 		return

@@ -173,8 +173,7 @@ func versionError(path, version string, err error) error {
 
 // httpError converts the web layer's status errors to modfetch.HTTPError.
 func httpError(err error) error {
-	var se *web.StatusError
-	if errors.As(err, &se) && error(se) == err {
+	if se, ok := err.(*web.StatusError); ok {
 		return (*modfetch.HTTPError)(se)
 	}
 	return err

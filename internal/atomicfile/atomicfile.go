@@ -27,7 +27,7 @@ func Write(ctx context.Context, name string, r io.Reader, perm fs.FileMode, chec
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return 0, err
 	}
-	f, err := TempFile(dir, base)
+	f, err := tempFile(dir, base)
 	if err != nil {
 		return 0, err
 	}
@@ -64,9 +64,9 @@ func Write(ctx context.Context, name string, r io.Reader, perm fs.FileMode, chec
 	return n, nil
 }
 
-// TempFile creates a new file in dir named base followed by random digits
+// tempFile creates a new file in dir named base followed by random digits
 // and ".tmp", opened for reading and writing with mode 0666 before umask.
-func TempFile(dir, base string) (*os.File, error) {
+func tempFile(dir, base string) (*os.File, error) {
 	for i := 0; ; i++ {
 		name := filepath.Join(dir, base+strconv.Itoa(rand.IntN(1e9))+".tmp")
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)

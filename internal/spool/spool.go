@@ -75,13 +75,6 @@ func (s *Spool) ReadAt(p []byte, off int64) (int, error) {
 	return s.f.ReadAt(p, off)
 }
 
-// Size returns the number of bytes written.
-func (s *Spool) Size() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.size
-}
-
 // Finish ends the writer's part: with a nil err readers may read
 // everything, otherwise they get err once they reach the held-back tail.
 // It releases the writer's reference.

@@ -67,15 +67,12 @@ func (s *Stream) Abort() {
 	<-s.done
 }
 
-// Sum returns the zip's h1: hash, given random access to all of it. It
-// must be called once, after the last Write.
-func (s *Stream) Sum(ra io.ReaderAt, size int64) (string, error) {
+// Sum returns the zip's h1: hash, given the zip opened for random access
+// (the central directory read once, by the caller). It must be called
+// once, after the last Write.
+func (s *Stream) Sum(z *zip.Reader) (string, error) {
 	s.pw.Close()
 	<-s.done
-	z, err := zip.NewReader(ra, size)
-	if err != nil {
-		return "", err
-	}
 	if h, ok := s.fromEntries(z); ok {
 		return h, nil
 	}
