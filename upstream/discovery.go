@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -219,7 +218,7 @@ func (d *Direct) repoRootForImportPath(ctx context.Context, importPath string, s
 // repoRootFromVCSPaths maps importPath through a table.
 func (d *Direct) repoRootFromVCSPaths(ctx context.Context, importPath string, sec security, table []*vcsPath) (*RepoRoot, error) {
 	// The go command's own test stubs, which keep these from the network.
-	if hasPathPrefix(importPath, "example.net") {
+	if vcs.HasPathPrefix(importPath, "example.net") {
 		return nil, errors.New("no modules on example.net")
 	}
 	if importPath == "rsc.io" {
@@ -231,7 +230,7 @@ func (d *Direct) repoRootFromVCSPaths(ctx context.Context, importPath string, se
 		}
 	}
 	for _, srv := range table {
-		if !hasPathPrefix(importPath, srv.prefix) {
+		if !vcs.HasPathPrefix(importPath, srv.prefix) {
 			continue
 		}
 		m := srv.re.FindStringSubmatch(importPath)
@@ -484,7 +483,7 @@ func matchGoImport(imports []metaImport, importPath string) (metaImport, error) 
 	match := -1
 	mismatch := importMismatchError{importPath: importPath}
 	for i, im := range imports {
-		if !hasPathPrefix(importPath, im.Prefix) {
+		if !vcs.HasPathPrefix(importPath, im.Prefix) {
 			mismatch.mismatches = append(mismatch.mismatches, im.Prefix)
 			continue
 		}
@@ -611,14 +610,8 @@ func (d *Direct) getPage(ctx context.Context, sec security, u *url.URL) (*page, 
 	}
 	p := &page{url: fetched.Redacted(), body: body}
 	if resp.StatusCode != http.StatusOK {
-		he := &modfetch.HTTPError{URL: p.url, Status: resp.Status, StatusCode: resp.StatusCode}
-		if mt, params, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/plain" {
-			switch strings.ToLower(params["charset"]) {
-			case "us-ascii", "utf-8", "":
-				he.Detail = web.FormatDetail(body)
-			}
-		}
-		p.err = he
+		p.err = &modfetch.HTTPError{URL: p.url, Status: resp.Status, StatusCode: resp.StatusCode,
+			Detail: web.ErrorDetail(resp.Header.Get("Content-Type"), bytes.NewReader(body))}
 	}
 	return p, nil
 }
@@ -669,22 +662,10 @@ func (d *Direct) initClients() {
 	if base == nil {
 		base = http.DefaultClient
 	}
-	sc := *base
-	orig := base.CheckRedirect
-	sc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) > 0 && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-			return fmt.Errorf("redirected from secure URL %s to insecure URL %s", via[len(via)-1].URL, req.URL)
-		}
-		if orig != nil {
-			return orig(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
-	d.secure = &sc
+	d.secure = web.SecureRedirects(base)
 
+	// GOINSECURE: any scheme may follow (the go command's Insecure mode),
+	// so the client's own policy (nil: at most 10 redirects) is kept.
 	ic := *base
 	ic.Timeout = 5 * time.Second
 	rt := base.Transport
@@ -693,14 +674,6 @@ func (d *Direct) initClients() {
 	}
 	if t, ok := skipVerify(rt); ok {
 		ic.Transport = t
-	}
-	if orig == nil {
-		ic.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 10 {
-				return errors.New("stopped after 10 redirects")
-			}
-			return nil
-		}
 	}
 	d.insecure = &ic
 }
@@ -735,20 +708,4 @@ func skipVerify(rt http.RoundTripper) (http.RoundTripper, bool) {
 		return t.Rewrap(inner), true
 	}
 	return nil, false
-}
-
-// hasPathPrefix reports whether path s starts with the elements of prefix.
-func hasPathPrefix(s, prefix string) bool {
-	switch {
-	case len(s) == len(prefix):
-		return s == prefix
-	case prefix == "":
-		return true
-	case len(s) > len(prefix):
-		if prefix[len(prefix)-1] == '/' {
-			return strings.HasPrefix(s, prefix)
-		}
-		return s[len(prefix)] == '/' && s[:len(prefix)] == prefix
-	}
-	return false
 }

@@ -80,7 +80,7 @@ type Repo struct {
 // the import path codeRoot, with an optional subdirectory from a go-import
 // meta tag.
 func New(code Code, codeRoot, subdir, modPath string) (*Repo, error) {
-	if !hasPathPrefix(modPath, codeRoot) {
+	if !vcs.HasPathPrefix(modPath, codeRoot) {
 		return nil, fmt.Errorf("mismatched repo: found %s for %s", codeRoot, modPath)
 	}
 	prefix, major, ok := module.SplitPathVersion(modPath)
@@ -96,7 +96,7 @@ func New(code Code, codeRoot, subdir, modPath string) (*Repo, error) {
 	// (a go-import tag for .../v2, or gopkg.in) the directory is "".
 	dir := ""
 	if codeRoot != modPath {
-		if !hasPathPrefix(prefix, codeRoot) {
+		if !vcs.HasPathPrefix(prefix, codeRoot) {
 			return nil, fmt.Errorf("repository rooted at %s cannot contain module %s", codeRoot, modPath)
 		}
 		dir = strings.Trim(prefix[len(codeRoot):], "/")
@@ -114,9 +114,6 @@ func New(code Code, codeRoot, subdir, modPath string) (*Repo, error) {
 		pseudoMajor: module.PathMajorPrefix(major),
 	}, nil
 }
-
-// CodeDir returns the module's directory in the repository.
-func (r *Repo) CodeDir() string { return r.codeDir }
 
 // tagPrefix is what the module's version tags start with.
 func (r *Repo) tagPrefix() string {
@@ -615,13 +612,13 @@ func (r *Repo) findDir(ctx context.Context, version string) (rev, dir string, go
 		found2 := err2 == nil && isMajor(mpath2, r.pathMajor)
 		switch {
 		case found1 && found2:
-			return "", "", nil, layoutError("%s/%s and ...%s/go.mod both have ...%s module paths at revision %s", r.pathPrefix, file1, r.pathMajor, r.pathMajor, rev)
+			return "", "", nil, invalidf("%s/%s and ...%s/go.mod both have ...%s module paths at revision %s", r.pathPrefix, file1, r.pathMajor, r.pathMajor, rev)
 		case found2:
 			return rev, dir2, gomod2, nil
 		case err2 == nil && mpath2 == "":
-			return "", "", nil, layoutError("%s/%s is missing module path at revision %s", r.codeRoot, file2, rev)
+			return "", "", nil, invalidf("%s/%s is missing module path at revision %s", r.codeRoot, file2, rev)
 		case err2 == nil:
-			return "", "", nil, layoutError("%s/%s has non-...%s module path %q at revision %s", r.codeRoot, file2, r.pathMajor, mpath2, rev)
+			return "", "", nil, invalidf("%s/%s has non-...%s module path %q at revision %s", r.codeRoot, file2, r.pathMajor, mpath2, rev)
 		}
 	}
 
@@ -635,15 +632,15 @@ func (r *Repo) findDir(ctx context.Context, version string) (rev, dir string, go
 			suffix = fmt.Sprintf(" (and ...%s/go.mod does not exist)", r.pathMajor)
 		}
 		if mpath1 == "" {
-			return "", "", nil, layoutError("%s is missing module path%s at revision %s", file1, suffix, rev)
+			return "", "", nil, invalidf("%s is missing module path%s at revision %s", file1, suffix, rev)
 		}
 		if r.pathMajor != "" {
-			return "", "", nil, layoutError("%s has non-...%s module path %q%s at revision %s", file1, r.pathMajor, mpath1, suffix, rev)
+			return "", "", nil, invalidf("%s has non-...%s module path %q%s at revision %s", file1, r.pathMajor, mpath1, suffix, rev)
 		}
 		if _, _, ok := module.SplitPathVersion(mpath1); !ok {
-			return "", "", nil, layoutError("%s has malformed module path %q%s at revision %s", file1, mpath1, suffix, rev)
+			return "", "", nil, invalidf("%s has malformed module path %q%s at revision %s", file1, mpath1, suffix, rev)
 		}
-		return "", "", nil, layoutError("%s has post-%s module path %q%s at revision %s", file1, semver.Major(version), mpath1, suffix, rev)
+		return "", "", nil, invalidf("%s has post-%s module path %q%s at revision %s", file1, semver.Major(version), mpath1, suffix, rev)
 	}
 
 	// No go.mod: fine only at the repository root for v0/v1 and gopkg.in.
@@ -651,9 +648,9 @@ func (r *Repo) findDir(ctx context.Context, version string) (rev, dir string, go
 		return rev, "", nil, nil
 	}
 	if file2 != "" {
-		return "", "", nil, layoutError("missing %s/go.mod and ...%s/go.mod at revision %s", r.pathPrefix, r.pathMajor, rev)
+		return "", "", nil, invalidf("missing %s/go.mod and ...%s/go.mod at revision %s", r.pathPrefix, r.pathMajor, rev)
 	}
-	return "", "", nil, layoutError("missing %s/go.mod at revision %s", r.pathPrefix, rev)
+	return "", "", nil, invalidf("missing %s/go.mod at revision %s", r.pathPrefix, rev)
 }
 
 // isMajor reports whether module path mpath's major version suffix is
@@ -718,35 +715,9 @@ func LegacyGoMod(modPath string) []byte {
 }
 
 // invalidf is a reason a version is not a version of the module (a bad
-// pseudo-version, a major version that does not fit): not found, like at
-// the go command's proxies, as opposed to a failure to find out.
+// pseudo-version, a major version that does not fit, a revision holding
+// no module at the path): not found, like at the go command's proxies, as
+// opposed to a failure to find out.
 func invalidf(format string, args ...any) error {
-	return notExistError{fmt.Errorf(format, args...)}
-}
-
-// layoutError is findDir's reason that the revision holds no module at
-// the path: not found.
-func layoutError(format string, args ...any) error {
-	return notExistError{fmt.Errorf(format, args...)}
-}
-
-// notExistError keeps an error's text and makes it count as fs.ErrNotExist.
-type notExistError struct{ err error }
-
-func (e notExistError) Error() string      { return e.err.Error() }
-func (e notExistError) Unwrap() error      { return e.err }
-func (notExistError) Is(target error) bool { return target == fs.ErrNotExist }
-
-// hasPathPrefix reports whether path s starts with the elements of prefix.
-func hasPathPrefix(s, prefix string) bool {
-	switch {
-	case len(s) == len(prefix):
-		return s == prefix
-	case len(s) > len(prefix):
-		if prefix != "" && prefix[len(prefix)-1] == '/' {
-			return strings.HasPrefix(s, prefix)
-		}
-		return s[len(prefix)] == '/' && s[:len(prefix)] == prefix
-	}
-	return false
+	return vcs.NotExist(fmt.Errorf(format, args...))
 }

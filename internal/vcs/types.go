@@ -72,12 +72,32 @@ type noCommitsError struct{}
 func (noCommitsError) Error() string        { return "no commits" }
 func (noCommitsError) Is(target error) bool { return target == fs.ErrNotExist }
 
+// NotExist returns err with its text, counting as fs.ErrNotExist.
+func NotExist(err error) error { return notExistError{err} }
+
 // notExistError keeps an error's text and makes it count as fs.ErrNotExist.
 type notExistError struct{ err error }
 
 func (e notExistError) Error() string      { return e.err.Error() }
 func (e notExistError) Unwrap() error      { return e.err }
 func (notExistError) Is(target error) bool { return target == fs.ErrNotExist }
+
+// HasPathPrefix reports whether the slash-separated path s starts with
+// the elements of prefix (cmd/go/internal/str: HasPathPrefix).
+func HasPathPrefix(s, prefix string) bool {
+	switch {
+	case len(s) == len(prefix):
+		return s == prefix
+	case prefix == "":
+		return true
+	case len(s) > len(prefix):
+		if prefix[len(prefix)-1] == '/' {
+			return strings.HasPrefix(s, prefix)
+		}
+		return s[len(prefix)] == '/' && s[:len(prefix)] == prefix
+	}
+	return false
+}
 
 // AllHex reports whether rev is entirely lower-case hexadecimal digits.
 func AllHex(rev string) bool {

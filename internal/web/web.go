@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -101,7 +102,6 @@ type Client struct {
 	HTTP        *http.Client  // nil: a client like http.DefaultClient
 	Retry       Retry         // retry bounds
 	IdleTimeout time.Duration // no bytes for this long fails the request [60s]; <0 none
-	UserAgent   string        // sent when set
 
 	// Timer replaces the real clock (tests). Jitter is the backoff
 	// randomisation factor: 0 means 0.5, negative means none.
@@ -135,23 +135,30 @@ func (c *Client) httpClient() *http.Client {
 		if h == nil {
 			h = defaultHTTP
 		}
-		cp := *h
-		own := h.CheckRedirect
-		cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-			if len(via) > 0 && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-				return fmt.Errorf("redirected from secure URL %s to insecure URL %s", via[len(via)-1].URL.Redacted(), req.URL.Redacted())
-			}
-			if own != nil {
-				return own(req, via)
-			}
-			if len(via) >= 10 {
-				return errors.New("stopped after 10 redirects")
-			}
-			return nil
-		}
-		c.client = &cp
+		c.client = SecureRedirects(h)
 	})
 	return c.client
+}
+
+// SecureRedirects returns a copy of h whose redirect policy never follows
+// a redirect from https to another scheme (the go command's rule), then
+// applies h's own policy or, without one, the limit of 10 redirects.
+func SecureRedirects(h *http.Client) *http.Client {
+	cp := *h
+	own := h.CheckRedirect
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("redirected from secure URL %s to insecure URL %s", via[len(via)-1].URL.Redacted(), req.URL.Redacted())
+		}
+		if own != nil {
+			return own(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cp
 }
 
 // GetBytes returns the body of u, at most limit bytes (limit <= 0: no
@@ -407,8 +414,12 @@ func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	var timer *time.Timer
+	idled := new(atomic.Bool) // the idle timer fired
 	if idle > 0 {
-		timer = time.AfterFunc(idle, func() { cancel(ErrIdle) })
+		timer = time.AfterFunc(idle, func() {
+			idled.Store(true)
+			cancel(ErrIdle)
+		})
 	}
 	stop := func() {
 		if timer != nil {
@@ -422,9 +433,6 @@ func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 		stop()
 		return nil, permanent{err}
 	}
-	if c.UserAgent != "" {
-		req.Header.Set("User-Agent", c.UserAgent)
-	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		if errors.Is(context.Cause(ctx), ErrIdle) {
@@ -436,14 +444,14 @@ func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 	if timer != nil {
 		timer.Reset(idle)
 	}
-	body := &body{rc: resp.Body, url: u.Redacted(), ctx: ctx, timer: timer, idle: idle, stop: stop}
+	body := &body{rc: resp.Body, url: u.Redacted(), idled: idled, timer: timer, idle: idle, stop: stop}
 	if resp.StatusCode != http.StatusOK {
 		defer body.Close()
 		se := &StatusError{
 			URL:        u.Redacted(),
 			Status:     resp.Status,
 			StatusCode: resp.StatusCode,
-			Detail:     errorDetail(resp.Header.Get("Content-Type"), body),
+			Detail:     ErrorDetail(resp.Header.Get("Content-Type"), body),
 		}
 		if d := parseRetryAfter(resp.Header.Get("Retry-After"), c.timer().Now()); d > 0 {
 			return nil, &retryAfterError{se, d}
@@ -471,7 +479,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 type body struct {
 	rc    io.ReadCloser
 	url   string
-	ctx   context.Context
+	idled *atomic.Bool
 	timer *time.Timer
 	idle  time.Duration
 	stop  func()
@@ -483,7 +491,7 @@ func (b *body) Read(p []byte) (int, error) {
 		b.timer.Reset(b.idle)
 	}
 	if err != nil && err != io.EOF {
-		if errors.Is(context.Cause(b.ctx), ErrIdle) {
+		if b.idled.Load() {
 			err = fmt.Errorf("%w (%v)", ErrIdle, b.idle)
 		}
 		err = &url.Error{Op: "read", URL: b.url, Err: err}
@@ -502,9 +510,9 @@ const (
 	maxErrorDetailBytes = maxErrorDetailLines * 81
 )
 
-// errorDetail extracts the go command's short error detail from a
+// ErrorDetail extracts the go command's short error detail from a
 // text/plain body (cmd/go/internal/web: formatErrorDetail).
-func errorDetail(contentType string, r io.Reader) string {
+func ErrorDetail(contentType string, r io.Reader) string {
 	mediaType, params, _ := mime.ParseMediaType(contentType)
 	if mediaType != "text/plain" {
 		return ""
@@ -517,13 +525,13 @@ func errorDetail(contentType string, r io.Reader) string {
 	// Read a little more than the detail can hold, so that truncation is
 	// detected without reading unbounded bodies.
 	buf, _ := io.ReadAll(io.LimitReader(r, maxErrorDetailBytes+maxErrorDetailLines*2+2))
-	return FormatDetail(buf)
+	return formatDetail(buf)
 }
 
-// FormatDetail trims a server's plain-text explanation the way the go
+// formatDetail trims a server's plain-text explanation the way the go
 // command does: printable UTF-8 only, up to the first blank line, at most 8
 // lines and 648 bytes, lines joined by "\n\t".
-func FormatDetail(buf []byte) string {
+func formatDetail(buf []byte) string {
 	// Keep at most maxErrorDetailLines+1 lines, like the go command's reader.
 	if lines := bytes.SplitAfterN(buf, []byte("\n"), maxErrorDetailLines+2); len(lines) > maxErrorDetailLines+1 {
 		buf = bytes.Join(lines[:maxErrorDetailLines+1], nil)
