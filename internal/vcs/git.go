@@ -127,6 +127,14 @@ type Session struct {
 
 	statMu sync.Mutex
 	stats  map[string]*statEntry
+
+	filesMu sync.Mutex
+	files   map[string]fileEntry // "hash:file" -> content or not-found
+}
+
+type fileEntry struct {
+	data []byte
+	err  error // nil or fs.ErrNotExist
 }
 
 type statEntry struct {
@@ -609,7 +617,16 @@ func (s *Session) ReadFile(ctx context.Context, rev, file string, maxSize int64)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.git(ctx, maxSize, "cat-file", "--end-of-options", "blob", info.Name+":"+file)
+	// The same file of the same commit is read again and again while one
+	// version is resolved (findDir, retractions): remember it.
+	key := info.Name + ":" + file
+	s.filesMu.Lock()
+	e, ok := s.files[key]
+	s.filesMu.Unlock()
+	if ok && int64(len(e.data)) <= maxSize {
+		return bytes.Clone(e.data), e.err
+	}
+	out, err := s.git(ctx, maxSize, "cat-file", "--end-of-options", "blob", key)
 	if err != nil {
 		if errors.Is(err, ErrOutputTooLarge) {
 			return nil, &FileTooLargeError{Name: path.Base(file), Max: maxSize}
@@ -617,9 +634,15 @@ func (s *Session) ReadFile(ctx context.Context, rev, file string, maxSize int64)
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		return nil, fs.ErrNotExist
+		out, err = nil, fs.ErrNotExist
 	}
-	return out, nil
+	s.filesMu.Lock()
+	if s.files == nil {
+		s.files = make(map[string]fileEntry)
+	}
+	s.files[key] = fileEntry{out, err}
+	s.filesMu.Unlock()
+	return out, err
 }
 
 // RecentTag returns the highest tag with prefix that allowed accepts on
@@ -700,7 +723,7 @@ func (s *Session) DescendsFrom(ctx context.Context, rev, tag string) (bool, erro
 	if len(tags.List) == 0 {
 		return false, nil
 	}
-	if _, err := s.stat(ctx, rev); err != nil {
+	if _, err := s.Stat(ctx, rev); err != nil {
 		return false, err
 	}
 	unlock, err := s.r.lock(ctx)

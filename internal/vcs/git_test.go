@@ -1,6 +1,7 @@
 package vcs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -121,6 +122,22 @@ func TestSessionFetchesOnlyWhatItNeeds(t *testing.T) {
 	}
 	if _, err := s.ReadFile(ctx, "v1.0.0", "nope", MaxGoMod); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("ReadFile(missing) = %v", err)
+	}
+	// The session remembers files it read: with the objects gone, it
+	// still answers (git would fail).
+	objects := filepath.Join(r.Dir(), "objects")
+	if err := os.Rename(objects, objects+".away"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.ReadFile(ctx, "v1.0.0", "go.mod", MaxGoMod)
+	if _, err2 := s.ReadFile(ctx, "v1.0.0", "nope", MaxGoMod); !errors.Is(err2, fs.ErrNotExist) {
+		t.Errorf("remembered ReadFile(missing) = %v", err2)
+	}
+	if err := os.Rename(objects+".away", objects); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || !bytes.Equal(again, data) {
+		t.Fatalf("ReadFile again = %q, %v", again, err)
 	}
 	if _, err := s.ReadFile(ctx, "v1.0.0", "go.mod", 4); !errors.Is(err, ErrOutputTooLarge) || err.Error() != "go.mod file too large (max size is 4 bytes)" {
 		t.Fatalf("ReadFile over the limit: %v", err)
