@@ -156,18 +156,11 @@ type Direct struct {
 	clientOnce       sync.Once
 	secure, insecure *http.Client
 
-	mu         sync.Mutex
-	repos      map[string]*vcs.Repo
-	proxies    map[string]*Proxy
-	roots      map[string]rootEntry
-	metas      map[string]metaEntry
-	rootFlight flight.Group[string, *RepoRoot]
-	metaFlight flight.Group[string, metaResult]
-}
-
-type rootEntry struct {
-	rr *RepoRoot
-	at time.Time
+	mu      sync.Mutex
+	repos   map[string]*vcs.Repo
+	proxies map[string]*Proxy
+	roots   ttlCache[*RepoRoot]  // import path -> repository root
+	metas   ttlCache[metaResult] // go-import prefix -> its page's tags
 }
 
 func (d *Direct) init() {
@@ -194,14 +187,7 @@ func (d *Direct) workRoot() (string, error) {
 // Answers are reused for a while; failures are not-found errors.
 func (d *Direct) RepoRoot(ctx context.Context, path string) (*RepoRoot, error) {
 	d.init()
-	d.mu.Lock()
-	if e, ok := d.roots[path]; ok && time.Since(e.at) < discoveryTTL {
-		d.mu.Unlock()
-		cp := *e.rr
-		return &cp, nil
-	}
-	d.mu.Unlock()
-	rr, err, _ := d.rootFlight.Do(ctx, path, func(ctx context.Context) (*RepoRoot, error) {
+	rr, err := d.roots.Do(ctx, path, func(ctx context.Context) (*RepoRoot, error) {
 		sec := secureOnly
 		if module.MatchPrefixPatterns(d.GOINSECURE, path) {
 			sec = insecure
@@ -210,17 +196,7 @@ func (d *Direct) RepoRoot(ctx context.Context, path string) (*RepoRoot, error) {
 		if d.Logger != nil {
 			d.Logger.Debug("repository lookup", "path", path, "root", rr, "error", err)
 		}
-		if err != nil {
-			return nil, err
-		}
-		d.mu.Lock()
-		if d.roots == nil {
-			d.roots = make(map[string]rootEntry)
-		}
-		pruneExpired(d.roots, func(e rootEntry) time.Time { return e.at })
-		d.roots[path] = rootEntry{rr: rr, at: time.Now()}
-		d.mu.Unlock()
-		return rr, nil
+		return rr, err
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -272,20 +248,58 @@ func (d *Direct) proxyFor(u string) *Proxy {
 // maxCached bounds the lookups a Direct remembers.
 const maxCached = 10000
 
-// pruneExpired keeps a lookup cache bounded: when it is full, expired
-// entries go, and if that is not enough, all of them.
-func pruneExpired[E any](m map[string]E, at func(E) time.Time) {
-	if len(m) < maxCached {
-		return
+// A ttlCache remembers successful answers for discoveryTTL, at most
+// maxCached of them, and shares the computation of one key between
+// concurrent callers. The zero value is ready to use.
+type ttlCache[V any] struct {
+	mu     sync.Mutex
+	m      map[string]ttlEntry[V]
+	flight flight.Group[string, V]
+}
+
+type ttlEntry[V any] struct {
+	v  V
+	at time.Time
+}
+
+// Do returns the remembered answer for key, else f's (remembered when it
+// is a success).
+func (c *ttlCache[V]) Do(ctx context.Context, key string, f func(ctx context.Context) (V, error)) (V, error) {
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && time.Since(e.at) < discoveryTTL {
+		return e.v, nil
 	}
-	for k, e := range m {
-		if time.Since(at(e)) >= discoveryTTL {
-			delete(m, k)
+	v, err, _ := c.flight.Do(ctx, key, func(ctx context.Context) (V, error) {
+		v, err := f(ctx)
+		if err == nil {
+			c.put(key, v)
+		}
+		return v, err
+	})
+	return v, err
+}
+
+func (c *ttlCache[V]) put(key string, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]ttlEntry[V])
+	}
+	// Bounded: when full, expired entries go, and if that is not enough,
+	// all of them.
+	if len(c.m) >= maxCached {
+		for k, e := range c.m {
+			if time.Since(e.at) >= discoveryTTL {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= maxCached {
+			clear(c.m)
 		}
 	}
-	if len(m) >= maxCached {
-		clear(m)
-	}
+	c.m[key] = ttlEntry[V]{v, time.Now()}
 }
 
 // A target is what answers for one module in one call.

@@ -414,17 +414,11 @@ type metaResult struct {
 // Answers are shared by concurrent callers and successful ones are
 // remembered for discoveryTTL.
 func (d *Direct) metaImportsForPrefix(ctx context.Context, prefix string, sec security) (string, []metaImport, error) {
-	d.mu.Lock()
-	if e, ok := d.metas[prefix]; ok && time.Since(e.at) < discoveryTTL {
-		d.mu.Unlock()
-		return e.res.url, e.res.imports, nil
+	u, err := urlForImportPath(prefix)
+	if err != nil {
+		return "", nil, err
 	}
-	d.mu.Unlock()
-	res, err, _ := d.metaFlight.Do(ctx, prefix, func(ctx context.Context) (metaResult, error) {
-		u, err := urlForImportPath(prefix)
-		if err != nil {
-			return metaResult{}, err
-		}
+	res, err := d.metas.Do(ctx, prefix, func(ctx context.Context) (metaResult, error) {
 		res := metaResult{url: u.String()}
 		page, err := d.getPage(ctx, sec, u)
 		if err != nil {
@@ -441,26 +435,9 @@ func (d *Direct) metaImportsForPrefix(ctx context.Context, prefix string, sec se
 			return res, fmt.Errorf("fetching %s: no go-import meta tag found in %s", prefix, page.url)
 		}
 		res.imports = imports
-		d.mu.Lock()
-		if d.metas == nil {
-			d.metas = make(map[string]metaEntry)
-		}
-		pruneExpired(d.metas, func(e metaEntry) time.Time { return e.at })
-		d.metas[prefix] = metaEntry{res: res, at: time.Now()}
-		d.mu.Unlock()
 		return res, nil
 	})
-	if res.url == "" {
-		if u, uerr := urlForImportPath(prefix); uerr == nil {
-			res.url = u.String()
-		}
-	}
-	return res.url, res.imports, err
-}
-
-type metaEntry struct {
-	res metaResult
-	at  time.Time
+	return u.String(), res.imports, err
 }
 
 // importMismatchError lists the tags that did not match the import path.
