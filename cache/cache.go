@@ -501,7 +501,7 @@ func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (
 		return nil, err
 	}
 	if c.WriteBehind {
-		return c.keepZipBehind(rc, key)
+		return c.keepZipBehind(ctx, rc, key)
 	}
 	defer rc.Close()
 	// A download that can feed several readers (a verifying one) is kept

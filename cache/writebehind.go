@@ -261,8 +261,10 @@ func (c *Cache) pendingZipReader(key string) io.ReadCloser {
 // keepZipBehind takes Next's zip reader rc and makes it readable by
 // callers at once, while a background write stores it and its hash. It
 // returns the pending zip, or nil if the zip was stored in the foreground
-// instead (no background slot free).
-func (c *Cache) keepZipBehind(rc io.ReadCloser, key string) (*pendingZip, error) {
+// instead (no background slot free). The first caller to open the pending
+// zip gets a reader opened here, so the download cannot end unread before
+// it does; when ctx has ended (no caller is waiting) there is none.
+func (c *Cache) keepZipBehind(ctx context.Context, rc io.ReadCloser, key string) (*pendingZip, error) {
 	var p *pendingZip
 	var storeReader io.ReadCloser
 	var finishSource func()
@@ -272,11 +274,16 @@ func (c *Cache) keepZipBehind(rc io.ReadCloser, key string) (*pendingZip, error)
 		// A download in progress that can feed several readers: stream it
 		// to callers and to the store together.
 		storeReader = ns.NewReader()
-		rc.Close()
 		if storeReader == nil {
+			rc.Close()
 			return nil, errors.New("cache: zip download closed")
 		}
-		p = &pendingZip{open: ns.NewReader}
+		if ctx.Err() != nil {
+			rc.Close()
+			p = &pendingZip{open: ns.NewReader}
+		} else {
+			p = sparePending(rc, ns.NewReader)
+		}
 		finishSource = func() {}
 	} else {
 		ra, ok1 := rc.(io.ReaderAt)
@@ -311,6 +318,9 @@ func (c *Cache) keepZipBehind(rc io.ReadCloser, key string) (*pendingZip, error)
 		}
 		shared := &sharedFile{ra: ra, size: size, refs: 1, done: done}
 		p = &pendingZip{open: shared.open}
+		if ctx.Err() == nil {
+			p = sparePending(shared.open(), shared.open)
+		}
 		storeReader = shared.open()
 		finishSource = shared.release
 		local = ra
