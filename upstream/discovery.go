@@ -306,11 +306,8 @@ func (d *Direct) pingGit(ctx context.Context, u string) error {
 	if err != nil {
 		return err
 	}
-	repo, err := d.gitRepo(u)
-	if err != nil {
-		return err
-	}
-	_, err = d.runner.Run(ctx, vcs.Cmd{Dir: root, Env: []string{"GIT_DIR=" + repo.Dir()}, Args: []string{"ls-remote", u}, Limit: 64 << 20})
+	// No Repo is registered for a URL that is only probed.
+	_, err = d.runner.Run(ctx, vcs.Cmd{Dir: root, Env: []string{"GIT_DIR=" + vcs.WorkDir(root, u)}, Args: []string{"ls-remote", u}, Limit: 64 << 20})
 	return err
 }
 

@@ -17,6 +17,13 @@ import (
 // repository's directory name is the same as in $GOMODCACHE/cache/vcs.
 const gitWorkDirType = "git3"
 
+// WorkDir returns the work directory a git Repo for remote would use
+// under root, without creating or registering anything.
+func WorkDir(root, remote string) string {
+	dir, _ := workDirName(root, gitWorkDirType, remote)
+	return dir
+}
+
 // workDirName returns the work directory for a repository of type typ at
 // remote under root, with the go command's naming: the hex SHA-256 of
 // "typ:remote". Names never nest and never depend on the URL's spelling as
