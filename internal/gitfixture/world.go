@@ -30,7 +30,8 @@ import (
 
 // A World serves repositories and go-get pages for any host name.
 type World struct {
-	t testing.TB
+	t   testing.TB
+	git string // git's path
 
 	// Root holds the bare repositories: Root/<host>/<path>.
 	Root string
@@ -62,6 +63,7 @@ func NewWorld(t testing.TB) *World {
 	dir := t.TempDir()
 	w := &World{
 		t:        t,
+		git:      git,
 		Root:     filepath.Join(dir, "repos"),
 		Home:     filepath.Join(dir, "home"),
 		meta:     make(map[string][]string),
@@ -79,7 +81,7 @@ func NewWorld(t testing.TB) *World {
 		t.Fatal(err)
 	}
 
-	w.server = httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { w.serve(git, rw, r) }))
+	w.server = httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { w.serve(rw, r) }))
 	w.server.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	w.server.Config.ErrorLog = log.New(io.Discard, "", 0) // clients that distrust it, on purpose
 	w.server.StartTLS()
@@ -227,7 +229,8 @@ func hostOnly(hostport string) string {
 	return hostport
 }
 
-func (w *World) serve(git string, rw http.ResponseWriter, r *http.Request) {
+func (w *World) serve(rw http.ResponseWriter, r *http.Request) {
+	git := w.git
 	host := hostOnly(r.Host)
 	w.mu.Lock()
 	w.requests = append(w.requests, host+r.URL.RequestURI())
@@ -342,15 +345,7 @@ func (w *World) serveProxy(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.RequestURI = ""
-	w.serve(NeedGitPath(), rw, r)
-}
-
-// NeedGitPath returns git's path, or "git".
-func NeedGitPath() string {
-	if p, err := exec.LookPath("git"); err == nil {
-		return p
-	}
-	return "git"
+	w.serve(rw, r)
 }
 
 func tunnel(client net.Conn, buffered *bufio.Reader, server net.Conn) {
