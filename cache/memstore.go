@@ -338,7 +338,7 @@ func (r *memReader) Stat() (fs.FileInfo, error) {
 	if r.closed.Load() {
 		return nil, r.errClosed("stat")
 	}
-	return memInfo{r.v}, nil
+	return fileInfo{r.v.name, r.v.size, r.v.modTime}, nil
 }
 
 // Close marks the reader closed. Closing it again returns an error
@@ -350,12 +350,17 @@ func (r *memReader) Close() error {
 	return nil
 }
 
-// memInfo is the fs.FileInfo of a memValue.
-type memInfo struct{ v *memValue }
+// fileInfo is the fs.FileInfo of a read-only value that is not a file
+// (in a MemStore, or being written behind).
+type fileInfo struct {
+	name    string
+	size    int64
+	modTime time.Time
+}
 
-func (fi memInfo) Name() string       { return fi.v.name }
-func (fi memInfo) Size() int64        { return fi.v.size }
-func (fi memInfo) Mode() fs.FileMode  { return 0o444 }
-func (fi memInfo) ModTime() time.Time { return fi.v.modTime }
-func (fi memInfo) IsDir() bool        { return false }
-func (fi memInfo) Sys() any           { return nil }
+func (fi fileInfo) Name() string       { return fi.name }
+func (fi fileInfo) Size() int64        { return fi.size }
+func (fi fileInfo) Mode() fs.FileMode  { return 0o444 }
+func (fi fileInfo) ModTime() time.Time { return fi.modTime }
+func (fi fileInfo) IsDir() bool        { return false }
+func (fi fileInfo) Sys() any           { return nil }

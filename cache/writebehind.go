@@ -112,17 +112,8 @@ func (r *pendingReader) Close() error {
 }
 
 func (r *pendingReader) Stat() (fs.FileInfo, error) {
-	return sizeInfo{r.f.size}, nil
+	return fileInfo{name: "zip", size: r.f.size}, nil
 }
-
-type sizeInfo struct{ size int64 }
-
-func (s sizeInfo) Name() string       { return "zip" }
-func (s sizeInfo) Size() int64        { return s.size }
-func (s sizeInfo) Mode() fs.FileMode  { return 0o444 }
-func (s sizeInfo) ModTime() time.Time { return time.Time{} }
-func (s sizeInfo) IsDir() bool        { return false }
-func (s sizeInfo) Sys() any           { return nil }
 
 // get returns the value of key: from the values being written behind,
 // the memory tier, or the store (promoting small values to memory).
