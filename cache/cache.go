@@ -296,6 +296,14 @@ func (c *Cache) putInfo(ctx context.Context, path string, info *modfetch.Info) {
 	c.put(ctx, key, encodeInfo(info))
 }
 
+// ensureInfo keeps info as its canonical version's .info unless one is
+// kept already (it never changes).
+func (c *Cache) ensureInfo(ctx context.Context, path string, info *modfetch.Info) {
+	if _, ok := c.getInfo(ctx, path, info.Version); !ok {
+		c.putInfo(ctx, path, info)
+	}
+}
+
 func copyInfo(info *modfetch.Info) *modfetch.Info {
 	if info == nil {
 		return nil
@@ -343,8 +351,11 @@ func (c *Cache) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 			c.noteError(fkey, err)
 			return nil, err
 		}
-		if modfetch.IsCanonical(info.Version) {
-			c.putInfo(ctx, path, info)
+		switch {
+		case canonical && info.Version == rev:
+			c.putInfo(ctx, path, info) // getInfo missed above
+		case modfetch.IsCanonical(info.Version):
+			c.ensureInfo(ctx, path, info)
 		}
 		if info.Version != rev && mkey != "" {
 			c.putMutable(ctx, mkey, encodeInfo(info))
@@ -377,9 +388,7 @@ func (c *Cache) Latest(ctx context.Context, path string) (*modfetch.Info, error)
 			return nil, err
 		}
 		if modfetch.IsCanonical(info.Version) {
-			if _, ok := c.getInfo(ctx, path, info.Version); !ok {
-				c.putInfo(ctx, path, info)
-			}
+			c.ensureInfo(ctx, path, info)
 		}
 		c.putMutable(ctx, mkey, encodeInfo(info))
 		return info, nil
