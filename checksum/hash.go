@@ -24,4 +24,3 @@ func HashGoMod(data []byte) (string, error) {
 func HashZip(r io.ReaderAt, size int64) (string, error) {
 	return ziphash.Hash(r, size)
 }
-
