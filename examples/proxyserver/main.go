@@ -15,7 +15,8 @@
 // GOPRIVATE, GONOPROXY and GONOSUMDB are honoured: private modules never
 // reach a public proxy or checksum database. /healthz answers "ok". Logs
 // are structured (log/slog) on standard error; SIGINT or SIGTERM stops the
-// server gracefully.
+// server gracefully: requests in flight finish, then the cache writes still
+// under way are flushed.
 package main
 
 import (
