@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/atomicfile"
@@ -155,8 +156,15 @@ type DB struct {
 	memCache map[string][]byte // recent verified lookups and tiles (all of them when CacheDir is empty)
 	secMsg   string            // last security report
 
+	verifier    note.Verifier
+	maxTree     int64                // largest tree seen signed
+	lookupsBusy int                  // lookup answers being read
+	lookupDone  chan struct{}        // closed when one has been read
+	wideTiles   map[tlog.Tile][]byte // wider tiles read for narrower reads, unauthenticated
+
 	lookups flight.Group[string, []string]
 	bases   flight.Group[string, string]
+	tiles   flight.Group[string, []byte]
 }
 
 // Skip reports whether NoSumDB keeps path from the database.
@@ -188,6 +196,7 @@ func (db *DB) init() error {
 			return
 		}
 		db.name = v.Name()
+		db.verifier = v
 		db.web = web.Client{HTTP: db.Client, Timer: db.timer}
 		db.bg = background.New(8)
 	})
@@ -371,8 +380,11 @@ func (db *DB) Record(ctx context.Context, path, version string) (data []byte, ve
 
 // Tile returns the tile at tilePath ("8/0/x001/234", "8/1/000.p/5", as in
 // /tile/<tilePath>). verified reports whether it came from the tiles this
-// DB authenticated; otherwise it was read from the database as is, for the
-// caller's client to authenticate, and is not kept.
+// DB authenticated (a partial tile may be a prefix of a full one);
+// otherwise it was read from the database as is, or is a prefix of a wider
+// tile read that way, for the caller's client to authenticate. Reads of a
+// partial tile are widened as readTile describes, so that the DB and its
+// callers read each tile once.
 func (db *DB) Tile(ctx context.Context, tilePath string) (data []byte, verified bool, err error) {
 	if err := db.init(); err != nil {
 		return nil, false, err
@@ -380,7 +392,12 @@ func (db *DB) Tile(ctx context.Context, tilePath string) (data []byte, verified 
 	if data, err := db.readCache(db.name + "/tile/" + tilePath); err == nil {
 		return data, true, nil
 	}
-	data, err = db.ReadRemote(ctx, "/tile/"+tilePath)
+	if t, err := tlog.ParseTilePath("tile/" + tilePath); err == nil && t.L >= 0 {
+		if data, verified := db.heldTile(t); data != nil {
+			return data, verified, nil
+		}
+	}
+	data, err = db.readTile(ctx, "/tile/"+tilePath)
 	return data, false, err
 }
 
@@ -435,7 +452,16 @@ type clientOps struct {
 func (o *clientOps) context() context.Context { return context.Background() }
 
 func (o *clientOps) ReadRemote(path string) ([]byte, error) {
+	if strings.HasPrefix(path, "/tile/") {
+		return o.db.readTile(o.context(), path)
+	}
+	if strings.HasPrefix(path, "/lookup/") {
+		o.db.lookupStarted()
+	}
 	data, err := o.db.ReadRemote(o.context(), path)
+	if strings.HasPrefix(path, "/lookup/") {
+		o.db.lookupEnded(data)
+	}
 	var he *modfetch.HTTPError
 	if strings.HasPrefix(path, "/lookup/") && errors.As(err, &he) {
 		o.mu.Lock()

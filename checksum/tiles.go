@@ -1,0 +1,186 @@
+package checksum
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// A database's tree grows, and each lookup answer comes with the signed
+// tree head it was served with; a proxy's cache can hand out answers of
+// very different ages. Authenticating an answer against a tree needs that
+// tree's right-hand, partial tiles, and a later, larger tree needs wider
+// versions of the same tiles, whose hashes begin with the narrower ones'.
+// So that the DB and the clients of a proxy serving it do not fetch one
+// tile at several widths, the DB remembers the largest tree it has seen
+// authenticated, fetches a partial tile at the width that tree gives it,
+// and answers a narrower read of the same tile with a prefix of the wider
+// one it holds. x/mod's client authenticates every tile it reads, prefix
+// or not, against the tree it needs it for.
+
+// maxWideTiles bounds the unauthenticated wider tiles a DB keeps.
+const maxWideTiles = 256
+
+// noteTree returns the size of the tree signed in a lookup answer, if the
+// answer parses and its signature verifies with the DB's key.
+func (db *DB) noteTree(answer []byte) (int64, bool) {
+	if db.verifier == nil {
+		return 0, false
+	}
+	_, _, treeMsg, err := tlog.ParseRecord(answer)
+	if err != nil {
+		return 0, false
+	}
+	n, err := note.Open(treeMsg, note.VerifierList(db.verifier))
+	if err != nil {
+		return 0, false
+	}
+	tree, err := tlog.ParseTree([]byte(n.Text))
+	if err != nil {
+		return 0, false
+	}
+	return tree.N, true
+}
+
+// maxTileWait bounds how long a read of a partial tile waits for lookup
+// answers being read at the time, in case one was signed by a larger tree.
+const maxTileWait = 20 * time.Millisecond
+
+// widest returns t at the width the largest tree seen gives it. When t is
+// partial there and lookups are being read, it first waits for them
+// (at most maxTileWait): concurrent lookups often come back signed by
+// trees of different sizes, and the reads of the smaller tree's partial
+// tiles are spared when the larger tree is known in time.
+func (db *DB) widest(ctx context.Context, t tlog.Tile) tlog.Tile {
+	var timer *time.Timer
+	for {
+		db.mu.Lock()
+		w := max(t.W, tileWidth(t, db.maxTree))
+		busy, changed := db.lookupsBusy, db.lookupDone
+		db.mu.Unlock()
+		if w == 1<<uint(t.H) || busy == 0 {
+			t.W = w
+			return t
+		}
+		if timer == nil {
+			timer = time.NewTimer(maxTileWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			busy = 0
+		case <-ctx.Done():
+			busy = 0
+		}
+		if busy == 0 {
+			t.W = w
+			return t
+		}
+	}
+}
+
+// lookupStarted and lookupEnded count the lookup answers being read, for
+// widest.
+func (db *DB) lookupStarted() {
+	db.mu.Lock()
+	db.lookupsBusy++
+	if db.lookupDone == nil {
+		db.lookupDone = make(chan struct{})
+	}
+	db.mu.Unlock()
+}
+
+func (db *DB) lookupEnded(answer []byte) {
+	n, ok := db.noteTree(answer)
+	db.mu.Lock()
+	if ok {
+		db.maxTree = max(db.maxTree, n)
+	}
+	db.lookupsBusy--
+	close(db.lookupDone)
+	db.lookupDone = make(chan struct{})
+	db.mu.Unlock()
+}
+
+// tileWidth is the width of tile t (its H, L and N) in a tree of size n:
+// how many of its hashes that tree has, at most 1<<t.H.
+func tileWidth(t tlog.Tile, n int64) int {
+	have := n>>(uint(t.L)*uint(t.H)) - t.N<<uint(t.H)
+	return int(max(0, min(have, 1<<uint(t.H))))
+}
+
+// tileKey names a tile whatever its width.
+func tileKey(t tlog.Tile) tlog.Tile {
+	t.W = 1 << uint(t.H)
+	return t
+}
+
+// heldTile returns the first t.W hashes of a tile at least that wide that
+// the DB holds: authenticated (a full tile x/mod's client has kept) or not
+// (a wider tile fetched for a narrower read).
+func (db *DB) heldTile(t tlog.Tile) (data []byte, verified bool) {
+	n := t.W * tlog.HashSize
+	full := tileKey(t)
+	if full != t {
+		if data, err := db.readCache(db.name + "/" + full.Path()); err == nil && len(data) >= n {
+			return data[:n:n], true
+		}
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if data := db.wideTiles[full]; len(data) >= n {
+		return data[:n:n], false
+	}
+	return nil, false
+}
+
+// readTile reads the hash tile at path ("/tile/8/0/x001/234.p/5") from the
+// database, sparing the request when a wider tile is held, and widening
+// the request to what the largest tree seen holds of the tile. The answer
+// is not authenticated. Other paths are read as they are.
+func (db *DB) readTile(ctx context.Context, path string) ([]byte, error) {
+	t, err := tlog.ParseTilePath(strings.TrimPrefix(path, "/"))
+	if err != nil || t.L < 0 {
+		return db.ReadRemote(ctx, path) // data tiles are never widened
+	}
+	if data, _ := db.heldTile(t); data != nil {
+		return data, nil
+	}
+	want := db.widest(ctx, t)
+	data, err, _ := db.tiles.Do(ctx, want.Path(), func(ctx context.Context) ([]byte, error) {
+		return db.ReadRemote(ctx, "/"+want.Path())
+	})
+	if want != t && (err != nil || len(data) != want.W*tlog.HashSize) {
+		// The wider tile is not there: read the one asked for.
+		want = t
+		data, err, _ = db.tiles.Do(ctx, want.Path(), func(ctx context.Context) ([]byte, error) {
+			return db.ReadRemote(ctx, path)
+		})
+	}
+	if err != nil || len(data) != want.W*tlog.HashSize {
+		return data, err // x/mod's client rejects a malformed tile
+	}
+	{
+		db.mu.Lock()
+		if db.wideTiles == nil {
+			db.wideTiles = make(map[tlog.Tile][]byte)
+		}
+		key := tileKey(want)
+		if len(db.wideTiles[key]) < len(data) {
+			if _, ok := db.wideTiles[key]; !ok && len(db.wideTiles) >= maxWideTiles {
+				for k := range db.wideTiles {
+					delete(db.wideTiles, k)
+					break
+				}
+			}
+			db.wideTiles[key] = data
+		}
+		db.mu.Unlock()
+	}
+	n := t.W * tlog.HashSize
+	return data[:n:n], nil
+}
