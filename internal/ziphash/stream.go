@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"sort"
@@ -146,10 +147,25 @@ func (o *offsetReader) full(n int) ([]byte, error) {
 	return b, err
 }
 
+// entrySums hashes an entry's content with SHA-256 and CRC-32 at once.
+type entrySums struct {
+	sha hash.Hash
+	crc hash.Hash32
+}
+
+func (s *entrySums) Write(p []byte) (int, error) {
+	s.sha.Write(p)
+	s.crc.Write(p)
+	return len(p), nil
+}
+
 // parse reads local file entries until the central directory.
 func (s *Stream) parse(r io.Reader) error {
 	c := &counter{r: r}
 	cr := &offsetReader{Reader: bufio.NewReaderSize(c, 64<<10), c: c}
+	var inflate io.ReadCloser // created at the first deflated entry
+	sums := entrySums{sha: sha256.New(), crc: crc32.NewIEEE()}
+	buf := make([]byte, 32<<10)
 	for {
 		sig, err := cr.full(4)
 		if err != nil {
@@ -192,16 +208,20 @@ func (s *Stream) parse(r io.Reader) error {
 			}
 			content = io.LimitReader(cr, int64(csize))
 		case zip.Deflate:
-			content = flate.NewReader(cr.Reader) // a ByteReader: no read-ahead
+			// cr.Reader is a ByteReader: flate reads no further than
+			// the entry's end. One decompressor serves every entry.
+			if inflate == nil {
+				inflate = flate.NewReader(cr.Reader)
+			} else if err := inflate.(flate.Resetter).Reset(cr.Reader, nil); err != nil {
+				return err
+			}
+			content = inflate
 		default:
 			return errUnsupported
 		}
-		h := sha256.New()
-		c := crc32.NewIEEE()
-		n, err := io.Copy(io.MultiWriter(h, c), content)
-		if rc, ok := content.(io.Closer); ok {
-			rc.Close()
-		}
+		sums.sha.Reset()
+		sums.crc.Reset()
+		n, err := io.CopyBuffer(&sums, content, buf)
 		if err != nil {
 			return err
 		}
@@ -223,11 +243,11 @@ func (s *Stream) parse(r io.Reader) error {
 			csize = uint64(binary.LittleEndian.Uint32(b[4:]))
 			usize = uint64(binary.LittleEndian.Uint32(b[8:]))
 		}
-		if c.Sum32() != crc || uint64(n) != usize || gotCsize != csize {
+		if sums.crc.Sum32() != crc || uint64(n) != usize || gotCsize != csize {
 			return errUnsupported // let the central directory pass decide
 		}
 		e := streamEntry{name: string(name), method: method, flags: flags, crc: crc, csize: csize, usize: usize}
-		copy(e.sum[:], h.Sum(nil))
+		sums.sha.Sum(e.sum[:0])
 		s.entries[dataOff] = e
 	}
 }

@@ -23,7 +23,7 @@ type entry struct {
 	header bool // CreateHeader with known sizes (no data descriptor)
 }
 
-func makeZip(t *testing.T, entries []entry) []byte {
+func makeZip(t testing.TB, entries []entry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -49,7 +49,7 @@ func makeZip(t *testing.T, entries []entry) []byte {
 	return buf.Bytes()
 }
 
-func dirhashOf(t *testing.T, data []byte) string {
+func dirhashOf(t testing.TB, data []byte) string {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), "z.zip")
 	os.WriteFile(name, data, 0o666)
@@ -244,4 +244,42 @@ func streamSum(t *testing.T, s *Stream, data []byte) (string, error) {
 		return "", err
 	}
 	return s.Sum(z)
+}
+
+// BenchmarkStream hashes a zip of 200 source-like files (4 MiB unpacked)
+// as it streams by, in 32 KiB writes.
+func BenchmarkStream(b *testing.B) {
+	var entries []entry
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	words := []string{"func", "return", "if err != nil {", "}", "package", "import", "x := y", "\n\t", "for i := range n {", "// a comment"}
+	size := 0
+	for i := range 200 {
+		var src bytes.Buffer
+		for src.Len() < 20<<10 {
+			src.WriteString(words[rng.IntN(len(words))])
+			src.WriteByte(' ')
+		}
+		size += src.Len()
+		entries = append(entries, entry{name: fmt.Sprintf("m@v1.0.0/f%03d.go", i), data: src.Bytes(), method: zip.Deflate})
+	}
+	data := makeZip(b, entries)
+	z, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	want, err := Hash(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		s := NewStream()
+		for off := 0; off < len(data); off += 32 << 10 {
+			s.Write(data[off:min(off+32<<10, len(data))])
+		}
+		if got, err := s.Sum(z); err != nil || got != want {
+			b.Fatalf("Sum = %q, %v; want %q", got, err, want)
+		}
+	}
 }
