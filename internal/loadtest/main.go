@@ -35,6 +35,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -52,9 +53,10 @@ import (
 )
 
 var (
-	verbose   *bool
-	serverDir *string
-	clientDir *string
+	verbose    *bool
+	serverDir  *string
+	clientDir  *string
+	clientCPUs *string
 )
 
 func main() {
@@ -69,6 +71,7 @@ func main() {
 	rounds := flag.Int("rounds", 2, "alternating rounds (cold)")
 	clientDir = flag.String("clientdir", "", "directory for the go command's module caches in cold runs (default: a temporary directory)")
 	serverDir = flag.String("serverdir", "", "directory for the proxy's cache in cold runs (default: beside the clients'; /dev/shm takes the disk out of the comparison)")
+	clientCPUs = flag.String("clientcpus", "", "run the go command under `taskset -c` with this CPU list (cold)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	verbose = flag.Bool("v", false, "print the request paths of cold runs")
 	flag.Parse()
@@ -259,6 +262,7 @@ func loadGo(base string, paths []string, d time.Duration, conns int) (float64, e
 // countingTransport counts the requests a server makes upstream.
 type countingTransport struct {
 	base  http.RoundTripper
+	t0    time.Time
 	n     atomic.Int64
 	mu    sync.Mutex
 	paths []string
@@ -269,7 +273,7 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.base.RoundTrip(r)
 	t.mu.Lock()
-	t.paths = append(t.paths, fmt.Sprintf("%s %.1fms (headers)", r.URL.Path, float64(time.Since(start).Microseconds())/1000))
+	t.paths = append(t.paths, fmt.Sprintf("%s at %.1fms took %.1fms (headers)", r.URL.Path, ms(start.Sub(t.t0)), ms(time.Since(start))))
 	t.mu.Unlock()
 	return resp, err
 }
@@ -277,6 +281,7 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // countingHandler counts the requests the go command makes to our server.
 type countingHandler struct {
 	h     http.Handler
+	t0    time.Time
 	n     atomic.Int64
 	mu    sync.Mutex
 	paths []string
@@ -287,9 +292,11 @@ func (c *countingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	c.h.ServeHTTP(w, r)
 	c.mu.Lock()
-	c.paths = append(c.paths, fmt.Sprintf("%s %.1fms", r.URL.Path, float64(time.Since(start).Microseconds())/1000))
+	c.paths = append(c.paths, fmt.Sprintf("%s at %.1fms took %.1fms", r.URL.Path, ms(start.Sub(c.t0)), ms(time.Since(start))))
 	c.mu.Unlock()
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func runCold(project string, rounds int) error {
 	upstream := os.Getenv("GOPROXY")
@@ -315,21 +322,23 @@ func runCold(project string, rounds int) error {
 	if resp.StatusCode != 200 {
 		return fmt.Errorf("fetching %s go.mod: %s", project, resp.Status)
 	}
-	goDownload := func(goproxy string, n int) (time.Duration, error) {
+	// goDownload runs the go command and returns its wall time, its CPU
+	// time and this process's (the proxy's) CPU time meanwhile.
+	goDownload := func(goproxy string, n int) (wall, client, server time.Duration, err error) {
 		// A fresh project directory each time: a go.sum left by an
 		// earlier run would spare the go command checksum lookups.
 		src := filepath.Join(work, fmt.Sprintf("src%d", n))
 		if err := os.MkdirAll(src, 0o777); err != nil {
-			return 0, err
+			return 0, 0, 0, err
 		}
 		if err := os.WriteFile(filepath.Join(src, "go.mod"), gomod, 0o666); err != nil {
-			return 0, err
+			return 0, 0, 0, err
 		}
 		home := filepath.Join(work, fmt.Sprintf("home%d", n))
 		if *clientDir != "" {
 			dir, err := os.MkdirTemp(*clientDir, "modfetch-cold-client")
 			if err != nil {
-				return 0, err
+				return 0, 0, 0, err
 			}
 			defer func() {
 				exec.Command("chmod", "-R", "u+w", dir).Run()
@@ -338,24 +347,34 @@ func runCold(project string, rounds int) error {
 			home = dir
 		}
 		cmd := exec.Command("go", "mod", "download")
+		if *clientCPUs != "" {
+			cmd = exec.Command("taskset", "-c", *clientCPUs, "go", "mod", "download")
+		}
 		cmd.Dir = src
 		cmd.Env = append(os.Environ(), "GOPROXY="+goproxy, "GOSUMDB=sum.golang.org", "GOFLAGS=-modcacherw",
 			"GOPATH="+filepath.Join(home, "gopath"), "GOMODCACHE="+filepath.Join(home, "modcache"), "GOTOOLCHAIN=local", "GONOSUMDB=", "GOPRIVATE=", "GONOPROXY=")
-		start := time.Now()
+		if *clientCPUs != "" {
+			// Pinned, the go command keeps the parallelism it has unpinned.
+			cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(runtime.NumCPU()))
+		}
+		start, cpu0 := time.Now(), cpuTime()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return 0, fmt.Errorf("go mod download (GOPROXY=%s): %v\n%s", goproxy, err, out)
+			return 0, 0, 0, fmt.Errorf("go mod download (GOPROXY=%s): %v\n%s", goproxy, err, out)
 		}
-		return time.Since(start), nil
+		wall, server = time.Since(start), cpuTime()-cpu0
+		client = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		return wall, client, server, nil
 	}
-	var direct, ours []time.Duration
+	var direct, ours, directCPU, oursClientCPU, oursServerCPU []time.Duration
 	var upstreamReqs, clientReqs []int64
 	for r := range rounds {
-		d, err := goDownload(upstream, 2*r)
+		d, c, _, err := goDownload(upstream, 2*r)
 		if err != nil {
 			return err
 		}
 		direct = append(direct, d)
+		directCPU = append(directCPU, c)
 
 		// A fresh server: empty module cache and checksum state.
 		sdir := work
@@ -371,21 +390,24 @@ func runCold(project string, rounds int) error {
 			GOMODCACHE: filepath.Join(sdir, fmt.Sprintf("server%d", r), "modcache"),
 			GOPATH:     filepath.Join(sdir, fmt.Sprintf("server%d", r), "gopath"),
 		}
-		ct := &countingTransport{base: http.DefaultTransport}
+		t0 := time.Now()
+		ct := &countingTransport{base: http.DefaultTransport, t0: t0}
 		stack, err := cfg.Resolver(&goenv.Options{Client: &http.Client{Transport: ct}, MutableTTL: time.Minute, WriteBehind: true})
 		if err != nil {
 			return err
 		}
-		h := &countingHandler{h: &proxy.Handler{Resolver: stack, SumDBs: []*checksum.DB{stack.DB}}}
+		h := &countingHandler{t0: t0, h: &proxy.Handler{Resolver: stack, SumDBs: []*checksum.DB{stack.DB}}}
 		base, err := serve(h)
 		if err != nil {
 			return err
 		}
-		d, err = goDownload(base, 2*r+1)
+		d, c, sc, err := goDownload(base, 2*r+1)
 		if err != nil {
 			return err
 		}
 		ours = append(ours, d)
+		oursClientCPU = append(oursClientCPU, c)
+		oursServerCPU = append(oursServerCPU, sc)
 		upstreamReqs = append(upstreamReqs, ct.n.Load())
 		clientReqs = append(clientReqs, h.n.Load())
 		if *verbose {
@@ -403,6 +425,8 @@ func runCold(project string, rounds int) error {
 	fmt.Printf("straight from upstream: %v (median of %v)\n", med(direct), direct)
 	fmt.Printf("through modfetch proxy: %v (median of %v)\n", med(ours), ours)
 	fmt.Printf("ratio (upstream time / proxy time): %.2fx\n", float64(med(direct))/float64(med(ours)))
+	fmt.Printf("CPU time (medians): go command straight from upstream %v; through the proxy, go command %v and proxy %v\n",
+		med(directCPU).Round(time.Millisecond), med(oursClientCPU).Round(time.Millisecond), med(oursServerCPU).Round(time.Millisecond))
 	for i := range upstreamReqs {
 		fmt.Printf("round %d: go command made %d requests to the proxy; the proxy made %d upstream\n", i, clientReqs[i], upstreamReqs[i])
 	}
