@@ -109,3 +109,36 @@ func BenchmarkWarm(b *testing.B) {
 		b.Run(ext+"/fileserver", func(b *testing.B) { benchGet(b, w.fileServer.URL, paths) })
 	}
 }
+
+// discardWriter is a ResponseWriter that keeps nothing but headers.
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkHandlerMetadata measures the Handler's own share of a warm
+// .info or .mod request, without net/http's server around it (compare
+// with BenchmarkWarm's figures, which include it):
+//
+//	go test -run '^$' -bench HandlerMetadata ./proxy/
+func BenchmarkHandlerMetadata(b *testing.B) {
+	w := newBenchWorld(b, 64, 4<<10)
+	h := w.ours.Config.Handler
+	for _, ext := range []string{"info", "mod"} {
+		var reqs []*http.Request
+		for _, m := range w.mods {
+			r := httptest.NewRequest("GET", "/"+m.Path+"/@v/"+m.Version+"."+ext, nil)
+			h.ServeHTTP(&discardWriter{h: http.Header{}}, r) // warm the memory cache
+			reqs = append(reqs, r)
+		}
+		b.Run(ext, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				h.ServeHTTP(&discardWriter{h: make(http.Header, 4)}, reqs[i%len(reqs)])
+				i++
+			}
+		})
+	}
+}
