@@ -192,7 +192,7 @@ type verifyingZip struct {
 func (vz *verifyingZip) fill(ctx context.Context, v *Verify, rc io.ReadCloser, path, version string) {
 	defer rc.Close()
 	sp := vz.sp
-	stream := ziphash.NewStream()
+	stream := ziphash.NewStream(sp) // sp is written first: the stream reads it back
 	fail := func(err error) {
 		stream.Abort()
 		sp.Finish(err)

@@ -3,6 +3,7 @@ package ziphash
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,26 +13,38 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // A Stream computes the h1: hash of a zip while its bytes go by, so that
 // the hash is ready moments after the last byte instead of after a second
-// pass over the file. Write the zip's bytes in order, then call Sum.
+// pass over the file. Write the zip's bytes in order (after storing them
+// where the Stream's io.ReaderAt reads them back), then call Sum.
 //
-// The stream reads the zip's local file headers and inflates each entry as
-// it arrives, hashing its content. Sum then checks the result against the
-// zip's central directory — every entry the directory lists must have been
-// seen at the offset, with the name, sizes and CRC-32 it lists — and falls
-// back to Hash (a second pass) when anything is unusual, so its answer is
-// always Hash's.
+// The stream reads the zip's local file headers as they arrive and hashes
+// the entries' contents on as many goroutines as GOMAXPROCS allows: each
+// entry is inflated as its bytes arrive, while the next entry's header is
+// found by scanning ahead for the end of the entry's compressed data (its
+// data descriptor). Sum then checks the result against the zip's central
+// directory — every entry the directory lists must have been seen at the
+// offset, with the name, method, sizes and CRC-32 it lists, and its
+// compressed bytes must have ended exactly where the directory says — and
+// falls back to Hash (a second pass) when anything is unusual, so its
+// answer is always Hash's.
 type Stream struct {
-	pw   *io.PipeWriter
+	r    io.ReaderAt
 	done chan struct{}
 
+	mu      sync.Mutex
+	cond    sync.Cond
+	avail   int64                 // bytes written
+	ended   bool                  // no more bytes will come
+	aborted bool                  // nobody wants the hash
 	entries map[int64]streamEntry // by data offset
-	err     error                 // the parser gave up
+	err     error                 // why the stream cannot be used
 }
 
 type streamEntry struct {
@@ -43,28 +56,59 @@ type streamEntry struct {
 	sum          [sha256.Size]byte
 }
 
-// NewStream starts a Stream.
-func NewStream() *Stream {
-	pr, pw := io.Pipe()
-	s := &Stream{pw: pw, done: make(chan struct{}), entries: make(map[int64]streamEntry)}
+// NewStream starts a Stream over r, which must read back every byte
+// passed to Write by the time Write is called (a spool file, say).
+func NewStream(r io.ReaderAt) *Stream {
+	s := &Stream{r: r, done: make(chan struct{}), entries: make(map[int64]streamEntry)}
+	s.cond.L = &s.mu
+	jobs := make(chan *job)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() { s.work(jobs) })
+	}
 	go func() {
-		defer close(s.done)
-		s.err = s.parse(pr)
-		// Drain what is left so that writers never block.
-		io.Copy(io.Discard, pr)
+		err := s.parse(jobs)
+		close(jobs)
+		wg.Wait()
+		if err != nil {
+			s.fail(err)
+		}
+		close(s.done)
 	}()
 	return s
 }
 
-// Write passes the next bytes of the zip. It never fails.
+// Write tells the stream that the next len(p) bytes of the zip can be
+// read. It never fails.
 func (s *Stream) Write(p []byte) (int, error) {
-	s.pw.Write(p)
+	s.mu.Lock()
+	s.avail += int64(len(p))
+	s.cond.Broadcast()
+	s.mu.Unlock()
 	return len(p), nil
 }
 
-// Abort stops the stream's parser when Sum will not be called.
+// end marks the end of the bytes (and of the stream's use, if abort).
+func (s *Stream) end(abort bool) {
+	s.mu.Lock()
+	s.ended = true
+	s.aborted = s.aborted || abort
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// fail records the first reason the streamed hashes cannot be used.
+func (s *Stream) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+}
+
+// Abort stops the stream's goroutines when Sum will not be called.
 func (s *Stream) Abort() {
-	s.pw.Close()
+	s.end(true)
 	<-s.done
 }
 
@@ -72,7 +116,7 @@ func (s *Stream) Abort() {
 // (the central directory read once, by the caller). It must be called
 // once, after the last Write.
 func (s *Stream) Sum(z *zip.Reader) (string, error) {
-	s.pw.Close()
+	s.end(false)
 	<-s.done
 	if h, ok := s.fromEntries(z); ok {
 		return h, nil
@@ -117,34 +161,199 @@ func (s *Stream) fromEntries(z *zip.Reader) (string, bool) {
 	return "h1:" + base64.StdEncoding.EncodeToString(h.Sum(nil)), true
 }
 
-var errUnsupported = errors.New("unsupported zip layout for streaming")
+var (
+	errUnsupported = errors.New("unsupported zip layout for streaming")
+	errAborted     = errors.New("stream aborted")
+)
 
-// counter counts the bytes a bufio.Reader takes from its source, so that
-// the offset of the next byte it returns is fed minus Buffered.
-type counter struct {
-	r io.Reader
-	n int64
+// wait waits until the bytes up to off are available, reporting false if
+// they never will be.
+func (s *Stream) wait(off int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.avail < off && !s.ended {
+		s.cond.Wait()
+	}
+	return s.avail >= off && !s.aborted
 }
 
-func (c *counter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
+// available returns how many bytes are available.
+func (s *Stream) available() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.avail
+}
+
+// read returns the n bytes at off, once they are available.
+func (s *Stream) read(off int64, n int) ([]byte, error) {
+	if !s.wait(off + int64(n)) {
+		return nil, io.ErrUnexpectedEOF
+	}
+	b := make([]byte, n)
+	if _, err := s.r.ReadAt(b, off); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// A streamReader reads the zip from off on, waiting for bytes to arrive.
+type streamReader struct {
+	s   *Stream
+	off int64
+}
+
+func (r *streamReader) Read(p []byte) (int, error) {
+	s := r.s
+	s.mu.Lock()
+	for s.avail <= r.off && !s.ended {
+		s.cond.Wait()
+	}
+	avail, aborted := s.avail, s.aborted
+	s.mu.Unlock()
+	if aborted {
+		return 0, errAborted
+	}
+	if avail <= r.off {
+		return 0, io.EOF
+	}
+	n, err := s.r.ReadAt(p[:min(int64(len(p)), avail-r.off)], r.off)
+	r.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
 	return n, err
 }
 
-// offsetReader is a bufio.Reader over a counter: it knows its offset in
-// the stream, and hands flate a fast io.ByteReader.
-type offsetReader struct {
-	*bufio.Reader
-	c *counter
+// A job is one entry to hash. Its header's fields are set before it is
+// sent to a worker; when the entry has a data descriptor, the parser sets
+// the rest and closes known once it has found it (found says whether it
+// has).
+type job struct {
+	dataOff      int64
+	name         string
+	method       uint16
+	flags        uint16
+	crc          uint32
+	csize, usize uint64
+	known        chan struct{}
+	found        bool
 }
 
-func (o *offsetReader) offset() int64 { return o.c.n - int64(o.Buffered()) }
+// parse reads the local file headers until the central directory and
+// sends each entry to the workers.
+func (s *Stream) parse(jobs chan<- *job) (err error) {
+	var pending *job // its descriptor is being looked for
+	defer func() {
+		if pending != nil {
+			close(pending.known)
+		}
+	}()
+	var off int64
+	scan := make([]byte, 64<<10)
+	for {
+		sig, err := s.read(off, 4)
+		if err != nil {
+			return err
+		}
+		switch binary.LittleEndian.Uint32(sig) {
+		case 0x04034b50: // local file header
+		case 0x02014b50, 0x06054b50, 0x06064b50: // central directory: done
+			return nil
+		default:
+			return errUnsupported
+		}
+		hdr, err := s.read(off, 30)
+		if err != nil {
+			return err
+		}
+		j := &job{
+			flags:  binary.LittleEndian.Uint16(hdr[6:]),
+			method: binary.LittleEndian.Uint16(hdr[8:]),
+			crc:    binary.LittleEndian.Uint32(hdr[14:]),
+			csize:  uint64(binary.LittleEndian.Uint32(hdr[18:])),
+			usize:  uint64(binary.LittleEndian.Uint32(hdr[22:])),
+			known:  make(chan struct{}),
+		}
+		nameLen := int(binary.LittleEndian.Uint16(hdr[26:]))
+		extraLen := int(binary.LittleEndian.Uint16(hdr[28:]))
+		name, err := s.read(off+30, nameLen)
+		if err != nil {
+			return err
+		}
+		j.name = string(name)
+		j.dataOff = off + 30 + int64(nameLen) + int64(extraLen)
+		if j.flags&1 != 0 || j.csize == 0xffffffff || j.usize == 0xffffffff {
+			return errUnsupported // encrypted or zip64
+		}
+		if j.method != zip.Store && j.method != zip.Deflate {
+			return errUnsupported
+		}
+		if j.flags&8 == 0 {
+			// The sizes are in the header.
+			j.found = true
+			close(j.known)
+			jobs <- j
+			off = j.dataOff + int64(j.csize)
+			continue
+		}
+		pending = j
+		jobs <- j // a deflated entry is inflated while the descriptor is looked for
+		p, err := s.findDescriptor(j.dataOff, scan)
+		if err != nil {
+			return err
+		}
+		d, err := s.read(p, 16)
+		if err != nil {
+			return err
+		}
+		j.crc = binary.LittleEndian.Uint32(d[4:])
+		j.csize = uint64(binary.LittleEndian.Uint32(d[8:]))
+		j.usize = uint64(binary.LittleEndian.Uint32(d[12:]))
+		j.found = true
+		close(j.known)
+		pending = nil
+		off = p + 16
+	}
+}
 
-func (o *offsetReader) full(n int) ([]byte, error) {
-	b := make([]byte, n)
-	_, err := io.ReadFull(o, b)
-	return b, err
+var descriptorSig = []byte("PK\x07\x08")
+
+// findDescriptor returns the offset of the data descriptor that ends the
+// compressed data starting at dataOff: a signed descriptor whose
+// compressed size reaches back exactly to dataOff, followed by the next
+// header. Compressed data can hold such bytes by chance or by design; the
+// worker that inflates the entry checks that its compressed data ends
+// exactly there, and the central directory check catches the rest.
+func (s *Stream) findDescriptor(dataOff int64, buf []byte) (int64, error) {
+	pos := dataOff
+	size := int64(4 << 10) // most entries are small: read little at first
+	for {
+		if !s.wait(pos + 20) {
+			return 0, io.ErrUnexpectedEOF
+		}
+		end := min(s.available(), pos+size)
+		size = min(2*size, int64(len(buf)))
+		chunk := buf[:end-pos]
+		if _, err := s.r.ReadAt(chunk, pos); err != nil {
+			return 0, err
+		}
+		// A candidate at q needs chunk[q:q+20]: the descriptor and the
+		// next signature.
+		for i := 0; i+20 <= len(chunk); {
+			k := bytes.Index(chunk[i:len(chunk)-16], descriptorSig)
+			if k < 0 {
+				break
+			}
+			q := i + k
+			csize := binary.LittleEndian.Uint32(chunk[q+8:])
+			next := binary.LittleEndian.Uint32(chunk[q+16:])
+			if int64(csize) == pos+int64(q)-dataOff && (next == 0x04034b50 || next == 0x02014b50) {
+				return pos + int64(q), nil
+			}
+			i = q + 1
+		}
+		pos = end - 19 // later candidates did not fit whole
+	}
 }
 
 // entrySums hashes an entry's content with SHA-256 and CRC-32 at once.
@@ -159,95 +368,54 @@ func (s *entrySums) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// parse reads local file entries until the central directory.
-func (s *Stream) parse(r io.Reader) error {
-	c := &counter{r: r}
-	cr := &offsetReader{Reader: bufio.NewReaderSize(c, 64<<10), c: c}
+// work hashes the entries sent on jobs.
+func (s *Stream) work(jobs <-chan *job) {
 	var inflate io.ReadCloser // created at the first deflated entry
 	sums := entrySums{sha: sha256.New(), crc: crc32.NewIEEE()}
 	buf := make([]byte, 32<<10)
-	for {
-		sig, err := cr.full(4)
-		if err != nil {
-			return err
+	br := bufio.NewReaderSize(nil, 16<<10)
+	for j := range jobs {
+		if err := s.hash(j, &inflate, &sums, br, buf); err != nil {
+			s.fail(err)
 		}
-		switch binary.LittleEndian.Uint32(sig) {
-		case 0x04034b50: // local file header
-		case 0x02014b50, 0x06054b50, 0x06064b50: // central directory: done
-			return nil
-		default:
-			return errUnsupported
-		}
-		hdr, err := cr.full(26)
-		if err != nil {
-			return err
-		}
-		flags := binary.LittleEndian.Uint16(hdr[2:])
-		method := binary.LittleEndian.Uint16(hdr[4:])
-		crc := binary.LittleEndian.Uint32(hdr[10:])
-		csize := uint64(binary.LittleEndian.Uint32(hdr[14:]))
-		usize := uint64(binary.LittleEndian.Uint32(hdr[18:]))
-		nameLen := int(binary.LittleEndian.Uint16(hdr[22:]))
-		extraLen := int(binary.LittleEndian.Uint16(hdr[24:]))
-		name, err := cr.full(nameLen)
-		if err != nil {
-			return err
-		}
-		if _, err := cr.full(extraLen); err != nil {
-			return err
-		}
-		if flags&1 != 0 || csize == 0xffffffff || usize == 0xffffffff {
-			return errUnsupported // encrypted or zip64
-		}
-		dataOff := cr.offset()
-		var content io.Reader
-		switch method {
-		case zip.Store:
-			if flags&8 != 0 {
-				return errUnsupported // size unknown until the descriptor
-			}
-			content = io.LimitReader(cr, int64(csize))
-		case zip.Deflate:
-			// cr.Reader is a ByteReader: flate reads no further than
-			// the entry's end. One decompressor serves every entry.
-			if inflate == nil {
-				inflate = flate.NewReader(cr.Reader)
-			} else if err := inflate.(flate.Resetter).Reset(cr.Reader, nil); err != nil {
-				return err
-			}
-			content = inflate
-		default:
-			return errUnsupported
-		}
-		sums.sha.Reset()
-		sums.crc.Reset()
-		n, err := io.CopyBuffer(&sums, content, buf)
-		if err != nil {
-			return err
-		}
-		gotCsize := uint64(cr.offset() - dataOff)
-		if flags&8 != 0 {
-			// Data descriptor, with or without its signature.
-			b, err := cr.full(12)
-			if err != nil {
-				return err
-			}
-			if binary.LittleEndian.Uint32(b) == 0x08074b50 {
-				more, err := cr.full(4)
-				if err != nil {
-					return err
-				}
-				b = append(b[4:], more...)
-			}
-			crc = binary.LittleEndian.Uint32(b[0:])
-			csize = uint64(binary.LittleEndian.Uint32(b[4:]))
-			usize = uint64(binary.LittleEndian.Uint32(b[8:]))
-		}
-		if sums.crc.Sum32() != crc || uint64(n) != usize || gotCsize != csize {
-			return errUnsupported // let the central directory pass decide
-		}
-		e := streamEntry{name: string(name), method: method, flags: flags, crc: crc, csize: csize, usize: usize}
-		sums.sha.Sum(e.sum[:0])
-		s.entries[dataOff] = e
 	}
+}
+
+// hash hashes one entry's content and records it.
+func (s *Stream) hash(j *job, inflate *io.ReadCloser, sums *entrySums, br *bufio.Reader, buf []byte) error {
+	src := &streamReader{s: s, off: j.dataOff}
+	br.Reset(src) // a ByteReader: flate reads no further than the entry's end
+	var content io.Reader
+	switch j.method {
+	case zip.Store:
+		<-j.known // the size may come from the descriptor
+		if !j.found {
+			return errUnsupported
+		}
+		content = io.LimitReader(br, int64(j.csize))
+	case zip.Deflate:
+		if *inflate == nil {
+			*inflate = flate.NewReader(br)
+		} else if err := (*inflate).(flate.Resetter).Reset(br, nil); err != nil {
+			return err
+		}
+		content = *inflate
+	}
+	sums.sha.Reset()
+	sums.crc.Reset()
+	n, err := io.CopyBuffer(sums, content, buf)
+	if err != nil {
+		return err
+	}
+	consumed := uint64(src.off - int64(br.Buffered()) - j.dataOff)
+	<-j.known
+	if !j.found || consumed != j.csize || uint64(n) != j.usize || sums.crc.Sum32() != j.crc {
+		return errUnsupported // let the central directory pass decide
+	}
+	e := streamEntry{name: j.name, method: j.method, flags: j.flags, crc: j.crc, csize: j.csize, usize: j.usize}
+	sums.sha.Sum(e.sum[:0])
+	s.mu.Lock()
+	s.entries[j.dataOff] = e
+	s.mu.Unlock()
+	return nil
 }

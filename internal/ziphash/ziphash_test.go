@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -71,7 +72,7 @@ func TestStreamAgreesWithHash(t *testing.T) {
 		"deflate with descriptors": {{"m@v1/a.go", text, zip.Deflate, false}, {"m@v1/b/c.go", random(70000), zip.Deflate, false}},
 		"deflate with sizes":       {{"m@v1/a.go", text, zip.Deflate, true}, {"m@v1/go.mod", []byte("module m\n"), zip.Deflate, true}},
 		"stored with sizes":        {{"m@v1/a.go", text, zip.Store, true}, {"m@v1/bin", random(1000), zip.Store, true}},
-		"stored with descriptors":  {{"m@v1/a.go", text, zip.Store, false}}, // falls back
+		"stored with descriptors":  {{"m@v1/a.go", text, zip.Store, false}},
 		"empty files":              {{"m@v1/empty", nil, zip.Deflate, false}, {"m@v1/empty2", nil, zip.Store, true}},
 		"unsorted names":           {{"m@v1/z", []byte("z"), zip.Deflate, false}, {"m@v1/a", []byte("a"), zip.Deflate, false}},
 		"no entries":               {},
@@ -81,7 +82,7 @@ func TestStreamAgreesWithHash(t *testing.T) {
 			data := makeZip(t, entries)
 			want := dirhashOf(t, data)
 			for _, chunk := range []int{1, 7, 4096, 1 << 20} {
-				s := NewStream()
+				s := NewStream(bytes.NewReader(data))
 				for p := data; len(p) > 0; {
 					n := min(chunk, len(p))
 					s.Write(p[:n])
@@ -90,6 +91,10 @@ func TestStreamAgreesWithHash(t *testing.T) {
 				got, err := streamSum(t, s, data)
 				if err != nil || got != want {
 					t.Fatalf("chunk %d: Sum = %q, %v; want %q", chunk, got, err, want)
+				}
+				z, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+				if _, fast := s.fromEntries(z); !fast {
+					t.Fatalf("chunk %d: streamed hashes used = %v (stream: %v)", chunk, fast, s.err)
 				}
 			}
 		})
@@ -105,12 +110,55 @@ func TestStreamTricks(t *testing.T) {
 	// Duplicate names.
 	dup := makeZip(t, []entry{{"m@v1/a.go", []byte("1"), zip.Deflate, true}, {"m@v1/a.go", []byte("2"), zip.Deflate, true}})
 	for name, z := range map[string][]byte{"local name differs": tampered, "duplicate names": dup, "truncated": data[:len(data)-10], "garbage": []byte("<html>not a zip</html>")} {
-		s := NewStream()
+		s := NewStream(bytes.NewReader(z))
 		s.Write(z)
 		got, err := streamSum(t, s, z)
 		want, werr := Hash(bytes.NewReader(z), int64(len(z)))
 		if got != want || (err == nil) != (werr == nil) {
 			t.Errorf("%s: Sum = %q, %v; Hash = %q, %v", name, got, err, want, werr)
+		}
+	}
+}
+
+// TestStreamFalseDescriptor: an entry whose compressed bytes hold what
+// looks like its data descriptor (signature, a compressed size reaching
+// back to the entry's start, the next header's signature) still hashes
+// like Hash.
+func TestStreamFalseDescriptor(t *testing.T) {
+	content := make([]byte, 4000)
+	rand.Read(content) // incompressible: deflate stores it verbatim
+	fake := content[1000:1020]
+	copy(fake, "PK\x07\x08")
+	copy(fake[16:], "PK\x03\x04")
+	build := func() []byte {
+		return makeZip(t, []entry{{"m@v1/a", content, zip.Deflate, false}, {"m@v1/b", []byte("b"), zip.Deflate, false}})
+	}
+	data := build()
+	// Make the fake descriptor's compressed size reach back to the
+	// entry's data, which starts after the 30-byte header and the name.
+	q := bytes.Index(data, fake[:4])
+	if q < 0 {
+		t.Fatal("fake descriptor not stored verbatim")
+	}
+	binary.LittleEndian.PutUint32(fake[8:], uint32(q-(30+len("m@v1/a"))))
+	data = build()
+	if bytes.Index(data, fake) != q {
+		t.Fatal("fake descriptor moved")
+	}
+	want := dirhashOf(t, data)
+	for _, chunk := range []int{q + 10, len(data)} {
+		s := NewStream(bytes.NewReader(data))
+		for p := data; len(p) > 0; {
+			n := min(chunk, len(p))
+			s.Write(p[:n])
+			p = p[n:]
+		}
+		if got, err := streamSum(t, s, data); err != nil || got != want {
+			t.Fatalf("chunk %d: Sum = %q, %v; want %q", chunk, got, err, want)
+		}
+		// The false end was taken, and found out.
+		if !errors.Is(s.err, errUnsupported) {
+			t.Fatalf("chunk %d: stream error = %v; want the false descriptor found out", chunk, s.err)
 		}
 	}
 }
@@ -131,7 +179,7 @@ func TestStreamFuzzish(t *testing.T) {
 			entries = append(entries, entry{fmt.Sprintf("m@v1/f%d_%d", i, j), data, m, r.IntN(2) == 0})
 		}
 		data := makeZip(t, entries)
-		s := NewStream()
+		s := NewStream(bytes.NewReader(data))
 		s.Write(data)
 		got, err := streamSum(t, s, data)
 		if want := dirhashOf(t, data); err != nil || got != want {
@@ -159,9 +207,9 @@ func TestValid(t *testing.T) {
 func TestStreamTakesTheFastPath(t *testing.T) {
 	for _, header := range []bool{false, true} {
 		data := makeZip(t, []entry{{"m@v1/a.go", []byte("package a\n"), zip.Deflate, header}, {"m@v1/LICENSE", bytes.Repeat([]byte("x"), 5000), zip.Deflate, header}})
-		s := NewStream()
+		s := NewStream(bytes.NewReader(data))
 		s.Write(data)
-		s.pw.Close()
+		s.end(false)
 		<-s.done
 		z, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 		if _, ok := s.fromEntries(z); !ok {
@@ -199,7 +247,7 @@ func TestStreamMethodMismatch(t *testing.T) {
 	binary.LittleEndian.PutUint16(data[8:], zip.Deflate)
 
 	want, werr := Hash(bytes.NewReader(data), int64(len(data)))
-	s := NewStream()
+	s := NewStream(bytes.NewReader(data))
 	s.Write(data)
 	got, err := streamSum(t, s, data)
 	if err != nil || werr != nil || got != want {
@@ -246,16 +294,25 @@ func streamSum(t *testing.T, s *Stream, data []byte) (string, error) {
 	return s.Sum(z)
 }
 
-// BenchmarkStream hashes a zip of 200 source-like files (4 MiB unpacked)
-// as it streams by, in 32 KiB writes.
+// BenchmarkStream hashes zips of source-like files (4 MiB unpacked) as
+// they stream by, in 32 KiB writes: many small files and a few large ones.
+// With -cpu 1,2 it shows what hashing entries in parallel gains.
 func BenchmarkStream(b *testing.B) {
+	for _, fileSize := range []int{20 << 10, 256 << 10} {
+		b.Run(fmt.Sprintf("files=%dKiB", fileSize>>10), func(b *testing.B) {
+			benchStream(b, fileSize)
+		})
+	}
+}
+
+func benchStream(b *testing.B, fileSize int) {
 	var entries []entry
 	rng := mrand.New(mrand.NewPCG(1, 2))
 	words := []string{"func", "return", "if err != nil {", "}", "package", "import", "x := y", "\n\t", "for i := range n {", "// a comment"}
 	size := 0
-	for i := range 200 {
+	for i := range (4 << 20) / fileSize {
 		var src bytes.Buffer
-		for src.Len() < 20<<10 {
+		for src.Len() < fileSize {
 			src.WriteString(words[rng.IntN(len(words))])
 			src.WriteByte(' ')
 		}
@@ -274,7 +331,7 @@ func BenchmarkStream(b *testing.B) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	for b.Loop() {
-		s := NewStream()
+		s := NewStream(bytes.NewReader(data))
 		for off := 0; off < len(data); off += 32 << 10 {
 			s.Write(data[off:min(off+32<<10, len(data))])
 		}
