@@ -38,6 +38,12 @@ type Stream struct {
 	r    io.ReaderAt
 	done chan struct{}
 
+	// The parser starts workers as entries need them, up to maxWorkers.
+	jobs       chan *job
+	workers    sync.WaitGroup
+	started    int
+	maxWorkers int
+
 	mu      sync.Mutex
 	cond    sync.Cond
 	avail   int64                 // bytes written
@@ -59,17 +65,18 @@ type streamEntry struct {
 // NewStream starts a Stream over r, which must read back every byte
 // passed to Write by the time Write is called (a spool file, say).
 func NewStream(r io.ReaderAt) *Stream {
-	s := &Stream{r: r, done: make(chan struct{}), entries: make(map[int64]streamEntry)}
-	s.cond.L = &s.mu
-	jobs := make(chan *job)
-	var wg sync.WaitGroup
-	for range max(1, runtime.GOMAXPROCS(0)) {
-		wg.Go(func() { s.work(jobs) })
+	s := &Stream{
+		r:          r,
+		done:       make(chan struct{}),
+		jobs:       make(chan *job),
+		maxWorkers: max(1, runtime.GOMAXPROCS(0)),
+		entries:    make(map[int64]streamEntry),
 	}
+	s.cond.L = &s.mu
 	go func() {
-		err := s.parse(jobs)
-		close(jobs)
-		wg.Wait()
+		err := s.parse()
+		close(s.jobs)
+		s.workers.Wait()
 		if err != nil {
 			s.fail(err)
 		}
@@ -148,6 +155,12 @@ func (s *Stream) fromEntries(z *zip.Reader) (string, bool) {
 		if !ok || e.name != f.Name || e.method != f.Method || e.flags&1 != f.Flags&1 ||
 			e.crc != f.CRC32 || e.csize != f.CompressedSize64 || e.usize != f.UncompressedSize64 ||
 			seen[f.Name] || strings.Contains(f.Name, "\n") {
+			return "", false
+		}
+		// Where archive/zip refuses to read an entry, so does Hash: a
+		// directory with content, or a data descriptor the directory
+		// announces but the entry lacks (archive/zip checks it).
+		if strings.HasSuffix(f.Name, "/") && f.UncompressedSize64 != 0 || f.Flags&8 != 0 && e.flags&8 == 0 {
 			return "", false
 		}
 		seen[f.Name] = true
@@ -239,9 +252,24 @@ type job struct {
 	found        bool
 }
 
+// dispatch hands j to an idle worker, or to a new one while there are
+// fewer than maxWorkers, or else to the first worker that is done.
+func (s *Stream) dispatch(j *job) {
+	select {
+	case s.jobs <- j:
+		return
+	default:
+	}
+	if s.started < s.maxWorkers {
+		s.started++
+		s.workers.Go(s.work)
+	}
+	s.jobs <- j
+}
+
 // parse reads the local file headers until the central directory and
 // sends each entry to the workers.
-func (s *Stream) parse(jobs chan<- *job) (err error) {
+func (s *Stream) parse() (err error) {
 	var pending *job // its descriptor is being looked for
 	defer func() {
 		if pending != nil {
@@ -249,7 +277,7 @@ func (s *Stream) parse(jobs chan<- *job) (err error) {
 		}
 	}()
 	var off int64
-	scan := make([]byte, 64<<10)
+	var scan []byte // grown as findDescriptor needs
 	for {
 		sig, err := s.read(off, 4)
 		if err != nil {
@@ -292,13 +320,13 @@ func (s *Stream) parse(jobs chan<- *job) (err error) {
 			// The sizes are in the header.
 			j.found = true
 			close(j.known)
-			jobs <- j
+			s.dispatch(j)
 			off = j.dataOff + int64(j.csize)
 			continue
 		}
 		pending = j
-		jobs <- j // a deflated entry is inflated while the descriptor is looked for
-		p, err := s.findDescriptor(j.dataOff, scan)
+		s.dispatch(j) // a deflated entry is inflated while the descriptor is looked for
+		p, err := s.findDescriptor(j.dataOff, &scan)
 		if err != nil {
 			return err
 		}
@@ -324,16 +352,19 @@ var descriptorSig = []byte("PK\x07\x08")
 // header. Compressed data can hold such bytes by chance or by design; the
 // worker that inflates the entry checks that its compressed data ends
 // exactly there, and the central directory check catches the rest.
-func (s *Stream) findDescriptor(dataOff int64, buf []byte) (int64, error) {
+func (s *Stream) findDescriptor(dataOff int64, buf *[]byte) (int64, error) {
 	pos := dataOff
-	size := int64(4 << 10) // most entries are small: read little at first
+	size := 4 << 10 // most entries are small: read little at first
 	for {
 		if !s.wait(pos + 20) {
 			return 0, io.ErrUnexpectedEOF
 		}
-		end := min(s.available(), pos+size)
-		size = min(2*size, int64(len(buf)))
-		chunk := buf[:end-pos]
+		if len(*buf) < size {
+			*buf = make([]byte, size)
+		}
+		end := min(s.available(), pos+int64(size))
+		size = min(2*size, 64<<10)
+		chunk := (*buf)[:end-pos]
 		if _, err := s.r.ReadAt(chunk, pos); err != nil {
 			return 0, err
 		}
@@ -368,13 +399,13 @@ func (s *entrySums) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// work hashes the entries sent on jobs.
-func (s *Stream) work(jobs <-chan *job) {
+// work hashes the entries sent on s.jobs.
+func (s *Stream) work() {
 	var inflate io.ReadCloser // created at the first deflated entry
 	sums := entrySums{sha: sha256.New(), crc: crc32.NewIEEE()}
 	buf := make([]byte, 32<<10)
 	br := bufio.NewReaderSize(nil, 16<<10)
-	for j := range jobs {
+	for j := range s.jobs {
 		if err := s.hash(j, &inflate, &sums, br, buf); err != nil {
 			s.fail(err)
 		}

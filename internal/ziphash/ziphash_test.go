@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	mrand "math/rand/v2"
 	"os"
@@ -21,7 +22,7 @@ type entry struct {
 	name   string
 	data   []byte
 	method uint16
-	header bool // CreateHeader with known sizes (no data descriptor)
+	header bool // sizes in the local header (CreateRaw), not in a data descriptor
 }
 
 func makeZip(t testing.TB, entries []entry) []byte {
@@ -35,10 +36,24 @@ func makeZip(t testing.TB, entries []entry) []byte {
 		var w io.Writer
 		var err error
 		if e.header {
-			w, err = zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: e.method})
-		} else {
-			w, err = zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: e.method, Flags: 0x8})
+			// Sizes and CRC in the local header: no data descriptor.
+			raw := e.data
+			if e.method == zip.Deflate {
+				var comp bytes.Buffer
+				fw, _ := flate.NewWriter(&comp, flate.BestSpeed)
+				fw.Write(e.data)
+				fw.Close()
+				raw = comp.Bytes()
+			}
+			w, err = zw.CreateRaw(&zip.FileHeader{Name: e.name, Method: e.method, CRC32: crc32.ChecksumIEEE(e.data),
+				CompressedSize64: uint64(len(raw)), UncompressedSize64: uint64(len(e.data))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(raw)
+			continue
 		}
+		w, err = zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: e.method})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +124,24 @@ func TestStreamTricks(t *testing.T) {
 	tampered := bytes.Replace(data, []byte("m@v1/a.go"), []byte("m@v1/x.go"), 1)
 	// Duplicate names.
 	dup := makeZip(t, []entry{{"m@v1/a.go", []byte("1"), zip.Deflate, true}, {"m@v1/a.go", []byte("2"), zip.Deflate, true}})
-	for name, z := range map[string][]byte{"local name differs": tampered, "duplicate names": dup, "truncated": data[:len(data)-10], "garbage": []byte("<html>not a zip</html>")} {
+	// A directory entry with content, which archive/zip refuses to read.
+	dirContent := bytes.ReplaceAll(makeZip(t, []entry{{"m@v1/dx", []byte("hello"), zip.Store, true}}), []byte("m@v1/dx"), []byte("m@v1/d/"))
+	// The central directory announces a data descriptor that the entry
+	// lacks; archive/zip reads one anyway and finds it wrong.
+	noDesc := makeZip(t, []entry{{"m@v1/a", []byte("hello"), zip.Store, true}})
+	i := bytes.Index(noDesc, []byte("PK\x01\x02"))
+	if i < 0 || noDesc[6]&8 != 0 {
+		t.Fatal("unexpected zip layout")
+	}
+	noDesc[i+8] |= 8
+	for name, z := range map[string][]byte{
+		"local name differs":               tampered,
+		"duplicate names":                  dup,
+		"truncated":                        data[:len(data)-10],
+		"garbage":                          []byte("<html>not a zip</html>"),
+		"directory with content":           dirContent,
+		"descriptor only in the directory": noDesc,
+	} {
 		s := NewStream(bytes.NewReader(z))
 		s.Write(z)
 		got, err := streamSum(t, s, z)
@@ -160,6 +192,20 @@ func TestStreamFalseDescriptor(t *testing.T) {
 		if !errors.Is(s.err, errUnsupported) {
 			t.Fatalf("chunk %d: stream error = %v; want the false descriptor found out", chunk, s.err)
 		}
+	}
+}
+
+// TestStreamStartsWorkersAsNeeded: a zip of one file keeps one worker
+// busy, whatever GOMAXPROCS is.
+func TestStreamStartsWorkersAsNeeded(t *testing.T) {
+	data := makeZip(t, []entry{{"m@v1/a.go", []byte("package a\n"), zip.Deflate, false}})
+	s := NewStream(bytes.NewReader(data))
+	s.Write(data)
+	if _, err := streamSum(t, s, data); err != nil {
+		t.Fatal(err)
+	}
+	if s.started != 1 {
+		t.Fatalf("started %d workers for one file", s.started)
 	}
 }
 
