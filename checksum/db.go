@@ -156,11 +156,12 @@ type DB struct {
 	memCache map[string][]byte // recent verified lookups and tiles (all of them when CacheDir is empty)
 	secMsg   string            // last security report
 
-	verifier    note.Verifier
-	maxTree     int64                // largest tree seen signed
-	lookupsBusy int                  // lookup answers being read
-	lookupDone  chan struct{}        // closed when one has been read
-	wideTiles   map[tlog.Tile][]byte // wider tiles read for narrower reads, unauthenticated
+	verifier      note.Verifier
+	verifiedTiles map[tlog.Tile]int    // widest width authenticated, by tile
+	maxTree       int64                // largest tree seen signed
+	lookupsBusy   int                  // lookup answers being read
+	lookupDone    chan struct{}        // closed when one has been read
+	wideTiles     map[tlog.Tile][]byte // wider tiles read for narrower reads, unauthenticated
 
 	lookups flight.Group[string, []string]
 	bases   flight.Group[string, string]
@@ -291,6 +292,7 @@ func (db *DB) dropClient(gen *clientOps) {
 	defer db.mu.Unlock()
 	if db.client == gen {
 		db.client = nil
+		db.wideTiles = nil // one of them may be why gen failed
 	}
 }
 
@@ -380,11 +382,10 @@ func (db *DB) Record(ctx context.Context, path, version string) (data []byte, ve
 
 // Tile returns the tile at tilePath ("8/0/x001/234", "8/1/000.p/5", as in
 // /tile/<tilePath>). verified reports whether it came from the tiles this
-// DB authenticated (a partial tile may be a prefix of a full one);
-// otherwise it was read from the database as is, or is a prefix of a wider
-// tile read that way, for the caller's client to authenticate. Reads of a
-// partial tile are widened as readTile describes, so that the DB and its
-// callers read each tile once.
+// DB authenticated, or is a prefix of a wider one it authenticated, so
+// that a proxy's clients, whose trees may be smaller than the DB's, read
+// no tile the DB has read; otherwise it was read from the database as is,
+// for the caller's client to authenticate, and is not kept.
 func (db *DB) Tile(ctx context.Context, tilePath string) (data []byte, verified bool, err error) {
 	if err := db.init(); err != nil {
 		return nil, false, err
@@ -393,11 +394,11 @@ func (db *DB) Tile(ctx context.Context, tilePath string) (data []byte, verified 
 		return data, true, nil
 	}
 	if t, err := tlog.ParseTilePath("tile/" + tilePath); err == nil && t.L >= 0 {
-		if data, verified := db.heldTile(t); data != nil {
-			return data, verified, nil
+		if data, _ := db.heldTile(t, false); data != nil {
+			return data, true, nil
 		}
 	}
-	data, err = db.readTile(ctx, "/tile/"+tilePath)
+	data, err = db.ReadRemote(ctx, "/tile/"+tilePath)
 	return data, false, err
 }
 
@@ -602,6 +603,9 @@ func (o *clientOps) WriteCache(file string, data []byte) {
 	}
 	db.memCache[file] = data
 	db.mu.Unlock()
+	if strings.HasPrefix(file, db.name+"/tile/") {
+		db.keptTile(file)
+	}
 	if db.CacheDir == "" {
 		return
 	}

@@ -119,35 +119,69 @@ func tileKey(t tlog.Tile) tlog.Tile {
 	return t
 }
 
-// heldTile returns the first t.W hashes of a tile at least that wide that
-// the DB holds: authenticated (a full tile x/mod's client has kept) or not
-// (a wider tile fetched for a narrower read).
-func (db *DB) heldTile(t tlog.Tile) (data []byte, verified bool) {
+// heldTile returns the first t.W hashes of a wider tile the DB holds:
+// one x/mod's client has authenticated and kept, or, if unverified is
+// set, one read for a narrower read and not authenticated (yet).
+func (db *DB) heldTile(t tlog.Tile, unverified bool) (data []byte, verified bool) {
 	n := t.W * tlog.HashSize
-	full := tileKey(t)
-	if full != t {
-		if data, err := db.readCache(db.name + "/" + full.Path()); err == nil && len(data) >= n {
-			return data[:n:n], true
+	key := tileKey(t)
+	db.mu.Lock()
+	w := db.verifiedTiles[key]
+	db.mu.Unlock()
+	for _, w := range []int{w, key.W} {
+		if w > t.W {
+			wide := key
+			wide.W = w
+			if data, err := db.readCache(db.name + "/" + wide.Path()); err == nil && len(data) >= n {
+				return data[:n:n], true
+			}
 		}
+	}
+	if !unverified {
+		return nil, false
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if data := db.wideTiles[full]; len(data) >= n {
+	if data := db.wideTiles[key]; len(data) >= n {
 		return data[:n:n], false
 	}
 	return nil, false
 }
 
-// readTile reads the hash tile at path ("/tile/8/0/x001/234.p/5") from the
-// database, sparing the request when a wider tile is held, and widening
-// the request to what the largest tree seen holds of the tile. The answer
-// is not authenticated. Other paths are read as they are.
+// keptTile records that x/mod's client authenticated and kept the tile
+// file ("<name>/tile/...").
+func (db *DB) keptTile(file string) {
+	t, err := tlog.ParseTilePath(strings.TrimPrefix(file, db.name+"/"))
+	if err != nil || t.L < 0 {
+		return
+	}
+	key := tileKey(t)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.verifiedTiles == nil {
+		db.verifiedTiles = make(map[tlog.Tile]int)
+	}
+	if _, ok := db.verifiedTiles[key]; !ok && len(db.verifiedTiles) >= maxMemCache {
+		for k := range db.verifiedTiles {
+			delete(db.verifiedTiles, k)
+			break
+		}
+	}
+	db.verifiedTiles[key] = max(db.verifiedTiles[key], t.W)
+}
+
+// readTile reads the hash tile at path ("/tile/8/0/x001/234.p/5") for
+// x/mod's client, which authenticates it: it spares the request when a
+// wider tile is held, and widens the request to what the largest tree
+// seen holds of the tile. Other paths are read as they are. The wider
+// tiles it keeps unauthenticated are dropped with the client generation
+// (dropClient), so that one that fails authentication is read again.
 func (db *DB) readTile(ctx context.Context, path string) ([]byte, error) {
 	t, err := tlog.ParseTilePath(strings.TrimPrefix(path, "/"))
 	if err != nil || t.L < 0 {
 		return db.ReadRemote(ctx, path) // data tiles are never widened
 	}
-	if data, _ := db.heldTile(t); data != nil {
+	if data, _ := db.heldTile(t, true); data != nil {
 		return data, nil
 	}
 	want := db.widest(ctx, t)

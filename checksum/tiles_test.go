@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,5 +181,49 @@ func TestDBWaitsForConcurrentLookups(t *testing.T) {
 	wg.Wait()
 	if got := d.tileRequests(); len(got) != 1 || got[0] != "8/0/000.p/4" {
 		t.Fatalf("tile requests = %q; want only the widest, 8/0/000.p/4", got)
+	}
+}
+
+// TestDBRereadsTileThatFailed: a wider tile kept for later reads that
+// turns out not to authenticate is read again by the next lookup.
+func TestDBRereadsTileThatFailed(t *testing.T) {
+	d := newTileTestDB(t)
+	var corrupt atomic.Bool
+	corrupt.Store(true)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := http.Get(d.srv.URL + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		if strings.HasPrefix(r.URL.Path, "/tile/8/0/") && corrupt.Swap(false) {
+			data[0] ^= 1 // one flipped bit, once
+		}
+		w.WriteHeader(resp.StatusCode)
+		w.Write(data)
+	}))
+	defer front.Close()
+	db := &DB{timer: instant{}, Key: d.key, URL: front.URL}
+	if err := db.init(); err != nil {
+		t.Fatal(err)
+	}
+	// Learn of the tree of size 4, so that the first record's tile is
+	// read wide and kept.
+	last, first := d.mods[3], d.mods[0]
+	p, _ := lookupPath(last.Path, last.Version)
+	if _, err := db.currentClient().ReadRemote(p); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := db.Check(ctx, first.Path, first.Version, false, first.ZipSum()); err == nil {
+		t.Fatal("check with a corrupted tile succeeded")
+	}
+	if err := db.Check(ctx, first.Path, first.Version, false, first.ZipSum()); err != nil {
+		t.Fatalf("check after the corrupted tile: %v", err)
+	}
+	if err := db.Check(ctx, last.Path, last.Version, false, last.ZipSum()); err != nil {
+		t.Fatal(err)
 	}
 }
