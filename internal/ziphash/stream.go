@@ -179,27 +179,20 @@ var (
 	errAborted     = errors.New("stream aborted")
 )
 
-// wait waits until the bytes up to off are available, reporting false if
-// they never will be.
-func (s *Stream) wait(off int64) bool {
+// waitFor waits until the bytes up to off are available or no more will
+// come, and returns how many are available, or aborted.
+func (s *Stream) waitFor(off int64) (avail int64, aborted bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for s.avail < off && !s.ended {
 		s.cond.Wait()
 	}
-	return s.avail >= off && !s.aborted
-}
-
-// available returns how many bytes are available.
-func (s *Stream) available() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.avail
+	return s.avail, s.aborted
 }
 
 // read returns the n bytes at off, once they are available.
 func (s *Stream) read(off int64, n int) ([]byte, error) {
-	if !s.wait(off + int64(n)) {
+	if avail, aborted := s.waitFor(off + int64(n)); aborted || avail < off+int64(n) {
 		return nil, io.ErrUnexpectedEOF
 	}
 	b := make([]byte, n)
@@ -217,12 +210,7 @@ type streamReader struct {
 
 func (r *streamReader) Read(p []byte) (int, error) {
 	s := r.s
-	s.mu.Lock()
-	for s.avail <= r.off && !s.ended {
-		s.cond.Wait()
-	}
-	avail, aborted := s.avail, s.aborted
-	s.mu.Unlock()
+	avail, aborted := s.waitFor(r.off + 1)
 	if aborted {
 		return 0, errAborted
 	}
@@ -237,19 +225,15 @@ func (r *streamReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// A job is one entry to hash. Its header's fields are set before it is
-// sent to a worker; when the entry has a data descriptor, the parser sets
-// the rest and closes known once it has found it (found says whether it
-// has).
+// A job is one entry to hash. The entry's fields from its local header
+// are set before it is sent to a worker; when the entry has a data
+// descriptor, the parser sets its CRC and sizes and closes known once it
+// has found it (found says whether it has).
 type job struct {
-	dataOff      int64
-	name         string
-	method       uint16
-	flags        uint16
-	crc          uint32
-	csize, usize uint64
-	known        chan struct{}
-	found        bool
+	dataOff int64
+	e       streamEntry
+	known   chan struct{}
+	found   bool
 }
 
 // dispatch hands j to an idle worker, or to a new one while there are
@@ -294,34 +278,33 @@ func (s *Stream) parse() (err error) {
 		if err != nil {
 			return err
 		}
-		j := &job{
-			flags:  binary.LittleEndian.Uint16(hdr[6:]),
-			method: binary.LittleEndian.Uint16(hdr[8:]),
-			crc:    binary.LittleEndian.Uint32(hdr[14:]),
-			csize:  uint64(binary.LittleEndian.Uint32(hdr[18:])),
-			usize:  uint64(binary.LittleEndian.Uint32(hdr[22:])),
-			known:  make(chan struct{}),
-		}
+		j := &job{known: make(chan struct{})}
+		e := &j.e
+		e.flags = binary.LittleEndian.Uint16(hdr[6:])
+		e.method = binary.LittleEndian.Uint16(hdr[8:])
+		e.crc = binary.LittleEndian.Uint32(hdr[14:])
+		e.csize = uint64(binary.LittleEndian.Uint32(hdr[18:]))
+		e.usize = uint64(binary.LittleEndian.Uint32(hdr[22:]))
 		nameLen := int(binary.LittleEndian.Uint16(hdr[26:]))
 		extraLen := int(binary.LittleEndian.Uint16(hdr[28:]))
 		name, err := s.read(off+30, nameLen)
 		if err != nil {
 			return err
 		}
-		j.name = string(name)
+		e.name = string(name)
 		j.dataOff = off + 30 + int64(nameLen) + int64(extraLen)
-		if j.flags&1 != 0 || j.csize == 0xffffffff || j.usize == 0xffffffff {
+		if e.flags&1 != 0 || e.csize == 0xffffffff || e.usize == 0xffffffff {
 			return errUnsupported // encrypted or zip64
 		}
-		if j.method != zip.Store && j.method != zip.Deflate {
+		if e.method != zip.Store && e.method != zip.Deflate {
 			return errUnsupported
 		}
-		if j.flags&8 == 0 {
+		if e.flags&8 == 0 {
 			// The sizes are in the header.
 			j.found = true
 			close(j.known)
 			s.dispatch(j)
-			off = j.dataOff + int64(j.csize)
+			off = j.dataOff + int64(e.csize)
 			continue
 		}
 		pending = j
@@ -334,9 +317,9 @@ func (s *Stream) parse() (err error) {
 		if err != nil {
 			return err
 		}
-		j.crc = binary.LittleEndian.Uint32(d[4:])
-		j.csize = uint64(binary.LittleEndian.Uint32(d[8:]))
-		j.usize = uint64(binary.LittleEndian.Uint32(d[12:]))
+		e.crc = binary.LittleEndian.Uint32(d[4:])
+		e.csize = uint64(binary.LittleEndian.Uint32(d[8:]))
+		e.usize = uint64(binary.LittleEndian.Uint32(d[12:]))
 		j.found = true
 		close(j.known)
 		pending = nil
@@ -356,13 +339,14 @@ func (s *Stream) findDescriptor(dataOff int64, buf *[]byte) (int64, error) {
 	pos := dataOff
 	size := 4 << 10 // most entries are small: read little at first
 	for {
-		if !s.wait(pos + 20) {
+		avail, aborted := s.waitFor(pos + 20)
+		if aborted || avail < pos+20 {
 			return 0, io.ErrUnexpectedEOF
 		}
 		if len(*buf) < size {
 			*buf = make([]byte, size)
 		}
-		end := min(s.available(), pos+int64(size))
+		end := min(avail, pos+int64(size))
 		size = min(2*size, 64<<10)
 		chunk := (*buf)[:end-pos]
 		if _, err := s.r.ReadAt(chunk, pos); err != nil {
@@ -387,64 +371,60 @@ func (s *Stream) findDescriptor(dataOff int64, buf *[]byte) (int64, error) {
 	}
 }
 
-// entrySums hashes an entry's content with SHA-256 and CRC-32 at once.
-type entrySums struct {
-	sha hash.Hash
-	crc hash.Hash32
-}
-
-func (s *entrySums) Write(p []byte) (int, error) {
-	s.sha.Write(p)
-	s.crc.Write(p)
-	return len(p), nil
+// A worker hashes entries with buffers and a decompressor of its own.
+type worker struct {
+	sha     hash.Hash
+	crc     hash.Hash32
+	sums    io.Writer     // both
+	inflate io.ReadCloser // created at the first deflated entry
+	br      *bufio.Reader
+	buf     []byte
 }
 
 // work hashes the entries sent on s.jobs.
 func (s *Stream) work() {
-	var inflate io.ReadCloser // created at the first deflated entry
-	sums := entrySums{sha: sha256.New(), crc: crc32.NewIEEE()}
-	buf := make([]byte, 32<<10)
-	br := bufio.NewReaderSize(nil, 16<<10)
+	w := &worker{sha: sha256.New(), crc: crc32.NewIEEE(), br: bufio.NewReaderSize(nil, 16<<10), buf: make([]byte, 32<<10)}
+	w.sums = io.MultiWriter(w.sha, w.crc)
 	for j := range s.jobs {
-		if err := s.hash(j, &inflate, &sums, br, buf); err != nil {
+		if err := w.hash(s, j); err != nil {
 			s.fail(err)
 		}
 	}
 }
 
-// hash hashes one entry's content and records it.
-func (s *Stream) hash(j *job, inflate *io.ReadCloser, sums *entrySums, br *bufio.Reader, buf []byte) error {
+// hash hashes one entry's content and records it in s.
+func (w *worker) hash(s *Stream, j *job) error {
 	src := &streamReader{s: s, off: j.dataOff}
-	br.Reset(src) // a ByteReader: flate reads no further than the entry's end
+	w.br.Reset(src) // a ByteReader: flate reads no further than the entry's end
 	var content io.Reader
-	switch j.method {
+	switch j.e.method {
 	case zip.Store:
 		<-j.known // the size may come from the descriptor
 		if !j.found {
 			return errUnsupported
 		}
-		content = io.LimitReader(br, int64(j.csize))
+		content = io.LimitReader(w.br, int64(j.e.csize))
 	case zip.Deflate:
-		if *inflate == nil {
-			*inflate = flate.NewReader(br)
-		} else if err := (*inflate).(flate.Resetter).Reset(br, nil); err != nil {
+		if w.inflate == nil {
+			w.inflate = flate.NewReader(w.br)
+		} else if err := w.inflate.(flate.Resetter).Reset(w.br, nil); err != nil {
 			return err
 		}
-		content = *inflate
+		content = w.inflate
 	}
-	sums.sha.Reset()
-	sums.crc.Reset()
-	n, err := io.CopyBuffer(sums, content, buf)
+	w.sha.Reset()
+	w.crc.Reset()
+	n, err := io.CopyBuffer(w.sums, content, w.buf)
 	if err != nil {
 		return err
 	}
-	consumed := uint64(src.off - int64(br.Buffered()) - j.dataOff)
+	consumed := uint64(src.off - int64(w.br.Buffered()) - j.dataOff)
 	<-j.known
-	if !j.found || consumed != j.csize || uint64(n) != j.usize || sums.crc.Sum32() != j.crc {
+	e := j.e
+	if !j.found || consumed != e.csize || uint64(n) != e.usize || w.crc.Sum32() != e.crc {
 		return errUnsupported // let the central directory pass decide
 	}
-	e := streamEntry{name: j.name, method: j.method, flags: j.flags, crc: j.crc, csize: j.csize, usize: j.usize}
-	sums.sha.Sum(e.sum[:0])
+	w.sha.Sum(e.sum[:0])
 	s.mu.Lock()
 	s.entries[j.dataOff] = e
 	s.mu.Unlock()
