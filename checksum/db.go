@@ -456,15 +456,14 @@ func (o *clientOps) ReadRemote(path string) ([]byte, error) {
 	if strings.HasPrefix(path, "/tile/") {
 		return o.db.readTile(o.context(), path)
 	}
-	if strings.HasPrefix(path, "/lookup/") {
-		o.db.lookupStarted()
+	if !strings.HasPrefix(path, "/lookup/") {
+		return o.db.ReadRemote(o.context(), path)
 	}
+	o.db.lookupStarted()
 	data, err := o.db.ReadRemote(o.context(), path)
-	if strings.HasPrefix(path, "/lookup/") {
-		o.db.lookupEnded(data)
-	}
+	o.db.lookupEnded(data)
 	var he *modfetch.HTTPError
-	if strings.HasPrefix(path, "/lookup/") && errors.As(err, &he) {
+	if errors.As(err, &he) {
 		o.mu.Lock()
 		if o.failed == nil {
 			o.failed = make(map[string]error)
@@ -563,6 +562,21 @@ func (o *clientOps) WriteConfig(file string, old, new []byte) error {
 // maxMemCache bounds the in-memory cache used when CacheDir is empty.
 const maxMemCache = 4096
 
+// bounded returns m, made if nil, with room for key: when m holds limit
+// keys and not key, it drops one (any).
+func bounded[K comparable, V any](m map[K]V, key K, limit int) map[K]V {
+	if m == nil {
+		return make(map[K]V)
+	}
+	if _, ok := m[key]; !ok && len(m) >= limit {
+		for k := range m {
+			delete(m, k)
+			break
+		}
+	}
+	return m
+}
+
 func (o *clientOps) ReadCache(file string) ([]byte, error) {
 	return o.db.readCache(file)
 }
@@ -592,15 +606,7 @@ func (db *DB) readCache(file string) ([]byte, error) {
 func (o *clientOps) WriteCache(file string, data []byte) {
 	db := o.db
 	db.mu.Lock()
-	if db.memCache == nil {
-		db.memCache = make(map[string][]byte)
-	}
-	if len(db.memCache) >= maxMemCache {
-		for k := range db.memCache {
-			delete(db.memCache, k)
-			break
-		}
-	}
+	db.memCache = bounded(db.memCache, file, maxMemCache)
 	db.memCache[file] = data
 	db.mu.Unlock()
 	if strings.HasPrefix(file, db.name+"/tile/") {

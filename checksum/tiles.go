@@ -56,12 +56,12 @@ const maxTileWait = 20 * time.Millisecond
 // tiles are spared when the larger tree is known in time.
 func (db *DB) widest(ctx context.Context, t tlog.Tile) tlog.Tile {
 	var timer *time.Timer
-	for {
+	for waited := false; ; {
 		db.mu.Lock()
 		w := max(t.W, tileWidth(t, db.maxTree))
 		busy, changed := db.lookupsBusy, db.lookupDone
 		db.mu.Unlock()
-		if w == 1<<uint(t.H) || busy == 0 {
+		if w == 1<<uint(t.H) || busy == 0 || waited {
 			t.W = w
 			return t
 		}
@@ -72,13 +72,9 @@ func (db *DB) widest(ctx context.Context, t tlog.Tile) tlog.Tile {
 		select {
 		case <-changed:
 		case <-timer.C:
-			busy = 0
+			waited = true
 		case <-ctx.Done():
-			busy = 0
-		}
-		if busy == 0 {
-			t.W = w
-			return t
+			waited = true
 		}
 	}
 }
@@ -128,7 +124,13 @@ func (db *DB) heldTile(t tlog.Tile, unverified bool) (data []byte, verified bool
 	db.mu.Lock()
 	w := db.verifiedTiles[key]
 	db.mu.Unlock()
-	for _, w := range []int{w, key.W} {
+	// The widest this DB authenticated, else a full tile kept on disk
+	// (by the go command, say).
+	widths := []int{w}
+	if w != key.W {
+		widths = append(widths, key.W)
+	}
+	for _, w := range widths {
 		if w > t.W {
 			wide := key
 			wide.W = w
@@ -158,15 +160,7 @@ func (db *DB) keptTile(file string) {
 	key := tileKey(t)
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.verifiedTiles == nil {
-		db.verifiedTiles = make(map[tlog.Tile]int)
-	}
-	if _, ok := db.verifiedTiles[key]; !ok && len(db.verifiedTiles) >= maxMemCache {
-		for k := range db.verifiedTiles {
-			delete(db.verifiedTiles, k)
-			break
-		}
-	}
+	db.verifiedTiles = bounded(db.verifiedTiles, key, maxMemCache)
 	db.verifiedTiles[key] = max(db.verifiedTiles[key], t.W)
 }
 
@@ -198,23 +192,13 @@ func (db *DB) readTile(ctx context.Context, path string) ([]byte, error) {
 	if err != nil || len(data) != want.W*tlog.HashSize {
 		return data, err // x/mod's client rejects a malformed tile
 	}
-	{
-		db.mu.Lock()
-		if db.wideTiles == nil {
-			db.wideTiles = make(map[tlog.Tile][]byte)
-		}
-		key := tileKey(want)
-		if len(db.wideTiles[key]) < len(data) {
-			if _, ok := db.wideTiles[key]; !ok && len(db.wideTiles) >= maxWideTiles {
-				for k := range db.wideTiles {
-					delete(db.wideTiles, k)
-					break
-				}
-			}
-			db.wideTiles[key] = data
-		}
-		db.mu.Unlock()
+	key := tileKey(want)
+	db.mu.Lock()
+	if len(db.wideTiles[key]) < len(data) {
+		db.wideTiles = bounded(db.wideTiles, key, maxWideTiles)
+		db.wideTiles[key] = data
 	}
+	db.mu.Unlock()
 	n := t.W * tlog.HashSize
 	return data[:n:n], nil
 }
