@@ -337,3 +337,14 @@ func TestQueryCanceledCallerDoesNotPoison(t *testing.T) {
 		t.Fatalf("Deprecated after a canceled call = %q, %v", msg, err)
 	}
 }
+
+func TestLegacyGoMod(t *testing.T) {
+	for path, want := range map[string]string{
+		"github.com/docker/docker": "module github.com/docker/docker\n",
+		"example.com/a b":          "module \"example.com/a b\"\n",
+	} {
+		if got := string(modfetch.LegacyGoMod(path)); got != want {
+			t.Errorf("LegacyGoMod(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

@@ -412,6 +412,9 @@ func (d *Direct) GoMod(ctx context.Context, path, version string) ([]byte, error
 	if err != nil {
 		return nil, moduleErr(path, version, err)
 	}
+	if data == nil {
+		return modfetch.LegacyGoMod(path), nil
+	}
 	return data, nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
+	modzip "golang.org/x/mod/zip"
 
 	"github.com/modfetch/modfetch/internal/vcs"
 )
@@ -29,7 +30,7 @@ import (
 // Code is what a repository answers (the go command's codehost.Repo).
 type Code interface {
 	// Tags lists the tags with a prefix.
-	Tags(ctx context.Context, prefix string) (*vcs.Tags, error)
+	Tags(ctx context.Context, prefix string) ([]vcs.Tag, error)
 	// Stat resolves a revision: hash, tag, branch.
 	Stat(ctx context.Context, rev string) (*vcs.RevInfo, error)
 	// Latest resolves the default branch's head.
@@ -50,8 +51,6 @@ type Info struct {
 	Version string
 	Time    time.Time
 	Origin  *vcs.Origin
-	Name    string // full commit hash
-	Short   string // short hash
 }
 
 // A Repo is one module in a repository. It is cheap: make one per request
@@ -138,10 +137,7 @@ func (r *Repo) Versions(ctx context.Context, prefix string) ([]string, error) {
 		return nil, &module.ModuleError{Path: r.modPath, Err: err}
 	}
 	var list, incompatible []string
-	for _, t := range tags.List {
-		if !strings.HasPrefix(t.Name, p) {
-			continue
-		}
+	for _, t := range tags {
 		v := t.Name[len(r.tagPrefix()):]
 		// Only canonical tags; pseudo-version-shaped ones never count.
 		if v == "" || v != semver.Canonical(v) || module.IsPseudoVersion(v) {
@@ -171,7 +167,7 @@ func (r *Repo) addIncompatible(ctx context.Context, list, incompatible []string)
 		return list, nil
 	}
 	hasGoMod := func(v string) (bool, error) {
-		_, err := r.code.ReadFile(ctx, v, "go.mod", vcs.MaxGoMod)
+		_, err := r.code.ReadFile(ctx, v, "go.mod", modzip.MaxGoMod)
 		if err == nil {
 			return true, nil
 		}
@@ -272,33 +268,10 @@ func (r *Repo) tagToVersion(tag string) (v string, canonical bool) {
 // pseudo-version based on the highest version tag among its ancestors.
 func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) (result *Info, err error) {
 	defer func() {
-		if result == nil || info.Origin == nil {
-			return
-		}
-		o := *info.Origin
-		o.Subdir = r.codeDir
-		result.Origin = &o
-		v := result.Version
-		if module.IsPseudoVersion(v) && (v != statVers || !strings.HasPrefix(v, "v0.0.0-")) {
-			// The pseudo-version depends on the tags that might be its
-			// base: record them.
-			prefix := r.tagPrefix()
-			if r.pathMajor != "" {
-				prefix += r.pathMajor[1:] + "."
-			}
-			tags, terr := r.code.Tags(ctx, prefix)
-			if terr != nil {
-				result.Origin = nil
-				if err == nil {
-					result, err = nil, terr
-				}
-				return
-			}
-			o.TagPrefix = tags.Origin.TagPrefix
-			o.TagSum = tags.Origin.TagSum
-			if tags.Origin.RepoSum != "" {
-				o.RepoSum = tags.Origin.RepoSum
-			}
+		if result != nil && info.Origin != nil {
+			o := *info.Origin
+			o.Subdir = r.codeDir
+			result.Origin = &o
 		}
 	}()
 
@@ -313,7 +286,7 @@ func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) 
 		}
 		ok, seen := noGoMod[""]
 		if !seen {
-			_, err := r.code.ReadFile(ctx, info.Name, "go.mod", vcs.MaxGoMod)
+			_, err := r.code.ReadFile(ctx, info.Name, "go.mod", modzip.MaxGoMod)
 			ok = err != nil
 			noGoMod[""] = ok
 		}
@@ -324,7 +297,7 @@ func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) 
 			major := semver.Major(v)
 			ok, seen = noGoMod[major]
 			if !seen {
-				_, err := r.code.ReadFile(ctx, info.Name, path.Join(major, "go.mod"), vcs.MaxGoMod)
+				_, err := r.code.ReadFile(ctx, info.Name, path.Join(major, "go.mod"), modzip.MaxGoMod)
 				ok = err != nil
 				noGoMod[major] = ok
 			}
@@ -372,7 +345,7 @@ func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) 
 		if errIncompatible != nil {
 			return nil, errIncompatible
 		}
-		return &Info{Name: info.Name, Short: info.Short, Time: info.Time, Version: v}, nil
+		return &Info{Time: info.Time, Version: v}, nil
 	}
 
 	if module.IsPseudoVersion(statVers) {
@@ -388,9 +361,18 @@ func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) 
 		return res, nil
 	}
 
-	retracted, err := r.retractedVersions(ctx)
-	if err != nil {
-		retracted = func(string) bool { return false }
+	// Retractions (which cost a read of the latest go.mod) matter only
+	// when a tag must be chosen: load them on first use. A failure to read
+	// them is ignored, as by the go command.
+	var isRetracted func(string) bool
+	retracted := func(v string) bool {
+		if isRetracted == nil {
+			var err error
+			if isRetracted, err = r.retractedVersions(ctx); err != nil {
+				isRetracted = func(string) bool { return false }
+			}
+		}
+		return isRetracted(v)
 	}
 
 	// The VCS said rev is a tag: use it if it is a canonical version.
@@ -433,7 +415,7 @@ func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) 
 			return !retracted(v)
 		}
 		tag, err := r.code.RecentTag(ctx, info.Name, r.tagPrefix(), allowed)
-		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		if err != nil {
 			return nil, err
 		}
 		if tag != "" {
@@ -505,7 +487,7 @@ func (r *Repo) validatePseudoVersion(ctx context.Context, info *vcs.RevInfo, ver
 	}
 	var lastTag string
 	found := false
-	for _, tag := range tags.List {
+	for _, tag := range tags {
 		if semver.Compare(strings.TrimPrefix(tag.Name, r.tagPrefix()), base) == 0 {
 			lastTag = tag.Name
 			found, err = r.code.DescendsFrom(ctx, info.Name, tag.Name)
@@ -557,7 +539,7 @@ func (r *Repo) retractedVersions(ctx context.Context) (func(string) bool, error)
 	if err != nil {
 		return nil, err
 	}
-	f, err := modfile.ParseLax("go.mod", data, nil)
+	f, err := modfile.ParseLax("go.mod", data, nil) // nil (no go.mod): no retractions
 	if err != nil {
 		return nil, err
 	}
@@ -591,9 +573,9 @@ func (r *Repo) findDir(ctx context.Context, version string) (rev, dir string, go
 		return "", "", nil, fmt.Errorf("reading %s/%s at revision %s: %w", r.codeRoot, file1, rev, err)
 	}
 
-	gomod1, err1 := r.code.ReadFile(ctx, rev, file1, vcs.MaxGoMod)
+	gomod1, err1 := r.code.ReadFile(ctx, rev, file1, modzip.MaxGoMod)
 	if err1 != nil && !errors.Is(err1, fs.ErrNotExist) {
-		return "", "", nil, fmt.Errorf("reading %s/%s at revision %s: %v", r.codeRoot, file1, rev, err1)
+		return "", "", nil, fmt.Errorf("reading %s/%s at revision %s: %w", r.codeRoot, file1, rev, err1)
 	}
 	mpath1 := modfile.ModulePath(gomod1)
 	found1 := err1 == nil && (isMajor(mpath1, r.pathMajor) || r.gopkgInQuirk(mpath1))
@@ -604,9 +586,9 @@ func (r *Repo) findDir(ctx context.Context, version string) (rev, dir string, go
 		// or vN/go.mod exists and claims vN. Not both.
 		dir2 := path.Join(r.codeDir, r.pathMajor[1:])
 		file2 = path.Join(dir2, "go.mod")
-		gomod2, err2 := r.code.ReadFile(ctx, rev, file2, vcs.MaxGoMod)
+		gomod2, err2 := r.code.ReadFile(ctx, rev, file2, modzip.MaxGoMod)
 		if err2 != nil && !errors.Is(err2, fs.ErrNotExist) {
-			return "", "", nil, fmt.Errorf("reading %s/%s at revision %s: %v", r.codeRoot, file2, rev, err2)
+			return "", "", nil, fmt.Errorf("reading %s/%s at revision %s: %w", r.codeRoot, file2, rev, err2)
 		}
 		mpath2 := modfile.ModulePath(gomod2)
 		found2 := err2 == nil && isMajor(mpath2, r.pathMajor)
@@ -685,8 +667,9 @@ func (r *Repo) gopkgInQuirk(mpath string) bool {
 	return r.pathMajor == "" && strings.HasPrefix(mpath, "gopkg.in/")
 }
 
-// GoMod returns the module's go.mod at canonical version, or the
-// synthesised "module <path>" for a module without one.
+// GoMod returns the module's go.mod at canonical version, or nil for a
+// module without one (whose go.mod the caller synthesises:
+// modfetch.LegacyGoMod).
 func (r *Repo) GoMod(ctx context.Context, version string) ([]byte, error) {
 	if version != module.CanonicalVersion(version) {
 		return nil, fmt.Errorf("version %s is not canonical", version)
@@ -698,20 +681,7 @@ func (r *Repo) GoMod(ctx context.Context, version string) ([]byte, error) {
 		}
 	}
 	_, _, gomod, err := r.findDir(ctx, version)
-	if err != nil {
-		return nil, err
-	}
-	if gomod == nil {
-		// findDir found no go.mod.
-		return LegacyGoMod(r.modPath), nil
-	}
-	return gomod, nil
-}
-
-// LegacyGoMod is the go.mod of a module without one: exactly
-// "module <path>\n", the path quoted only if it must be.
-func LegacyGoMod(modPath string) []byte {
-	return fmt.Appendf(nil, "module %s\n", modfile.AutoQuote(modPath))
+	return gomod, err
 }
 
 // invalidf is a reason a version is not a version of the module (a bad

@@ -19,14 +19,14 @@ type memCode struct {
 	files map[string]map[string]string // rev -> file -> content
 }
 
-func (m *memCode) Tags(ctx context.Context, prefix string) (*vcs.Tags, error) {
-	t := &vcs.Tags{Origin: &vcs.Origin{VCS: "git", TagPrefix: prefix}, List: []vcs.Tag{}}
+func (m *memCode) Tags(ctx context.Context, prefix string) ([]vcs.Tag, error) {
+	t := []vcs.Tag{}
 	for rev := range m.files {
 		if strings.HasPrefix(rev, prefix) {
-			t.List = append(t.List, vcs.Tag{Name: rev, Hash: hashOf(rev)})
+			t = append(t, vcs.Tag{Name: rev, Hash: hashOf(rev)})
 		}
 	}
-	sort.Slice(t.List, func(i, j int) bool { return t.List[i].Name < t.List[j].Name })
+	sort.Slice(t, func(i, j int) bool { return t[i].Name < t[j].Name })
 	return t, nil
 }
 
@@ -216,14 +216,5 @@ func TestIsMajor(t *testing.T) {
 		if got := isMajor(tt.mpath, tt.major); got != tt.ok {
 			t.Errorf("isMajor(%q, %q) = %v", tt.mpath, tt.major, got)
 		}
-	}
-}
-
-func TestLegacyGoMod(t *testing.T) {
-	if got := string(LegacyGoMod("github.com/docker/docker")); got != "module github.com/docker/docker\n" {
-		t.Errorf("got %q", got)
-	}
-	if got := string(LegacyGoMod("example.com/a b")); got != "module \"example.com/a b\"\n" {
-		t.Errorf("got %q", got)
 	}
 }

@@ -14,8 +14,6 @@ import (
 
 	"golang.org/x/mod/module"
 	modzip "golang.org/x/mod/zip"
-
-	"github.com/modfetch/modfetch/internal/vcs"
 )
 
 // Zip writes the module zip of canonical version to dst, as the go
@@ -40,7 +38,7 @@ func (r *Repo) Zip(ctx context.Context, dst io.Writer, version string) error {
 		return err
 	}
 
-	a, err := r.code.ReadZip(ctx, rev, subdir, r.TempDir, vcs.MaxZipFile)
+	a, err := r.code.ReadZip(ctx, rev, subdir, r.TempDir, modzip.MaxZipFile)
 	if err != nil {
 		return err
 	}
@@ -81,7 +79,7 @@ func (r *Repo) Zip(ctx context.Context, dst io.Writer, version string) error {
 		}
 	}
 	if !haveLICENSE && subdir != "" {
-		if data, err := r.code.ReadFile(ctx, rev, "LICENSE", vcs.MaxLICENSE); err == nil {
+		if data, err := r.code.ReadFile(ctx, rev, "LICENSE", modzip.MaxLICENSE); err == nil {
 			files = append(files, dataFile{name: "LICENSE", data: data})
 		} else if ctx.Err() != nil {
 			return err

@@ -3,8 +3,6 @@ package vcs
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -231,34 +229,20 @@ func sha256Refs(refs map[string]string) bool {
 	return false
 }
 
-// Tags returns the remote's tags starting with prefix, and an Origin
-// whose TagSum summarises the ones that matter for versions (the go
-// command's sum, so that the two agree).
-func (s *Session) Tags(ctx context.Context, prefix string) (*Tags, error) {
+// Tags returns the remote's tags starting with prefix, sorted by name.
+func (s *Session) Tags(ctx context.Context, prefix string) ([]Tag, error) {
 	refs, err := s.loadRefs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tags := &Tags{
-		Origin: &Origin{VCS: "git", URL: s.r.url, TagPrefix: prefix},
-		List:   []Tag{},
-	}
+	tags := []Tag{}
 	for ref, hash := range refs {
 		tag, ok := strings.CutPrefix(ref, "refs/tags/")
 		if ok && strings.HasPrefix(tag, prefix) {
-			tags.List = append(tags.List, Tag{tag, hash})
+			tags = append(tags, Tag{tag, hash})
 		}
 	}
-	sort.Slice(tags.List, func(i, j int) bool { return tags.List[i].Name < tags.List[j].Name })
-
-	dir := prefix[:strings.LastIndex(prefix, "/")+1]
-	h := sha256.New()
-	for _, t := range tags.List {
-		if isOriginTag(strings.TrimPrefix(t.Name, dir)) {
-			fmt.Fprintf(h, "%q %s\n", t.Name, t.Hash)
-		}
-	}
-	tags.Origin.TagSum = "t1:" + base64.StdEncoding.EncodeToString(h.Sum(nil))
+	sort.Slice(tags, func(i, j int) bool { return tags[i].Name < tags[j].Name })
 	return tags, nil
 }
 
@@ -642,7 +626,7 @@ func (s *Session) ReadFile(ctx context.Context, rev, file string, maxSize int64)
 	}
 	s.files[key] = fileEntry{out, err}
 	s.filesMu.Unlock()
-	return out, err
+	return bytes.Clone(out), err
 }
 
 // RecentTag returns the highest tag with prefix that allowed accepts on
@@ -687,7 +671,7 @@ func (s *Session) RecentTag(ctx context.Context, rev, prefix string, allowed fun
 	if err != nil {
 		return "", err
 	}
-	if len(tags.List) == 0 {
+	if len(tags) == 0 {
 		return "", nil
 	}
 	// No deferred unlock: allowed may read files, which may fetch, which
@@ -720,7 +704,7 @@ func (s *Session) DescendsFrom(ctx context.Context, rev, tag string) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	if len(tags.List) == 0 {
+	if len(tags) == 0 {
 		return false, nil
 	}
 	if _, err := s.Stat(ctx, rev); err != nil {

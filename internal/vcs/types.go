@@ -4,36 +4,17 @@ import (
 	"io/fs"
 	"strings"
 	"time"
-
-	"golang.org/x/mod/module"
-	"golang.org/x/mod/semver"
-)
-
-// Size limits for what is read from a repository, the go command's
-// (cmd/go/internal/modfetch/codehost).
-const (
-	MaxGoMod   = 16 << 20  // a go.mod file
-	MaxLICENSE = 16 << 20  // a LICENSE file
-	MaxZipFile = 500 << 20 // an archive of a revision
 )
 
 // An Origin describes where a result came from, with the fields and
-// meaning of the go command's codehost.Origin.
+// meaning of the go command's codehost.Origin that a module's .info file
+// keeps.
 type Origin struct {
-	VCS       string
-	URL       string
-	Subdir    string
-	Hash      string
-	TagPrefix string
-	TagSum    string
-	Ref       string
-	RepoSum   string
-}
-
-// Tags lists a repository's tags with a prefix.
-type Tags struct {
-	Origin *Origin
-	List   []Tag // sorted by name
+	VCS    string
+	URL    string
+	Subdir string
+	Hash   string
+	Ref    string
 }
 
 // A Tag is a tag name and the commit it names.
@@ -108,13 +89,4 @@ func AllHex(rev string) bool {
 		}
 	}
 	return true
-}
-
-// isOriginTag reports whether a tag (without its directory prefix) takes
-// part in Tags' TagSum: tags whose canonical semantic version is a prefix
-// of them, other than pseudo-versions. This is the go command's rule, so
-// the sums agree.
-func isOriginTag(tag string) bool {
-	c := semver.Canonical(tag)
-	return c != "" && strings.HasPrefix(tag, c) && !module.IsPseudoVersion(tag)
 }
