@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -202,12 +203,32 @@ func (d *Direct) RepoRoot(ctx context.Context, path string) (*RepoRoot, error) {
 		if ctx.Err() != nil {
 			return nil, err
 		}
+		if unreachable(err) {
+			return nil, err
+		}
 		// As in the go command: not knowing where the code is means the
-		// module does not exist here.
+		// module does not exist here. Not reaching the server that would
+		// say is a failure, not "not found" (a passing outage must not
+		// be remembered as an absence).
 		return nil, modfetch.NotExist(err)
 	}
 	cp := *rr
 	return &cp, nil
+}
+
+// unreachable reports whether a repository lookup failed for want of an
+// answer: a transport failure (DNS, connection, TLS, timeout) or an HTTP
+// status other than 404 and 410.
+func unreachable(err error) bool {
+	var ue *url.Error
+	var he *modfetch.HTTPError
+	switch {
+	case errors.As(err, &ue):
+		return true
+	case errors.As(err, &he):
+		return he.StatusCode != http.StatusNotFound && he.StatusCode != http.StatusGone
+	}
+	return false
 }
 
 func (d *Direct) gitRepo(u string) (*vcs.Repo, error) {

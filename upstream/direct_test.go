@@ -280,6 +280,9 @@ func testDirectDiscovery(t *testing.T, s *gitfixture.Standard) {
 	if err == nil || !strings.HasPrefix(err.Error(), `unrecognized import path "vanity.example.com/lib": https fetch: Get "https://vanity.example.com/lib?go-get=1": tls: failed to verify certificate`) {
 		t.Errorf("untrusted: %v", err)
 	}
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("untrusted: a failure to reach the server is not-found: %v", err)
+	}
 	un = standardDirect(t, s)
 	un.Client = s.UntrustingClient()
 	un.GOINSECURE = "vanity.example.com"
@@ -303,8 +306,8 @@ func testDirectDiscovery(t *testing.T, s *gitfixture.Standard) {
 
 	// A host without https: only GOINSECURE falls back to http.
 	_, err = d.RepoRoot(ctx, "insecure.example.com/lib")
-	if err == nil || !strings.HasPrefix(err.Error(), `unrecognized import path "insecure.example.com/lib": https fetch: Get "https://insecure.example.com/lib?go-get=1":`) {
-		t.Errorf("http-only host: %v", err)
+	if err == nil || !strings.HasPrefix(err.Error(), `unrecognized import path "insecure.example.com/lib": https fetch: Get "https://insecure.example.com/lib?go-get=1":`) || errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("http-only host: %v; want a failure that is not not-found", err)
 	}
 	in := standardDirect(t, s)
 	in.GOINSECURE = "insecure.example.com"
@@ -878,4 +881,28 @@ func (h *headerWrapper) Unwrap() http.RoundTripper { return h.next }
 
 func (h *headerWrapper) Rewrap(next http.RoundTripper) http.RoundTripper {
 	return &headerWrapper{next: next, used: h.used}
+}
+
+// TestUnreachable: what makes a failed repository lookup a failure
+// rather than not-found (DESIGN: 403, 5xx, timeouts and DNS errors are
+// not "not found").
+func TestUnreachable(t *testing.T) {
+	status := func(code int) error {
+		return fmt.Errorf("unrecognized import path %q: %w", "x.example/m", &modfetch.HTTPError{StatusCode: code, Status: http.StatusText(code)})
+	}
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{status(404), false},
+		{status(410), false},
+		{status(403), true},
+		{status(503), true},
+		{fmt.Errorf("https fetch: %w", &url.Error{Op: "Get", URL: "https://x.example", Err: errors.New("dial tcp: lookup x.example: no such host")}), true},
+		{errors.New("parse https://x.example: no go-import meta tags ()"), false},
+	} {
+		if got := unreachable(tt.err); got != tt.want {
+			t.Errorf("unreachable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
 }
