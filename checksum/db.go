@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb"
@@ -159,8 +160,10 @@ type DB struct {
 	verifier      note.Verifier
 	verifiedTiles map[tlog.Tile]int    // widest width authenticated, by tile
 	maxTree       int64                // largest tree seen signed
-	lookupsBusy   int                  // lookup answers being read
+	lookupSeq     uint64               // lookup answers started
+	lookupsBusy   map[uint64]bool      // lookup answers being read
 	lookupDone    chan struct{}        // closed when one has been read
+	tileWait      time.Duration        // test hook: maxTileWait if zero
 	wideTiles     map[tlog.Tile][]byte // wider tiles read for narrower reads, unauthenticated
 
 	lookups flight.Group[string, []string]
@@ -394,7 +397,7 @@ func (db *DB) Tile(ctx context.Context, tilePath string) (data []byte, verified 
 		return data, true, nil
 	}
 	if t, err := tlog.ParseTilePath("tile/" + tilePath); err == nil && t.L >= 0 {
-		if data, _ := db.heldTile(t, false); data != nil {
+		if data, _ := db.heldTile(t, true); data != nil {
 			return data, true, nil
 		}
 	}
@@ -459,9 +462,9 @@ func (o *clientOps) ReadRemote(path string) ([]byte, error) {
 	if !strings.HasPrefix(path, "/lookup/") {
 		return o.db.ReadRemote(o.context(), path)
 	}
-	o.db.lookupStarted()
+	id := o.db.lookupStarted()
 	data, err := o.db.ReadRemote(o.context(), path)
-	o.db.lookupEnded(data)
+	o.db.lookupEnded(id, data)
 	var he *modfetch.HTTPError
 	if errors.As(err, &he) {
 		o.mu.Lock()

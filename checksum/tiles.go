@@ -1,6 +1,7 @@
 package checksum
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -50,56 +51,73 @@ func (db *DB) noteTree(answer []byte) (int64, bool) {
 const maxTileWait = 20 * time.Millisecond
 
 // widest returns t at the width the largest tree seen gives it. When t is
-// partial there and lookups are being read, it first waits for them
-// (at most maxTileWait): concurrent lookups often come back signed by
-// trees of different sizes, and the reads of the smaller tree's partial
-// tiles are spared when the larger tree is known in time.
-func (db *DB) widest(ctx context.Context, t tlog.Tile) tlog.Tile {
+// partial there and lookups that started before are still being read, it
+// first waits for them (at most maxTileWait, or db.tileWait): concurrent
+// lookups often come back signed by trees of different sizes, and the
+// reads of the smaller tree's partial tiles are spared when the larger
+// tree is known in time.
+func (db *DB) widest(t tlog.Tile) tlog.Tile {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	before := db.lookupSeq
 	var timer *time.Timer
-	for waited := false; ; {
-		db.mu.Lock()
-		w := max(t.W, tileWidth(t, db.maxTree))
-		busy, changed := db.lookupsBusy, db.lookupDone
-		db.mu.Unlock()
-		if w == 1<<uint(t.H) || busy == 0 || waited {
-			t.W = w
+	for {
+		t.W = max(t.W, tileWidth(t, db.maxTree))
+		if t.W == 1<<uint(t.H) || !db.lookupsBefore(before) {
 			return t
 		}
 		if timer == nil {
-			timer = time.NewTimer(maxTileWait)
+			timer = time.NewTimer(cmp.Or(db.tileWait, maxTileWait))
 			defer timer.Stop()
 		}
+		changed := db.lookupDone
+		db.mu.Unlock()
 		select {
 		case <-changed:
+			db.mu.Lock()
 		case <-timer.C:
-			waited = true
-		case <-ctx.Done():
-			waited = true
+			db.mu.Lock()
+			t.W = max(t.W, tileWidth(t, db.maxTree))
+			return t
 		}
 	}
 }
 
-// lookupStarted and lookupEnded count the lookup answers being read, for
-// widest.
-func (db *DB) lookupStarted() {
-	db.mu.Lock()
-	db.lookupsBusy++
-	if db.lookupDone == nil {
-		db.lookupDone = make(chan struct{})
+// lookupsBefore reports whether lookups numbered up to seq are still
+// being read. db.mu is held.
+func (db *DB) lookupsBefore(seq uint64) bool {
+	for id := range db.lookupsBusy {
+		if id <= seq {
+			return true
+		}
 	}
-	db.mu.Unlock()
+	return false
 }
 
-func (db *DB) lookupEnded(answer []byte) {
+// lookupStarted and lookupEnded track the lookup answers being read, for
+// widest.
+func (db *DB) lookupStarted() uint64 {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.lookupSeq++
+	if db.lookupsBusy == nil {
+		db.lookupsBusy = make(map[uint64]bool)
+		db.lookupDone = make(chan struct{})
+	}
+	db.lookupsBusy[db.lookupSeq] = true
+	return db.lookupSeq
+}
+
+func (db *DB) lookupEnded(id uint64, answer []byte) {
 	n, ok := db.noteTree(answer)
 	db.mu.Lock()
+	defer db.mu.Unlock()
 	if ok {
 		db.maxTree = max(db.maxTree, n)
 	}
-	db.lookupsBusy--
+	delete(db.lookupsBusy, id)
 	close(db.lookupDone)
 	db.lookupDone = make(chan struct{})
-	db.mu.Unlock()
 }
 
 // tileWidth is the width of tile t (its H, L and N) in a tree of size n:
@@ -115,19 +133,20 @@ func tileKey(t tlog.Tile) tlog.Tile {
 	return t
 }
 
-// heldTile returns the first t.W hashes of a wider tile the DB holds:
-// one x/mod's client has authenticated and kept, or, if unverified is
-// set, one read for a narrower read and not authenticated (yet).
-func (db *DB) heldTile(t tlog.Tile, unverified bool) (data []byte, verified bool) {
+// heldTile returns the first t.W hashes of a wider tile the DB holds. For
+// a proxy's client (forClient), that is the widest one x/mod's client has
+// authenticated here, or a full tile kept on disk (by the go command,
+// say); for x/mod's client, which has looked for the full tile itself,
+// the widest authenticated one or one read for a narrower read and not
+// authenticated yet.
+func (db *DB) heldTile(t tlog.Tile, forClient bool) (data []byte, verified bool) {
 	n := t.W * tlog.HashSize
 	key := tileKey(t)
 	db.mu.Lock()
 	w := db.verifiedTiles[key]
 	db.mu.Unlock()
-	// The widest this DB authenticated, else a full tile kept on disk
-	// (by the go command, say).
 	widths := []int{w}
-	if w != key.W {
+	if forClient && w != key.W {
 		widths = append(widths, key.W)
 	}
 	for _, w := range widths {
@@ -139,7 +158,7 @@ func (db *DB) heldTile(t tlog.Tile, unverified bool) (data []byte, verified bool
 			}
 		}
 	}
-	if !unverified {
+	if forClient {
 		return nil, false
 	}
 	db.mu.Lock()
@@ -167,38 +186,50 @@ func (db *DB) keptTile(file string) {
 // readTile reads the hash tile at path ("/tile/8/0/x001/234.p/5") for
 // x/mod's client, which authenticates it: it spares the request when a
 // wider tile is held, and widens the request to what the largest tree
-// seen holds of the tile. Other paths are read as they are. The wider
-// tiles it keeps unauthenticated are dropped with the client generation
-// (dropClient), so that one that fails authentication is read again.
+// seen holds of the tile. Other paths are read as they are.
 func (db *DB) readTile(ctx context.Context, path string) ([]byte, error) {
 	t, err := tlog.ParseTilePath(strings.TrimPrefix(path, "/"))
 	if err != nil || t.L < 0 {
 		return db.ReadRemote(ctx, path) // data tiles are never widened
 	}
-	if data, _ := db.heldTile(t, true); data != nil {
+	if data, _ := db.heldTile(t, false); data != nil {
 		return data, nil
 	}
-	want := db.widest(ctx, t)
-	data, err, _ := db.tiles.Do(ctx, want.Path(), func(ctx context.Context) ([]byte, error) {
-		return db.ReadRemote(ctx, "/"+want.Path())
-	})
+	want := db.widest(t)
+	data, err := db.fetchTile(ctx, want)
 	if want != t && (err != nil || len(data) != want.W*tlog.HashSize) {
 		// The wider tile is not there: read the one asked for.
 		want = t
-		data, err, _ = db.tiles.Do(ctx, want.Path(), func(ctx context.Context) ([]byte, error) {
-			return db.ReadRemote(ctx, path)
-		})
+		data, err = db.fetchTile(ctx, want)
 	}
 	if err != nil || len(data) != want.W*tlog.HashSize {
 		return data, err // x/mod's client rejects a malformed tile
 	}
-	key := tileKey(want)
-	db.mu.Lock()
-	if len(db.wideTiles[key]) < len(data) {
-		db.wideTiles = bounded(db.wideTiles, key, maxWideTiles)
-		db.wideTiles[key] = data
-	}
-	db.mu.Unlock()
 	n := t.W * tlog.HashSize
 	return data[:n:n], nil
+}
+
+// fetchTile reads tile t from the database once for concurrent callers,
+// and keeps it, unauthenticated, for narrower or later reads before the
+// callers have it: a reader that has just missed it finds it. The tiles
+// kept so are dropped with the client generation (dropClient), so that
+// one that fails authentication is read again.
+func (db *DB) fetchTile(ctx context.Context, t tlog.Tile) ([]byte, error) {
+	data, err, _ := db.tiles.Do(ctx, t.Path(), func(ctx context.Context) ([]byte, error) {
+		if data, _ := db.heldTile(t, false); data != nil {
+			return data, nil
+		}
+		data, err := db.ReadRemote(ctx, "/"+t.Path())
+		if err == nil && len(data) == t.W*tlog.HashSize {
+			key := tileKey(t)
+			db.mu.Lock()
+			if len(db.wideTiles[key]) < len(data) {
+				db.wideTiles = bounded(db.wideTiles, key, maxWideTiles)
+				db.wideTiles[key] = data
+			}
+			db.mu.Unlock()
+		}
+		return data, err
+	})
+	return data, err
 }

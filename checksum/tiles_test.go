@@ -169,7 +169,8 @@ func TestDBNarrowTileFallback(t *testing.T) {
 func TestDBWaitsForConcurrentLookups(t *testing.T) {
 	d := newTileTestDB(t)
 	d.lastFirst = true
-	db := &DB{timer: instant{}, Key: d.key, URL: d.srv.URL}
+	// The wait ends when the lookup does, not on a clock.
+	db := &DB{timer: instant{}, Key: d.key, URL: d.srv.URL, tileWait: time.Hour}
 	var wg sync.WaitGroup
 	for _, m := range []*fixture.Module{d.mods[0], d.mods[3]} {
 		wg.Go(func() {
