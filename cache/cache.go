@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/module"
+	modzip "golang.org/x/mod/zip"
 
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/background"
@@ -552,7 +553,7 @@ type multiReader interface {
 // size bytes) when given, else from the stored copy; "" if none can be
 // read at random. srcErr is r's own failure, err the failure to store.
 func (c *Cache) storeZip(ctx context.Context, key string, r io.Reader, local io.ReaderAt, size int64) (sum string, srcErr, err error) {
-	src := &sourceReader{r: r}
+	src := &zipSource{r: r}
 	if err := c.store.Put(ctx, key, src); err != nil {
 		if src.err == nil && c.Logger != nil {
 			c.Logger.Warn("cache write failed", "key", key, "error", err)
@@ -617,15 +618,23 @@ func (c *Cache) Sum(ctx context.Context, path, version string) string {
 	return string(data)
 }
 
-// sourceReader remembers the error of the reader it wraps, to tell a
-// failing source from a failing store.
-type sourceReader struct {
+// zipSource reads a zip from Next, failing once it is longer than
+// modzip.MaxZipFile, and remembers the error of the reading (its source's
+// or the limit's), to tell a failing source from a failing store.
+type zipSource struct {
 	r   io.Reader
+	n   int64
 	err error
 }
 
-func (s *sourceReader) Read(p []byte) (int, error) {
+var errZipTooLarge = errors.New("downloaded zip file too large")
+
+func (s *zipSource) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
+	s.n += int64(n)
+	if s.n > modzip.MaxZipFile {
+		err = errZipTooLarge
+	}
 	if err != nil && err != io.EOF {
 		s.err = err
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	modzip "golang.org/x/mod/zip"
+
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/fixture"
 )
@@ -887,5 +889,24 @@ func TestCacheWriteBehindReleasesFiles(t *testing.T) {
 			t.Fatalf("file closed %d times, want 1", fr.closed.Load())
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// zeros is an endless stream of zero bytes that costs nothing to read.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { return len(p), nil }
+
+// TestZipSourceLimit: a zip longer than x/mod's limit fails while it is
+// read (so that Put leaves nothing), with an error that is the source's.
+func TestZipSourceLimit(t *testing.T) {
+	src := &zipSource{r: zeros{}}
+	n, err := io.Copy(io.Discard, src)
+	if !errors.Is(err, errZipTooLarge) || !errors.Is(src.err, errZipTooLarge) || n <= modzip.MaxZipFile || n > modzip.MaxZipFile+64<<10 {
+		t.Fatalf("copy = %d, %v (source error %v); want a failure just past %d bytes", n, err, src.err, modzip.MaxZipFile)
+	}
+	ok := &zipSource{r: strings.NewReader("PK")}
+	if data, err := io.ReadAll(ok); err != nil || string(data) != "PK" || ok.err != nil {
+		t.Fatalf("short zip: %q, %v, %v", data, err, ok.err)
 	}
 }

@@ -238,7 +238,7 @@ func (c *Cache) Flush(ctx context.Context) error {
 	return c.bg.Wait(ctx)
 }
 
-// pendingReader returns a reader of a zip being written behind, or nil.
+// pendingZipReader returns a reader of a zip being written behind, or nil.
 func (c *Cache) pendingZipReader(key string) io.ReadCloser {
 	c.mu.Lock()
 	p := c.pendingZips[key]
@@ -295,7 +295,7 @@ func (c *Cache) keepZipBehind(ctx context.Context, rc io.ReadCloser, key string)
 				return nil, err
 			}
 			os.Remove(f.Name()) // unlinked: nothing left behind
-			src := &sourceReader{r: rc}
+			src := &zipSource{r: rc}
 			n, err := io.Copy(f, src)
 			rc.Close()
 			if err != nil {
@@ -339,6 +339,10 @@ func (c *Cache) keepZipBehind(ctx context.Context, rc io.ReadCloser, key string)
 	}
 	if !c.background(finish) {
 		finish(context.Background())
+		// Nobody will open p: close the reader kept for its first caller.
+		if r := p.reader(); r != nil {
+			r.Close()
+		}
 		return nil, nil
 	}
 	return p, nil
