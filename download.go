@@ -84,16 +84,26 @@ func Download(ctx context.Context, r Resolver, path, rev string, opts *DownloadO
 		return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
 	}
 	defer cleanup()
+	m := module.Version{Path: path, Version: d.Version}
+	// A .ziphash is trusted beside a zip file laid out like the go
+	// command's (a DirStore's, whose cache wrote it after checking).
+	hashFile, recorded := "", ""
+	if rel, err := versionFile(m, "zip"); err == nil && strings.HasSuffix(zipFile, string(filepath.Separator)+rel) {
+		hashFile = strings.TrimSuffix(zipFile, ".zip") + ".ziphash"
+		recorded = readZiphash(hashFile)
+	}
 	if s, ok := rc.(interface{ Sum() string }); ok && s.Sum() != "" {
 		d.Sum = s.Sum()
-	} else if s := readZiphash(zipFile + "hash"); s != "" {
-		d.Sum = s
+	} else if recorded != "" {
+		d.Sum = recorded
 	} else if d.Sum, err = dirhash.HashZip(zipFile, dirhash.DefaultHash); err != nil {
 		return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
 	}
 	if opts.ModCache != "" {
-		m := module.Version{Path: path, Version: d.Version}
-		if d.Dir, err = extract(ctx, opts.ModCache, m, zipFile, d.Sum, opts.ReadWrite); err != nil {
+		if recorded == "" {
+			hashFile = "" // not known to be there
+		}
+		if d.Dir, err = extract(ctx, opts.ModCache, m, zipFile, hashFile, d.Sum, opts.ReadWrite); err != nil {
 			return nil, err
 		}
 	}
@@ -107,9 +117,10 @@ func hashGoMod(data []byte) (string, error) {
 }
 
 // localZip returns the name of a file holding the zip read from rc: rc's
-// own file when it is one, else a temporary copy removed by cleanup.
+// own file when it is one (an *os.File, or a type around one, like a
+// DirStore's or Direct's zips), else a temporary copy removed by cleanup.
 func localZip(rc io.Reader, tempDir string) (name string, cleanup func(), err error) {
-	if f, ok := rc.(*os.File); ok && filepath.IsAbs(f.Name()) {
+	if f, ok := rc.(interface{ Name() string }); ok && filepath.IsAbs(f.Name()) {
 		if _, err := os.Stat(f.Name()); err == nil {
 			return f.Name(), func() {}, nil
 		}
@@ -208,9 +219,10 @@ func ExtractedDir(modcache, path, version string) (string, bool) {
 	return dir, true
 }
 
-// downloadFile returns the name of path@version's file with extension ext
-// in modcache/cache/download.
-func downloadFile(modcache string, m module.Version, ext string) (string, error) {
+// versionFile is the name of path@version's file with extension ext
+// under a module cache's cache/download (or a file-tree GOPROXY):
+// "<escaped path>/@v/<escaped version>.<ext>".
+func versionFile(m module.Version, ext string) (string, error) {
 	enc, err := module.EscapePath(m.Path)
 	if err != nil {
 		return "", err
@@ -219,11 +231,21 @@ func downloadFile(modcache string, m module.Version, ext string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(modcache, "cache", "download", filepath.FromSlash(enc), "@v", ev+"."+ext), nil
+	return filepath.Join(filepath.FromSlash(enc), "@v", ev+"."+ext), nil
+}
+
+// downloadFile is the name of path@version's file with extension ext in
+// the module cache modcache.
+func downloadFile(modcache string, m module.Version, ext string) (string, error) {
+	rel, err := versionFile(m, ext)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(modcache, "cache", "download", rel), nil
 }
 
 // extract unzips zipFile into the module cache like the go command.
-func extract(ctx context.Context, modcache string, m module.Version, zipFile, sum string, rw bool) (dir string, err error) {
+func extract(ctx context.Context, modcache string, m module.Version, zipFile, knownZiphash, sum string, rw bool) (dir string, err error) {
 	if !filepath.IsAbs(modcache) {
 		return "", fmt.Errorf("GOMODCACHE entry is relative; must be absolute path: %q.", modcache)
 	}
@@ -248,7 +270,7 @@ func extract(ctx context.Context, modcache string, m module.Version, zipFile, su
 
 	// The go command requires the .ziphash beside the zip to trust a
 	// directory; write it when whoever stored the zip did not.
-	if readZiphash(ziphash) == "" {
+	if ziphash != knownZiphash && readZiphash(ziphash) == "" {
 		if err := writeFileAtomic(ziphash, []byte(sum)); err != nil {
 			return "", err
 		}

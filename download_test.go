@@ -3,6 +3,7 @@ package modfetch_test
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -209,4 +210,62 @@ func chmodAll(dir string) {
 		}
 		return nil
 	})
+}
+
+// fileResolver answers Zip with a file it writes at name, wrapped in a
+// type of its own (as Direct's and DirStore's zips are).
+type fileResolver struct {
+	modfetch.Resolver
+	name string
+}
+
+type wrappedFile struct{ *os.File }
+
+func (r *fileResolver) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	rc, err := r.Resolver.Zip(ctx, path, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	if err := os.MkdirAll(filepath.Dir(r.name), 0o777); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(r.name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
+		return nil, err
+	}
+	f.Seek(0, io.SeekStart)
+	return wrappedFile{f}, nil
+}
+
+// TestDownloadTrustsZiphashOnlyInLayout: a .ziphash beside the Resolver's
+// zip file is used only when the file is laid out like a module cache's
+// (a DirStore's) for that path@version; beside any other file it is
+// ignored and the zip is hashed.
+func TestDownloadTrustsZiphashOnlyInLayout(t *testing.T) {
+	set := fixture.Standard()
+	m := set.Module("example.com/hello", "v1.0.0")
+	const recorded = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name, want string
+	}{
+		{filepath.Join(dir, "other", "x.zip"), m.ZipSum()},
+		{filepath.Join(dir, "store", "example.com", "hello", "@v", "v1.0.0.zip"), recorded},
+	} {
+		if err := os.MkdirAll(filepath.Dir(tt.name), 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(strings.TrimSuffix(tt.name, ".zip")+".ziphash", []byte(recorded), 0o666); err != nil {
+			t.Fatal(err)
+		}
+		d, err := modfetch.Download(context.Background(), &fileResolver{set, tt.name}, m.Path, m.Version, nil)
+		if err != nil || d.Sum != tt.want {
+			t.Errorf("%s: Download = %+v, %v; want Sum %s", tt.name, d, err, tt.want)
+		}
+	}
 }
