@@ -79,7 +79,16 @@ func Download(ctx context.Context, r Resolver, path, rev string, opts *DownloadO
 		return nil, err
 	}
 	defer rc.Close()
+	// A reader of a download in progress waits for it: stop waiting when
+	// ctx ends.
+	stop := context.AfterFunc(ctx, func() { rc.Close() })
 	zipFile, cleanup, err := localZip(rc, opts.TempDir)
+	if !stop() {
+		if err == nil {
+			cleanup()
+		}
+		err = context.Cause(ctx)
+	}
 	if err != nil {
 		return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
 	}

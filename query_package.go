@@ -197,7 +197,16 @@ func (q *Querier) containsPackage(ctx context.Context, path, version, pkg string
 		return false, err
 	}
 	defer rc.Close()
+	// A reader of a download in progress waits for it: stop waiting when
+	// ctx ends.
+	stop := context.AfterFunc(ctx, func() { rc.Close() })
 	ra, size, cleanup, err := readerAt(rc)
+	if !stop() {
+		if err == nil {
+			cleanup()
+		}
+		err = context.Cause(ctx)
+	}
 	if err != nil {
 		return false, err
 	}

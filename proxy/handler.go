@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -301,6 +302,10 @@ func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	// A streaming reader waits for its download: stop waiting when the
+	// client leaves.
+	stop := context.AfterFunc(r.Context(), func() { rc.Close() })
+	defer stop()
 	// A streaming reader (a download being verified) may still fail:
 	// wait for its first bytes before committing to a status, so that a
 	// zip that fails verification before any byte is released (every zip
@@ -320,7 +325,9 @@ func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version
 		if _, err := io.CopyBuffer(w, rc, buf); err != nil {
 			// The status is sent: abort the response so the client sees a
 			// failure, not a short zip.
-			h.log(r, http.StatusBadGateway, "zip stream failed: "+errorText(err), err)
+			if r.Context().Err() == nil {
+				h.log(r, http.StatusBadGateway, "zip stream failed: "+errorText(err), err)
+			}
 			panic(http.ErrAbortHandler)
 		}
 	}

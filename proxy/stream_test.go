@@ -193,3 +193,43 @@ func TestMemoryStaysFlat(t *testing.T) {
 		}
 	}
 }
+
+// TestClientLeavingEndsWait: a client that leaves while its zip is still
+// downloading does not keep its handler waiting for the upstream.
+func TestClientLeavingEndsWait(t *testing.T) {
+	set := new(fixture.Set)
+	set.Add("example.com/big", "v1.0.0", map[string]string{"go.mod": "module example.com/big\n", "blob.bin": fixture.Noise(600 << 10)}, fixture.Day(1))
+	zip := set.Module("example.com/big", "v1.0.0").Zip
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(zip[:200<<10])
+		w.(http.Flusher).Flush()
+		<-release // the rest never comes while the test runs
+	}))
+	defer up.Close()
+	defer close(release) // before up.Close, which waits for the handler
+	h := &Handler{Resolver: &checksum.Verify{Next: &upstream.Proxy{URL: up.URL}}}
+	returned := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(returned)
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/example.com/big/@v/v1.0.0.zip", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 100<<10)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler still waiting for the upstream after its client left")
+	}
+}

@@ -118,28 +118,29 @@ func (s *Spool) NewReader() *Reader {
 	return &Reader{s: s}
 }
 
-// A Reader reads a Spool, waiting for the writer as needed. Like most
-// readers, it is for one goroutine at a time: Close must not be called
-// while a Read is in progress (a blocked Read returns when the writer
-// writes more or finishes, which the writer's own limits bound).
+// A Reader reads a Spool, waiting for the writer as needed. Reads are for
+// one goroutine at a time; Close may be called from another, and a Read
+// blocked waiting for the writer then returns ErrClosed (so a caller
+// whose context ends can close the reader to stop waiting).
 type Reader struct {
 	s      *Spool
 	off    int64
-	closed bool
+	closed bool // guarded by s.mu
 }
 
 // Read reads the next bytes, blocking until the writer has produced
 // enough of them (or finished).
 func (r *Reader) Read(p []byte) (int, error) {
-	if r.closed {
-		return 0, ErrClosed
-	}
 	if len(p) == 0 {
 		return 0, nil
 	}
 	s := r.s
 	s.mu.Lock()
 	for {
+		if r.closed {
+			s.mu.Unlock()
+			return 0, ErrClosed
+		}
 		visible := s.size
 		if !s.end || s.err != nil {
 			visible -= s.hold
@@ -169,14 +170,18 @@ func (r *Reader) Read(p []byte) (int, error) {
 	}
 }
 
-// Close releases the reader.
+// Close releases the reader, waking a Read blocked on it.
 func (r *Reader) Close() error {
-	if !r.closed {
-		r.closed = true
-		r.s.mu.Lock()
-		r.s.readers--
-		r.s.mu.Unlock()
-		r.s.release()
+	s := r.s
+	s.mu.Lock()
+	if r.closed {
+		s.mu.Unlock()
+		return nil
 	}
+	r.closed = true
+	s.readers--
+	s.mu.Unlock()
+	s.cond.Broadcast()
+	s.release()
 	return nil
 }

@@ -110,3 +110,27 @@ func TestOrphaned(t *testing.T) {
 	}
 	s.Finish(ErrOrphaned)
 }
+
+// TestCloseWakesBlockedRead: closing a reader from another goroutine
+// ends a Read waiting for the writer, with ErrClosed.
+func TestCloseWakesBlockedRead(t *testing.T) {
+	s, err := New(t.TempDir(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Finish(nil)
+	r := s.NewReader()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := r.Read(make([]byte, 10))
+		errc <- err
+	}()
+	time.Sleep(10 * time.Millisecond) // let the Read block; the test holds either way
+	r.Close()
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Fatalf("blocked Read after Close = %v, want ErrClosed", err)
+	}
+	if _, err := r.Read(make([]byte, 10)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Read after Close = %v", err)
+	}
+}
