@@ -248,7 +248,11 @@ func (c *Client) retry(ctx context.Context, u *url.URL, op func(context.Context)
 		Stop:                backoff.Stop,
 		Clock:               tm,
 	}
-	policy := &retryPolicy{exp: exp, attempts: r.Attempts, clock: tm, maxElapsed: r.MaxElapsed}
+	policy := &retryPolicy{exp: exp, attempts: r.Attempts}
+	var waits backoff.Timer // nil: backoff's own, on the real clock
+	if c.Timer != nil {
+		waits = &timerAdapter{tm: tm}
+	}
 	var last error
 	err := backoff.RetryNotifyWithTimer(func() error {
 		err := op(ctx)
@@ -269,7 +273,7 @@ func (c *Client) retry(ctx context.Context, u *url.URL, op func(context.Context)
 		if c.OnRetry != nil {
 			c.OnRetry(u.Redacted(), final(err), wait)
 		}
-	}, &timerAdapter{tm: tm})
+	}, waits)
 	if err != nil && ctx.Err() != nil && last != nil {
 		// Canceled while waiting: report the request's own failure.
 		err = last
@@ -282,16 +286,12 @@ func (c *Client) retry(ctx context.Context, u *url.URL, op func(context.Context)
 type retryPolicy struct {
 	exp        *backoff.ExponentialBackOff
 	attempts   int
-	clock      Timer
-	maxElapsed time.Duration
-	start      time.Time
 	n          int
 	retryAfter time.Duration // of the last failure
 }
 
 func (p *retryPolicy) Reset() {
 	p.exp.Reset()
-	p.start = p.clock.Now()
 	p.n = 0
 }
 
@@ -305,7 +305,7 @@ func (p *retryPolicy) NextBackOff() time.Duration {
 		return backoff.Stop
 	}
 	if p.retryAfter > next {
-		if p.clock.Now().Sub(p.start)+p.retryAfter > p.maxElapsed {
+		if p.exp.GetElapsedTime()+p.retryAfter > p.exp.MaxElapsedTime {
 			return backoff.Stop
 		}
 		next = p.retryAfter
@@ -313,7 +313,7 @@ func (p *retryPolicy) NextBackOff() time.Duration {
 	return next
 }
 
-// timerAdapter runs backoff/v4's waits on a Timer.
+// timerAdapter runs backoff/v4's waits on a substitute Timer (tests).
 type timerAdapter struct {
 	tm     Timer
 	ch     chan time.Time
