@@ -18,9 +18,9 @@ import (
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
-	"golang.org/x/mod/sumdb/dirhash"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/checksum"
 	"github.com/modfetch/modfetch/internal/gitfixture"
 	"github.com/modfetch/modfetch/internal/ziphash"
 	"github.com/modfetch/modfetch/upstream"
@@ -57,56 +57,59 @@ func normError(s string) string {
 // directArgs are the module versions compared by `go mod download`.
 func directArgs(s *gitfixture.Standard) []string {
 	h := s.Hash
-	p := gitfixture.Pseudo
+	// pv is the pseudo-version of hash at hour n after major or older.
+	pv := func(major, older string, n int, hash string) string {
+		return module.PseudoVersion(major, older, gitfixture.At(n), hash[:12])
+	}
 	return []string{
 		"github.com/fix/basic@v1.0.0",
-		"github.com/fix/basic@v1.1.0",                                                   // annotated tag
-		"github.com/fix/basic@v1.2.0-rc.1",                                              // pre-release on a branch
-		"github.com/fix/basic@v1.1.1-0." + p(gitfixture.At(2), h["basic/main"]),         // pseudo, form 2
-		"github.com/fix/basic@v1.2.0-rc.1.0." + p(gitfixture.At(4), h["basic/feature"]), // form 3
-		"github.com/fix/basic@v1.0.1-0." + p(gitfixture.At(2), h["basic/main"]),         // lower base, still valid
-		"github.com/fix/basic@v0.0.0-" + p(gitfixture.At(2), h["basic/main"]),           // no base, v0
-		"github.com/fix/basic@v1.9.9",                                                   // unknown revision
-		"github.com/fix/basic@v1.1.1-0." + p(gitfixture.At(2), "000000000000"),          // wrong revision
-		"github.com/fix/basic@v1.1.1-0.20990101000000-" + h["basic/main"][:12],          // wrong time
-		"github.com/fix/basic@v1.1.1-0." + p(gitfixture.At(1), h["basic/v1.1.0"]),       // base is the commit's own tag
-		"github.com/fix/basic@v1.3.1-0." + p(gitfixture.At(2), h["basic/main"]),         // base tag missing
-		"github.com/fix/multi@v1.0.0",                                                   // nested module excluded
-		"github.com/fix/multi/sub@v1.0.0",                                               // subdirectory module, root LICENSE
-		"github.com/fix/multi/sub@v1.1.0",                                               //
-		"github.com/fix/multi/v2@v2.0.0",                                                // /v2 in a subdirectory
-		"github.com/fix/multi@v2.0.0+incompatible",                                      // has go.mod: not incompatible
-		"github.com/fix/multi/sub@v1.0.1-0." + p(gitfixture.At(2), h["multi/main"]),     // subdir pseudo
-		"github.com/fix/major@v1.0.0",                                                   //
-		"github.com/fix/major/v2@v2.0.0",                                                // /v2 on a branch
-		"github.com/fix/major/v2@v2.0.0-" + p(gitfixture.At(1), h["major/v2-first"]),    // form 1, major 2
-		"github.com/fix/major@v2.0.0",                                                   // go.mod says /v2
-		"github.com/fix/nomod@v1.0.0",                                                   // synthesised go.mod
-		"github.com/fix/nomod@v2.0.0+incompatible",                                      //
-		"github.com/fix/nomod@v3.0.1-0." + p(gitfixture.At(3), h["nomod/main"]) + "+incompatible",
-		"github.com/fix/nomod@v2.0.0",                                           // needs +incompatible
-		"github.com/fix/notags@v0.0.0-" + p(gitfixture.At(1), h["notags/main"]), // form 1
-		"github.com/fix/notags@v1.0.0-" + p(gitfixture.At(1), h["notags/main"]), // v1 without a tag
-		"github.com/fix/wrongpath@v1.0.0",                                       // go.mod declares another path
-		"github.com/fix/wrongpath@v1.1.0",                                       // go.mod declares a /v3 path
-		"github.com/fix/huge@v1.0.0",                                            // a 12 MiB file
-		"github.com/fix/huge@v1.1.0",                                            // LICENSE over 16 MiB
-		"github.com/fix/huge@v1.2.0",                                            // go.mod over 16 MiB
-		"github.com/fix/layout@v1.0.0",                                          // vendor, nested module, symlink
-		"github.com/fix/empty@v1.0.0",                                           // no commits
-		"github.com/fix/missing@v1.0.0",                                         // no such repository
-		"github.com/user@v1.0.0",                                                // invalid github.com path
-		"github.com/fix/basic.git@v1.0.0",                                       // VCS suffix
-		"vanity.example.com/lib@v1.0.0",                                         // go-import
-		"vanity.example.com/lib/sub@v0.1.0",                                     // go-import for a prefix
-		"vanity.example.com/sd@v1.0.0",                                          // go-import with subdir
-		"vanity.example.com/viaproxy@v1.0.0",                                    // go-import "mod"
-		"vanity.example.com/liar/pkg@v1.0.0",                                    // disagreeing tags
-		"vanity.example.com/none@v1.0.0",                                        // a page without tags
-		"vanity.example.com/nothere@v1.0.0",                                     // 404 without tags
-		"vanity.example.com/svnrepo@v1.0.0",                                     // GOVCS
-		"gopkg.in/fix.v1@v1.0.0",                                                // gopkg.in
-		"gopkg.in/fix.v1@v2.0.0",                                                // wrong major for .v1
+		"github.com/fix/basic@v1.1.0",                                          // annotated tag
+		"github.com/fix/basic@v1.2.0-rc.1",                                     // pre-release on a branch
+		"github.com/fix/basic@" + pv("", "v1.1.0", 2, h["basic/main"]),         // pseudo, form 2
+		"github.com/fix/basic@" + pv("", "v1.2.0-rc.1", 4, h["basic/feature"]), // form 3
+		"github.com/fix/basic@" + pv("", "v1.0.0", 2, h["basic/main"]),         // lower base, still valid
+		"github.com/fix/basic@" + pv("", "", 2, h["basic/main"]),               // no base, v0
+		"github.com/fix/basic@v1.9.9",                                          // unknown revision
+		"github.com/fix/basic@" + pv("", "v1.1.0", 2, "000000000000"),          // wrong revision
+		"github.com/fix/basic@v1.1.1-0.20990101000000-" + h["basic/main"][:12], // wrong time
+		"github.com/fix/basic@" + pv("", "v1.1.0", 1, h["basic/v1.1.0"]),       // base is the commit's own tag
+		"github.com/fix/basic@" + pv("", "v1.3.0", 2, h["basic/main"]),         // base tag missing
+		"github.com/fix/multi@v1.0.0",                                          // nested module excluded
+		"github.com/fix/multi/sub@v1.0.0",                                      // subdirectory module, root LICENSE
+		"github.com/fix/multi/sub@v1.1.0",                                      //
+		"github.com/fix/multi/v2@v2.0.0",                                       // /v2 in a subdirectory
+		"github.com/fix/multi@v2.0.0+incompatible",                             // has go.mod: not incompatible
+		"github.com/fix/multi/sub@" + pv("", "v1.0.0", 2, h["multi/main"]),     // subdir pseudo
+		"github.com/fix/major@v1.0.0",                                          //
+		"github.com/fix/major/v2@v2.0.0",                                       // /v2 on a branch
+		"github.com/fix/major/v2@" + pv("v2", "", 1, h["major/v2-first"]),      // form 1, major 2
+		"github.com/fix/major@v2.0.0",                                          // go.mod says /v2
+		"github.com/fix/nomod@v1.0.0",                                          // synthesised go.mod
+		"github.com/fix/nomod@v2.0.0+incompatible",                             //
+		"github.com/fix/nomod@" + pv("", "v3.0.0", 3, h["nomod/main"]) + "+incompatible",
+		"github.com/fix/nomod@v2.0.0",                                // needs +incompatible
+		"github.com/fix/notags@" + pv("", "", 1, h["notags/main"]),   // form 1
+		"github.com/fix/notags@" + pv("v1", "", 1, h["notags/main"]), // v1 without a tag
+		"github.com/fix/wrongpath@v1.0.0",                            // go.mod declares another path
+		"github.com/fix/wrongpath@v1.1.0",                            // go.mod declares a /v3 path
+		"github.com/fix/huge@v1.0.0",                                 // a 12 MiB file
+		"github.com/fix/huge@v1.1.0",                                 // LICENSE over 16 MiB
+		"github.com/fix/huge@v1.2.0",                                 // go.mod over 16 MiB
+		"github.com/fix/layout@v1.0.0",                               // vendor, nested module, symlink
+		"github.com/fix/empty@v1.0.0",                                // no commits
+		"github.com/fix/missing@v1.0.0",                              // no such repository
+		"github.com/user@v1.0.0",                                     // invalid github.com path
+		"github.com/fix/basic.git@v1.0.0",                            // VCS suffix
+		"vanity.example.com/lib@v1.0.0",                              // go-import
+		"vanity.example.com/lib/sub@v0.1.0",                          // go-import for a prefix
+		"vanity.example.com/sd@v1.0.0",                               // go-import with subdir
+		"vanity.example.com/viaproxy@v1.0.0",                         // go-import "mod"
+		"vanity.example.com/liar/pkg@v1.0.0",                         // disagreeing tags
+		"vanity.example.com/none@v1.0.0",                             // a page without tags
+		"vanity.example.com/nothere@v1.0.0",                          // 404 without tags
+		"vanity.example.com/svnrepo@v1.0.0",                          // GOVCS
+		"gopkg.in/fix.v1@v1.0.0",                                     // gopkg.in
+		"gopkg.in/fix.v1@v2.0.0",                                     // wrong major for .v1
 	}
 }
 
@@ -245,9 +248,7 @@ func ourDownload(ctx context.Context, d *upstream.Direct, path, vers string) our
 		return r
 	}
 	r.mod = mod
-	r.modSum, _ = dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(mod)), nil
-	})
+	r.modSum, _ = checksum.HashGoMod(mod)
 	rc, err := d.Zip(ctx, path, info.Version)
 	if err != nil {
 		r.Error = err.Error()

@@ -284,3 +284,14 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestMain removes what the run's tests shared: the build cache and the
+// example programs.
+func TestMain(m *testing.M) {
+	m.Run()
+	for _, dir := range []string{goCacheDir, buildDir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}
+}

@@ -12,7 +12,6 @@
 package gitfixture
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,8 +142,3 @@ func (b *Builder) Hash(rev string) string {
 
 // At returns T0 plus n hours, a commit time.
 func At(n int) time.Time { return T0.Add(time.Duration(n) * time.Hour) }
-
-// Pseudo formats the time and hash as in a pseudo-version suffix.
-func Pseudo(when time.Time, hash string) string {
-	return fmt.Sprintf("%s-%s", when.UTC().Format("20060102150405"), hash[:12])
-}
