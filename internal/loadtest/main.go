@@ -24,6 +24,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -37,6 +38,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,14 +85,15 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	var err error
 	if *cold {
-		if err := runCold(*project, *rounds); err != nil {
-			log.Print(err)
-		}
-		return
+		err = runCold(*project, *rounds)
+	} else {
+		err = runWarm(*modules, *zipKB<<10, *duration, *conns, *warmRounds)
 	}
-	if err := runWarm(*modules, *zipKB<<10, *duration, *conns, *warmRounds); err != nil {
-		log.Print(err)
+	if err != nil {
+		pprof.StopCPUProfile()
+		log.Fatal(err)
 	}
 }
 
@@ -106,8 +109,12 @@ func runWarm(n, zipSize int, d time.Duration, conns, rounds int) error {
 	fill := &cache.Cache{Next: set, Store: store, MutableTTL: -1}
 	ctx := context.Background()
 	for _, m := range mods {
-		fill.Stat(ctx, m.Path, m.Version)
-		fill.GoMod(ctx, m.Path, m.Version)
+		if _, err := fill.Stat(ctx, m.Path, m.Version); err != nil {
+			return err
+		}
+		if _, err := fill.GoMod(ctx, m.Path, m.Version); err != nil {
+			return err
+		}
 		rc, err := fill.Zip(ctx, m.Path, m.Version)
 		if err != nil {
 			return err
@@ -191,9 +198,9 @@ func runWarm(n, zipSize int, d time.Duration, conns, rounds int) error {
 	return nil
 }
 
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
+func median[T cmp.Ordered](xs []T) T {
+	s := slices.Clone(xs)
+	slices.Sort(s)
 	return s[len(s)/2]
 }
 
@@ -444,17 +451,12 @@ func runCold(project string, rounds int) error {
 			fmt.Printf("round %d upstream requests:\n\t%s\nclient requests:\n\t%s\n", r, strings.Join(ct.paths, "\n\t"), strings.Join(h.paths, "\n\t"))
 		}
 	}
-	med := func(ds []time.Duration) time.Duration {
-		s := append([]time.Duration(nil), ds...)
-		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-		return s[len(s)/2]
-	}
 	fmt.Printf("cold `go mod download` of %s's requirements (upstream %s), %d alternating rounds\n", project, upstream, rounds)
-	fmt.Printf("straight from upstream: %v (median of %v)\n", med(direct), direct)
-	fmt.Printf("through modfetch proxy: %v (median of %v)\n", med(ours), ours)
-	fmt.Printf("ratio (upstream time / proxy time): %.2fx\n", float64(med(direct))/float64(med(ours)))
+	fmt.Printf("straight from upstream: %v (median of %v)\n", median(direct), direct)
+	fmt.Printf("through modfetch proxy: %v (median of %v)\n", median(ours), ours)
+	fmt.Printf("ratio (upstream time / proxy time): %.2fx\n", float64(median(direct))/float64(median(ours)))
 	fmt.Printf("CPU time (medians): go command straight from upstream %v; through the proxy, go command %v and proxy %v\n",
-		med(directCPU).Round(time.Millisecond), med(oursClientCPU).Round(time.Millisecond), med(oursServerCPU).Round(time.Millisecond))
+		median(directCPU).Round(time.Millisecond), median(oursClientCPU).Round(time.Millisecond), median(oursServerCPU).Round(time.Millisecond))
 	for i := range upstreamReqs {
 		fmt.Printf("round %d: go command made %d requests to the proxy; the proxy made %d upstream\n", i, clientReqs[i], upstreamReqs[i])
 	}
