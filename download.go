@@ -142,9 +142,6 @@ func localZip(rc io.Reader, tempDir string) (name string, cleanup func(), err er
 	return f.Name(), cleanup, nil
 }
 
-// errZipTooLarge is the go command's text for a zip over modzip.MaxZipFile.
-var errZipTooLarge = errors.New("downloaded zip file too large")
-
 // spoolZip copies the zip read from r to a temporary file in dir ("" for
 // os.TempDir()), at most modzip.MaxZipFile bytes, and returns the file
 // (open) and its size; cleanup closes and removes it. The Resolver that
@@ -160,7 +157,7 @@ func spoolZip(r io.Reader, dir string) (f *os.File, size int64, cleanup func(), 
 	}
 	size, err = io.Copy(f, io.LimitReader(r, modzip.MaxZipFile+1))
 	if err == nil && size > modzip.MaxZipFile {
-		err = errZipTooLarge
+		err = ErrZipTooLarge
 	}
 	if err != nil {
 		cleanup()

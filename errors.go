@@ -1,6 +1,7 @@
 package modfetch
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -74,3 +75,22 @@ type notExistError struct{ err error }
 func (e notExistError) Error() string      { return e.err.Error() }
 func (e notExistError) Unwrap() error      { return e.err }
 func (notExistError) Is(target error) bool { return target == fs.ErrNotExist }
+
+// ErrTooLarge is wrapped by every error for something over its size
+// limit: a proxy's answer longer than the client's limit, a zip over
+// x/mod's zip.MaxZipFile, a value larger than a store can hold.
+var ErrTooLarge = errors.New("too large")
+
+// ErrZipTooLarge is the error for a module zip over x/mod's
+// zip.MaxZipFile (500 MiB), with the go command's text "downloaded zip
+// file too large". It wraps [ErrTooLarge].
+var ErrZipTooLarge error = &textError{"downloaded zip file too large", ErrTooLarge}
+
+// textError is an error with its own text that wraps another.
+type textError struct {
+	text string
+	err  error
+}
+
+func (e *textError) Error() string { return e.text }
+func (e *textError) Unwrap() error { return e.err }

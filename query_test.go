@@ -25,7 +25,7 @@ func newQuerier(t *testing.T, s *fixture.Set) (*modfetch.Querier, *fixture.Serve
 	srv := &fixture.Server{Set: s, NoLatest: true}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &modfetch.Querier{Resolver: &upstream.Proxy{URL: hs.URL, Retry: upstream.Retry{Attempts: 1}}}, srv
+	return &modfetch.Querier{Resolver: &upstream.Proxy{URL: hs.URL, Retry: modfetch.Retry{Attempts: 1}}}, srv
 }
 
 func TestQuery(t *testing.T) {
@@ -218,7 +218,7 @@ func TestQueryChainStopsAtKnownModule(t *testing.T) {
 	fs1, fs2 := httptest.NewServer(first), httptest.NewServer(second)
 	defer fs1.Close()
 	defer fs2.Close()
-	chain, err := (&upstream.Config{Retry: upstream.Retry{Attempts: 1}}).Parse(fs1.URL + "," + fs2.URL)
+	chain, err := (&upstream.Config{Retry: modfetch.Retry{Attempts: 1}}).Parse(fs1.URL + "," + fs2.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestQueryPackageDoesNotLeak(t *testing.T) {
 	fs1, fs2 := httptest.NewServer(first), httptest.NewServer(second)
 	defer fs1.Close()
 	defer fs2.Close()
-	chain, _ := (&upstream.Config{Retry: upstream.Retry{Attempts: 1}}).Parse(fs1.URL + "," + fs2.URL)
+	chain, _ := (&upstream.Config{Retry: modfetch.Retry{Attempts: 1}}).Parse(fs1.URL + "," + fs2.URL)
 	q := &modfetch.Querier{Resolver: chain}
 	_, err := q.QueryPackage(context.Background(), "example.com/hello/internal/secret", "latest", nil)
 	var pe *modfetch.PackageNotInModuleError

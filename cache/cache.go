@@ -627,13 +627,11 @@ type zipSource struct {
 	err error
 }
 
-var errZipTooLarge = errors.New("downloaded zip file too large")
-
 func (s *zipSource) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	s.n += int64(n)
 	if s.n > modzip.MaxZipFile {
-		err = errZipTooLarge
+		err = modfetch.ErrZipTooLarge
 	}
 	if err != nil && err != io.EOF {
 		s.err = err

@@ -902,7 +902,7 @@ func (zeros) Read(p []byte) (int, error) { return len(p), nil }
 func TestZipSourceLimit(t *testing.T) {
 	src := &zipSource{r: zeros{}}
 	n, err := io.Copy(io.Discard, src)
-	if !errors.Is(err, errZipTooLarge) || !errors.Is(src.err, errZipTooLarge) || n <= modzip.MaxZipFile || n > modzip.MaxZipFile+64<<10 {
+	if !errors.Is(err, modfetch.ErrZipTooLarge) || !errors.Is(src.err, modfetch.ErrZipTooLarge) || n <= modzip.MaxZipFile || n > modzip.MaxZipFile+64<<10 {
 		t.Fatalf("copy = %d, %v (source error %v); want a failure just past %d bytes", n, err, src.err, modzip.MaxZipFile)
 	}
 	ok := &zipSource{r: strings.NewReader("PK")}

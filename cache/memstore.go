@@ -12,11 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-// ErrTooLarge is returned, wrapped, by [MemStore.Put] when the value is
-// larger than the whole store.
-var ErrTooLarge = errors.New("cache: value larger than the store")
+	"github.com/modfetch/modfetch"
+)
 
 // defaultMemStoreBytes is the capacity of a MemStore whose MaxBytes is not
 // positive.
@@ -102,7 +100,7 @@ func (m *MemStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 // replacing any previous value and evicting least recently used values as
 // needed to stay within MaxBytes. It reads at most MaxBytes+1 bytes: if r
 // holds more than MaxBytes bytes, Put returns an error wrapping
-// [ErrTooLarge]. If r fails, ctx ends before Put returns, or key is
+// [modfetch.ErrTooLarge]. If r fails, ctx ends before Put returns, or key is
 // invalid, Put returns an error too. Whenever Put returns an error the
 // store is unchanged.
 func (m *MemStore) Put(ctx context.Context, key string, r io.Reader) error {
@@ -111,8 +109,8 @@ func (m *MemStore) Put(ctx context.Context, key string, r io.Reader) error {
 	}
 	limit := m.limit()
 	v, err := readMemValue(ctx, r, limit)
-	if errors.Is(err, ErrTooLarge) {
-		return fmt.Errorf("cache: put %s: %w (limit %d bytes)", key, err, limit)
+	if errors.Is(err, modfetch.ErrTooLarge) {
+		return fmt.Errorf("cache: put %s: value %w for the store (limit %d bytes)", key, err, limit)
 	}
 	if err != nil {
 		return fmt.Errorf("cache: put %s: %w", key, err)
@@ -178,7 +176,7 @@ const (
 )
 
 // readMemValue reads r to its end into a new memValue. It reads at most
-// limit+1 bytes and fails with ErrTooLarge if r holds more than limit. It
+// limit+1 bytes and fails with modfetch.ErrTooLarge if r holds more than limit. It
 // checks ctx before every Read.
 func readMemValue(ctx context.Context, r io.Reader, limit int64) (*memValue, error) {
 	v := new(memValue)
@@ -203,7 +201,7 @@ func readMemValue(ctx context.Context, r io.Reader, limit int64) (*memValue, err
 		}
 		buf = buf[:len(buf)+n]
 		if v.size+int64(len(buf)) > limit {
-			return nil, ErrTooLarge
+			return nil, modfetch.ErrTooLarge
 		}
 		if err == io.EOF {
 			break

@@ -15,6 +15,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/cache"
 	"github.com/modfetch/modfetch/cache/cachetest"
 )
@@ -97,7 +98,7 @@ func TestMemStoreLRU(t *testing.T) {
 						t.Fatalf("%s: Put succeeded, want error", step)
 					}
 				case "big":
-					if err := s.Put(ctx, key, bytes.NewReader(val)); !errors.Is(err, cache.ErrTooLarge) {
+					if err := s.Put(ctx, key, bytes.NewReader(val)); !errors.Is(err, modfetch.ErrTooLarge) {
 						t.Fatalf("%s: Put error = %v, want ErrTooLarge", step, err)
 					}
 				default:
@@ -178,7 +179,7 @@ func TestMemStoreTooLarge(t *testing.T) {
 			r := &byteCounter{r: io.LimitReader(zeroReader{}, tc.size)}
 			err := s.Put(ctx, "k", r)
 			if tc.wantErr {
-				if !errors.Is(err, cache.ErrTooLarge) {
+				if !errors.Is(err, modfetch.ErrTooLarge) {
 					t.Fatalf("Put of %d bytes into a store of %d: err = %v, want ErrTooLarge", tc.size, tc.max, err)
 				}
 				limit := tc.max
@@ -375,7 +376,7 @@ func ExampleMemStore_Get() {
 	fmt.Println(string(b))
 
 	err = s.Put(ctx, "d", strings.NewReader("far too long"))
-	fmt.Println(errors.Is(err, cache.ErrTooLarge))
+	fmt.Println(errors.Is(err, modfetch.ErrTooLarge))
 	// Output:
 	// true
 	// 67890

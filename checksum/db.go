@@ -352,13 +352,7 @@ func (db *DB) ReadRemote(ctx context.Context, path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := db.web.GetBytes(ctx, u, 4<<20)
-	// The web layer's status error becomes the root package's, as in
-	// upstream (internal packages may not import the root).
-	if se, ok := err.(*web.StatusError); ok {
-		return nil, (*modfetch.HTTPError)(se)
-	}
-	return data, err
+	return db.web.GetBytes(ctx, u, 4<<20)
 }
 
 // Record returns the database's answer to /lookup/<path>@<version>

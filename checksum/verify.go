@@ -3,7 +3,6 @@ package checksum
 import (
 	"archive/zip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -199,7 +198,7 @@ func (vz *verifyingZip) fill(ctx context.Context, v *Verify, rc io.ReadCloser, p
 	}
 	n, err := io.Copy(io.MultiWriter(sp, stream), io.LimitReader(rc, modzip.MaxZipFile+1))
 	if err == nil && n > modzip.MaxZipFile {
-		err = &module.ModuleError{Path: path, Version: version, Err: errZipTooLarge}
+		err = &module.ModuleError{Path: path, Version: version, Err: modfetch.ErrZipTooLarge}
 	}
 	if err != nil {
 		fail(err)
@@ -257,8 +256,6 @@ func (r *zipReader) Sum() string {
 
 // NewReader opens another reader of the same download.
 func (r *zipReader) NewReader() io.ReadCloser { return r.vz.NewReader() }
-
-var errZipTooLarge = errors.New("downloaded zip file too large")
 
 // Try implements [modfetch.Walker]: when Next is a Walker (a GOPROXY
 // chain, say), fn sees each of its alternatives behind the same checks.

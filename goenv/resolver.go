@@ -55,7 +55,7 @@ type Options struct {
 	WriteBehind bool
 
 	// Retry bounds retries of proxy requests.
-	Retry upstream.Retry
+	Retry modfetch.Retry
 
 	// Logger, if set, receives the layers' diagnostics.
 	Logger *slog.Logger

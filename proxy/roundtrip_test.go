@@ -36,7 +36,7 @@ func TestRoundTrip(t *testing.T) {
 
 	srv := httptest.NewServer(&Handler{Resolver: set})
 	defer srv.Close()
-	client := &upstream.Proxy{URL: srv.URL, Retry: upstream.Retry{Attempts: 1}}
+	client := &upstream.Proxy{URL: srv.URL, Retry: modfetch.Retry{Attempts: 1}}
 	ctx := context.Background()
 
 	type answer struct {
@@ -94,7 +94,7 @@ func TestRoundTrip(t *testing.T) {
 		{&checksum.MismatchError{Path: "example.com/m", Version: "v1.0.0", Got: "h1:a", Want: "h1:b", Source: "go.sum"}, false},
 	} {
 		srv := httptest.NewServer(&Handler{Resolver: failing{tt.err}})
-		c := &upstream.Proxy{URL: srv.URL, Retry: upstream.Retry{Attempts: 1}}
+		c := &upstream.Proxy{URL: srv.URL, Retry: modfetch.Retry{Attempts: 1}}
 		_, err := c.GoMod(ctx, "example.com/m", "v1.0.0")
 		if err == nil || errors.Is(err, fs.ErrNotExist) != tt.notFound {
 			t.Errorf("%v through the handler: %v", tt.err, err)

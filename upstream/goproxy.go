@@ -88,7 +88,7 @@ type Config struct {
 
 	// Client, Retry, IdleTimeout and Logger configure every [Proxy].
 	Client      *http.Client
-	Retry       Retry
+	Retry       modfetch.Retry
 	IdleTimeout time.Duration
 	Logger      *slog.Logger
 }

@@ -29,24 +29,10 @@ const (
 	DefaultMaxZipSize   = modzip.MaxZipFile
 )
 
-// Errors that a request can wrap, for use with errors.Is.
-var (
-	// ErrTooLarge: an answer was larger than its size limit.
-	ErrTooLarge = web.ErrTooLarge
-	// ErrIdleTimeout: the server sent nothing for the idle timeout.
-	ErrIdleTimeout = web.ErrIdle
-)
-
-// Retry bounds the retries of a request. Requests are retried, with
-// exponential backoff and any Retry-After the server sends, after network
-// errors and answers 408, 429 and 5xx; never after 404 or 410 or other
-// answers. Zero fields take the defaults in brackets.
-type Retry struct {
-	Attempts   int           // attempts in all, the first included [4]; 1 disables retries
-	MaxElapsed time.Duration // time across all attempts and waits [30s]
-	Initial    time.Duration // first wait [250ms], doubling each time
-	Max        time.Duration // longest wait [8s]
-}
+// ErrIdleTimeout is wrapped by the error of a request whose server sent
+// nothing for the idle timeout. (An answer over its size limit is an error
+// wrapping modfetch.ErrTooLarge.)
+var ErrIdleTimeout = web.ErrIdle
 
 // A Proxy is a module proxy reached over the GOPROXY protocol at an
 // https://, http:// or file:// base URL. It implements [modfetch.Resolver]
@@ -71,7 +57,7 @@ type Proxy struct {
 	Client *http.Client
 
 	// Retry bounds retries of failed requests.
-	Retry Retry
+	Retry modfetch.Retry
 
 	// IdleTimeout fails a request when the server sends nothing for this
 	// long (while waiting for the answer or in the middle of a body). Zero
@@ -104,7 +90,7 @@ func (p *Proxy) init() error {
 		p.redacted = p.base.Redacted()
 		p.web = web.Client{
 			HTTP:        p.Client,
-			Retry:       web.Retry(p.Retry),
+			Retry:       p.Retry,
 			IdleTimeout: p.IdleTimeout,
 			Timer:       p.timer,
 			Jitter:      p.jitter,
@@ -171,14 +157,6 @@ func versionError(path, version string, err error) error {
 	return &module.ModuleError{Path: path, Version: version, Err: err}
 }
 
-// httpError converts the web layer's status errors to modfetch.HTTPError.
-func httpError(err error) error {
-	if se, ok := err.(*web.StatusError); ok {
-		return (*modfetch.HTTPError)(se)
-	}
-	return err
-}
-
 func (p *Proxy) prepare(path string) (string, error) {
 	if err := p.init(); err != nil {
 		return "", err
@@ -187,8 +165,7 @@ func (p *Proxy) prepare(path string) (string, error) {
 }
 
 func (p *Proxy) getBytes(ctx context.Context, encPath, suffix string, limit int64) ([]byte, error) {
-	data, err := p.web.GetBytes(ctx, p.endpoint(encPath, suffix), limit)
-	return data, httpError(err)
+	return p.web.GetBytes(ctx, p.endpoint(encPath, suffix), limit)
 }
 
 // List implements [modfetch.Resolver].
@@ -340,7 +317,7 @@ func (p *Proxy) Zip(ctx context.Context, path, version string) (io.ReadCloser, e
 	}
 	body, err := p.web.Open(ctx, p.endpoint(enc, "@v/"+encVer+".zip"))
 	if err != nil {
-		return nil, versionError(path, version, httpError(err))
+		return nil, versionError(path, version, err)
 	}
 	return &zipBody{rc: body, left: limitOr(p.MaxZipSize, DefaultMaxZipSize), path: path, version: version}, nil
 }
@@ -358,7 +335,7 @@ func (z *zipBody) Read(b []byte) (int, error) {
 		var one [1]byte
 		n, err := z.rc.Read(one[:])
 		if n > 0 {
-			return 0, versionError(z.path, z.version, errZipTooLarge)
+			return 0, versionError(z.path, z.version, modfetch.ErrZipTooLarge)
 		}
 		if err == io.EOF {
 			return 0, io.EOF
@@ -396,24 +373,12 @@ func (p *Proxy) SumDBURL(ctx context.Context, name string) (string, error) {
 	// Only the status matters: the go command ignores the body.
 	body, err := p.web.Open(ctx, &sup)
 	if err != nil {
-		return "", httpError(err)
+		return "", err
 	}
 	io.CopyN(io.Discard, body, 4<<10) // let a short body free the connection
 	body.Close()
 	return u.String(), nil
 }
-
-// errZipTooLarge is the go command's text, wrapping ErrTooLarge.
-var errZipTooLarge error = textError{"downloaded zip file too large", ErrTooLarge}
-
-// textError is an error with its own text that wraps another.
-type textError struct {
-	text string
-	err  error
-}
-
-func (e textError) Error() string { return e.text }
-func (e textError) Unwrap() error { return e.err }
 
 func limitOr(v, def int64) int64 {
 	if v > 0 {

@@ -310,7 +310,7 @@ func TestProxyCredentialsRedacted(t *testing.T) {
 		io.WriteString(w, "boom")
 	}))
 	defer srv.Close()
-	p := &Proxy{URL: strings.Replace(srv.URL, "http://", "http://user:s3cret@", 1), Retry: Retry{Attempts: 1}}
+	p := &Proxy{URL: strings.Replace(srv.URL, "http://", "http://user:s3cret@", 1), Retry: modfetch.Retry{Attempts: 1}}
 	_, err := p.GoMod(context.Background(), "example.com/m", "v1.0.0")
 	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "user:xxxxx@") {
 		t.Fatalf("err = %v", err)
@@ -326,23 +326,23 @@ func TestProxyRetries(t *testing.T) {
 	tests := []struct {
 		name     string
 		answers  []answer // then 200
-		retry    Retry
+		retry    modfetch.Retry
 		attempts int // requests the server sees
 		ok       bool
 		waits    []time.Duration
 	}{
-		{"503 twice then ok", []answer{{503, ""}, {503, ""}}, Retry{}, 3, true, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}},
-		{"408 and 429 and 500 retried", []answer{{408, ""}, {429, ""}, {500, ""}}, Retry{}, 4, true, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second}},
-		{"Retry-After seconds honoured", []answer{{429, "3"}}, Retry{}, 2, true, []time.Duration{3 * time.Second}},
-		{"Retry-After shorter than backoff", []answer{{503, "0"}}, Retry{}, 2, true, []time.Duration{250 * time.Millisecond}},
-		{"attempts bounded", []answer{{502, ""}, {502, ""}, {502, ""}, {502, ""}, {502, ""}}, Retry{Attempts: 3}, 3, false, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}},
-		{"elapsed time bounded", []answer{{503, ""}, {503, ""}, {503, ""}}, Retry{MaxElapsed: time.Second}, 3, false, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}},
-		{"Retry-After beyond the time budget", []answer{{503, "120"}}, Retry{}, 1, false, nil},
-		{"backoff capped", []answer{{500, ""}, {500, ""}, {500, ""}}, Retry{Attempts: 10, Initial: time.Second, Max: 1500 * time.Millisecond}, 4, true, []time.Duration{time.Second, 1500 * time.Millisecond, 1500 * time.Millisecond}},
-		{"retries disabled", []answer{{503, ""}}, Retry{Attempts: 1}, 1, false, nil},
-		{"404 never retried", []answer{{404, ""}}, Retry{}, 1, false, nil},
-		{"410 never retried", []answer{{410, ""}}, Retry{}, 1, false, nil},
-		{"403 never retried", []answer{{403, ""}}, Retry{}, 1, false, nil},
+		{"503 twice then ok", []answer{{503, ""}, {503, ""}}, modfetch.Retry{}, 3, true, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}},
+		{"408 and 429 and 500 retried", []answer{{408, ""}, {429, ""}, {500, ""}}, modfetch.Retry{}, 4, true, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second}},
+		{"Retry-After seconds honoured", []answer{{429, "3"}}, modfetch.Retry{}, 2, true, []time.Duration{3 * time.Second}},
+		{"Retry-After shorter than backoff", []answer{{503, "0"}}, modfetch.Retry{}, 2, true, []time.Duration{250 * time.Millisecond}},
+		{"attempts bounded", []answer{{502, ""}, {502, ""}, {502, ""}, {502, ""}, {502, ""}}, modfetch.Retry{Attempts: 3}, 3, false, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}},
+		{"elapsed time bounded", []answer{{503, ""}, {503, ""}, {503, ""}}, modfetch.Retry{MaxElapsed: time.Second}, 3, false, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}},
+		{"Retry-After beyond the time budget", []answer{{503, "120"}}, modfetch.Retry{}, 1, false, nil},
+		{"backoff capped", []answer{{500, ""}, {500, ""}, {500, ""}}, modfetch.Retry{Attempts: 10, Initial: time.Second, Max: 1500 * time.Millisecond}, 4, true, []time.Duration{time.Second, 1500 * time.Millisecond, 1500 * time.Millisecond}},
+		{"retries disabled", []answer{{503, ""}}, modfetch.Retry{Attempts: 1}, 1, false, nil},
+		{"404 never retried", []answer{{404, ""}}, modfetch.Retry{}, 1, false, nil},
+		{"410 never retried", []answer{{410, ""}}, modfetch.Retry{}, 1, false, nil},
+		{"403 never retried", []answer{{403, ""}}, modfetch.Retry{}, 1, false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -462,13 +462,13 @@ func TestProxySizeLimits(t *testing.T) {
 	}))
 	p.MaxGoModSize, p.MaxZipSize, p.MaxInfoSize, p.MaxListSize = 4096, 4096, 100, 100
 	ctx := context.Background()
-	if _, err := p.GoMod(ctx, "example.com/m", "v1.0.0"); !errors.Is(err, ErrTooLarge) {
+	if _, err := p.GoMod(ctx, "example.com/m", "v1.0.0"); !errors.Is(err, modfetch.ErrTooLarge) {
 		t.Errorf("GoMod err = %v", err)
 	}
-	if _, err := p.Stat(ctx, "example.com/m", "v1.0.0"); !errors.Is(err, ErrTooLarge) {
+	if _, err := p.Stat(ctx, "example.com/m", "v1.0.0"); !errors.Is(err, modfetch.ErrTooLarge) {
 		t.Errorf("Stat err = %v", err)
 	}
-	if _, err := p.List(ctx, "example.com/m"); !errors.Is(err, ErrTooLarge) {
+	if _, err := p.List(ctx, "example.com/m"); !errors.Is(err, modfetch.ErrTooLarge) {
 		t.Errorf("List err = %v", err)
 	}
 	rc, err := p.Zip(ctx, "example.com/m", "v1.0.0")
@@ -477,7 +477,7 @@ func TestProxySizeLimits(t *testing.T) {
 	}
 	n, err := io.Copy(io.Discard, rc)
 	rc.Close()
-	if !errors.Is(err, ErrTooLarge) || err.Error() != "example.com/m@v1.0.0: downloaded zip file too large" {
+	if !errors.Is(err, modfetch.ErrTooLarge) || err.Error() != "example.com/m@v1.0.0: downloaded zip file too large" {
 		t.Errorf("Zip read err = %v", err)
 	}
 	if n > 4096 {
@@ -506,7 +506,7 @@ func TestProxyIdleTimeout(t *testing.T) {
 		}
 	}))
 	p.IdleTimeout = 50 * time.Millisecond
-	p.Retry = Retry{Attempts: 2}
+	p.Retry = modfetch.Retry{Attempts: 2}
 	_, err := p.GoMod(context.Background(), "example.com/m", "v1.0.0")
 	if !errors.Is(err, ErrIdleTimeout) {
 		t.Fatalf("err = %v", err)
@@ -699,7 +699,7 @@ func TestProxySumDBURL(t *testing.T) {
 	broken := httptest.NewServer(supported(503))
 	defer broken.Close()
 
-	cfg := &Config{Retry: Retry{Attempts: 1}}
+	cfg := &Config{Retry: modfetch.Retry{Attempts: 1}}
 	tests := []struct {
 		goproxy string
 		want    string

@@ -4,8 +4,8 @@
 // extraction of error detail from text/plain bodies, redirects that never
 // downgrade from https, and file:// URLs read from disk.
 //
-// Errors for answers other than 200 are *StatusError values; callers convert
-// them to their exported error type.
+// Errors for answers other than 200 are *modfetch.HTTPError values; a
+// response over its size limit is an error wrapping modfetch.ErrTooLarge.
 package web
 
 import (
@@ -30,50 +30,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/modfetch/modfetch"
 )
-
-// A StatusError is an answer other than 200 OK.
-type StatusError struct {
-	URL        string // redacted
-	Status     string
-	StatusCode int
-	Detail     string // formatted like the go command's
-	Err        error  // underlying error (file:// only)
-}
-
-func (e *StatusError) Error() string {
-	if e.Detail != "" {
-		sep := " "
-		if strings.ContainsRune(e.Detail, '\n') {
-			sep = "\n\t"
-		}
-		return fmt.Sprintf("reading %s: %v\n\tserver response:%s%s", e.URL, e.Status, sep, e.Detail)
-	}
-	if e.Err != nil {
-		return fmt.Sprintf("reading %s: %v", e.URL, e.Err)
-	}
-	return fmt.Sprintf("reading %s: %v", e.URL, e.Status)
-}
-
-// Is reports whether target is fs.ErrNotExist and the status 404 or 410.
-func (e *StatusError) Is(target error) bool {
-	return target == fs.ErrNotExist && (e.StatusCode == 404 || e.StatusCode == 410)
-}
-
-// ErrTooLarge is wrapped by the error for a response over its size limit.
-var ErrTooLarge = errors.New("response too large")
 
 // ErrIdle is wrapped by the error for a server that sent nothing for the
 // client's idle timeout.
 var ErrIdle = errors.New("server sent nothing within the idle timeout")
-
-// Retry bounds retries. Zero fields take the defaults in brackets.
-type Retry struct {
-	Attempts   int           // total attempts, first included [4]; 1 disables retries
-	MaxElapsed time.Duration // total time across attempts and waits [30s]
-	Initial    time.Duration // first wait [250ms]
-	Max        time.Duration // longest wait [8s]
-}
 
 // Timer is the clock the retry loop waits on; tests substitute a fake.
 type Timer interface {
@@ -99,9 +62,9 @@ func (realTimer) Sleep(ctx context.Context, d time.Duration) error {
 
 // A Client fetches URLs. The zero value is ready to use.
 type Client struct {
-	HTTP        *http.Client  // nil: a client like http.DefaultClient
-	Retry       Retry         // retry bounds
-	IdleTimeout time.Duration // no bytes for this long fails the request [60s]; <0 none
+	HTTP        *http.Client   // nil: a client like http.DefaultClient
+	Retry       modfetch.Retry // retry bounds
+	IdleTimeout time.Duration  // no bytes for this long fails the request [60s]; <0 none
 
 	// Timer replaces the real clock (tests). Jitter is the backoff
 	// randomisation factor: 0 means 0.5, negative means none.
@@ -203,7 +166,7 @@ func readLimited(r io.Reader, u *url.URL, limit int64) ([]byte, error) {
 		return nil, err // already a *url.Error from the body wrapper
 	}
 	if limit > 0 && int64(len(data)) > limit {
-		return nil, permanent{fmt.Errorf("reading %s: %w (limit %d bytes)", u.Redacted(), ErrTooLarge, limit)}
+		return nil, permanent{fmt.Errorf("reading %s: response %w (limit %d bytes)", u.Redacted(), modfetch.ErrTooLarge, limit)}
 	}
 	return data, nil
 }
@@ -343,16 +306,16 @@ func (t *timerAdapter) C() <-chan time.Time { return t.ch }
 
 // retryAfterError carries a server's Retry-After wish with a status error.
 type retryAfterError struct {
-	*StatusError
+	*modfetch.HTTPError
 	after time.Duration
 }
 
-func (e *retryAfterError) Unwrap() error { return e.StatusError }
+func (e *retryAfterError) Unwrap() error { return e.HTTPError }
 
 // final strips the retry bookkeeping from an error returned to callers.
 func final(err error) error {
 	if ra, ok := err.(*retryAfterError); ok {
-		return ra.StatusError
+		return ra.HTTPError
 	}
 	return err
 }
@@ -369,7 +332,7 @@ func retryAfter(err error) time.Duration {
 // and network failures other than ones that will not change (unknown
 // host, bad certificates, bad URLs, redirect policy, size limits).
 func retryable(err error) bool {
-	var se *StatusError
+	var se *modfetch.HTTPError
 	if errors.As(err, &se) {
 		switch c := se.StatusCode; {
 		case c == 408, c == 429, c >= 500 && c <= 599:
@@ -377,7 +340,7 @@ func retryable(err error) bool {
 		}
 		return false
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrTooLarge) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, modfetch.ErrTooLarge) {
 		return false
 	}
 	var dnsErr *net.DNSError
@@ -447,7 +410,7 @@ func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 	body := &body{rc: resp.Body, url: u.Redacted(), idled: idled, timer: timer, idle: idle, stop: stop}
 	if resp.StatusCode != http.StatusOK {
 		defer body.Close()
-		se := &StatusError{
+		se := &modfetch.HTTPError{
 			URL:        u.Redacted(),
 			Status:     resp.Status,
 			StatusCode: resp.StatusCode,
@@ -578,13 +541,13 @@ func openFile(u *url.URL) (io.ReadCloser, error) {
 	case err == nil:
 		if fi, serr := f.Stat(); serr == nil && fi.IsDir() {
 			f.Close()
-			return nil, permanent{&StatusError{URL: u.Redacted(), Status: "Not Found", StatusCode: 404, Err: &fs.PathError{Op: "open", Path: name, Err: errors.New("is a directory")}}}
+			return nil, permanent{&modfetch.HTTPError{URL: u.Redacted(), Status: "Not Found", StatusCode: 404, Err: &fs.PathError{Op: "open", Path: name, Err: errors.New("is a directory")}}}
 		}
 		return f, nil
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, permanent{&StatusError{URL: u.Redacted(), Status: http.StatusText(404), StatusCode: 404, Err: err}}
+		return nil, permanent{&modfetch.HTTPError{URL: u.Redacted(), Status: http.StatusText(404), StatusCode: 404, Err: err}}
 	case errors.Is(err, fs.ErrPermission):
-		return nil, permanent{&StatusError{URL: u.Redacted(), Status: http.StatusText(403), StatusCode: 403, Err: err}}
+		return nil, permanent{&modfetch.HTTPError{URL: u.Redacted(), Status: http.StatusText(403), StatusCode: 403, Err: err}}
 	}
 	return nil, permanent{err}
 }
