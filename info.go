@@ -45,6 +45,27 @@ type Origin struct {
 	RepoSum string `json:",omitempty"`
 }
 
+// Clean returns a copy of info as the go command keeps it in its module
+// cache's .info files (cmd/go/internal/modfetch: writeDiskStat): the
+// Origin loses TagPrefix, TagSum and RepoSum, which only matter for
+// re-validating a query, and, for a pseudo-version, Ref. Clean of nil is
+// nil.
+func (info *Info) Clean() *Info {
+	if info == nil {
+		return nil
+	}
+	cp := *info
+	if info.Origin != nil {
+		o := *info.Origin
+		o.TagPrefix, o.TagSum, o.RepoSum = "", "", ""
+		if module.IsPseudoVersion(info.Version) {
+			o.Ref = ""
+		}
+		cp.Origin = &o
+	}
+	return &cp
+}
+
 // ParseInfo parses the JSON of a .info or @latest answer. It accepts every
 // shape seen from proxies in the wild: any spacing, any field order, unknown
 // fields (which are dropped), a missing Time, and an Origin object. It

@@ -256,20 +256,10 @@ func (c *Cache) putMutable(ctx context.Context, key string, body []byte) {
 	c.put(ctx, key, buf.Bytes())
 }
 
-// Info encoding: the go command's .info files, with Origin trimmed of the
-// fields that only matter for revisions (cmd/go/internal/modfetch:
-// writeDiskStat).
+// encodeInfo is the content of a .info file: info as the go command
+// keeps it (Info.Clean).
 func encodeInfo(info *modfetch.Info) []byte {
-	cp := *info
-	if cp.Origin != nil {
-		o := *cp.Origin
-		o.TagSum, o.TagPrefix, o.RepoSum = "", "", ""
-		if module.IsPseudoVersion(cp.Version) {
-			o.Ref = ""
-		}
-		cp.Origin = &o
-	}
-	data, _ := json.Marshal(&cp)
+	data, _ := json.Marshal(info.Clean())
 	return data
 }
 

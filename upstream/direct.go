@@ -398,7 +398,7 @@ func (d *Direct) Stat(ctx context.Context, path, rev string) (*modfetch.Info, er
 	if err != nil {
 		return nil, moduleErr(path, rev, err)
 	}
-	return toInfo(info), nil
+	return info.Clean(), nil
 }
 
 // Latest implements [modfetch.Resolver]: the version of the commit at the
@@ -416,7 +416,7 @@ func (d *Direct) Latest(ctx context.Context, path string) (*modfetch.Info, error
 	if err != nil {
 		return nil, moduleErr(path, "", err)
 	}
-	return toInfo(info), nil
+	return info.Clean(), nil
 }
 
 // GoMod implements [modfetch.Resolver]: the module's go.mod at version,
@@ -491,26 +491,4 @@ func (z *tempZip) Close() error {
 	err := z.File.Close()
 	os.Remove(z.File.Name())
 	return err
-}
-
-// toInfo converts a resolved version to an Info whose Origin is what the
-// go command writes in its .info files (cmd/go/internal/modfetch:
-// writeDiskStat): VCS, URL, Subdir, Hash, and Ref unless the version is a
-// pseudo-version; the tag and repository sums, which only matter for
-// re-validating queries, are dropped.
-func toInfo(i *coderepo.Info) *modfetch.Info {
-	info := &modfetch.Info{Version: i.Version, Time: i.Time}
-	if o := i.Origin; o != nil {
-		info.Origin = &modfetch.Origin{
-			VCS:    o.VCS,
-			URL:    o.URL,
-			Subdir: o.Subdir,
-			Hash:   o.Hash,
-			Ref:    o.Ref,
-		}
-		if module.IsPseudoVersion(i.Version) {
-			info.Origin.Ref = ""
-		}
-	}
-	return info
 }

@@ -18,6 +18,7 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/vcs"
 	"github.com/modfetch/modfetch/internal/web"
 )
 
@@ -244,9 +245,6 @@ func (p *Proxy) Latest(ctx context.Context, path string) (*modfetch.Info, error)
 	return info, nil
 }
 
-// errNoCommits is the go command's codehost.ErrNoCommits.
-var errNoCommits = modfetch.NotExist(errors.New("no commits"))
-
 // latestFromList picks the newest timed entry of @v/list and stats it, like
 // the go command's proxyRepo.latestFromList.
 func (p *Proxy) latestFromList(ctx context.Context, path, enc string) (*modfetch.Info, error) {
@@ -275,7 +273,7 @@ func (p *Proxy) latestFromList(ctx context.Context, path, enc string) (*modfetch
 		}
 	}
 	if best == "" {
-		return nil, versionError(path, "", errNoCommits)
+		return nil, versionError(path, "", vcs.ErrNoCommits)
 	}
 	return p.Stat(ctx, path, best)
 }

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/mod/semver"
 	modzip "golang.org/x/mod/zip"
 
+	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/vcs"
 )
 
@@ -44,13 +45,6 @@ type Code interface {
 	RecentTag(ctx context.Context, rev, prefix string, allowed func(tag string) bool) (string, error)
 	// DescendsFrom reports whether rev is tag's commit or a descendant.
 	DescendsFrom(ctx context.Context, rev, tag string) (bool, error)
-}
-
-// An Info is a resolved module version.
-type Info struct {
-	Version string
-	Time    time.Time
-	Origin  *vcs.Origin
 }
 
 // A Repo is one module in a repository. It is cheap: make one per request
@@ -206,7 +200,7 @@ func (r *Repo) addIncompatible(ctx context.Context, list, incompatible []string)
 
 // Stat resolves rev (a version, pseudo-version, branch, tag or hash, or
 // "latest") to a module version.
-func (r *Repo) Stat(ctx context.Context, rev string) (*Info, error) {
+func (r *Repo) Stat(ctx context.Context, rev string) (*modfetch.Info, error) {
 	if rev == "latest" {
 		return r.Latest(ctx)
 	}
@@ -218,7 +212,7 @@ func (r *Repo) Stat(ctx context.Context, rev string) (*Info, error) {
 }
 
 // Latest resolves the repository's default branch head.
-func (r *Repo) Latest(ctx context.Context) (*Info, error) {
+func (r *Repo) Latest(ctx context.Context) (*modfetch.Info, error) {
 	info, err := r.code.Latest(ctx)
 	if err != nil {
 		return nil, err
@@ -266,7 +260,7 @@ func (r *Repo) tagToVersion(tag string) (v string, canonical bool) {
 // command's codeRepo.convert: the requested version if it is a valid tag
 // for this module, else the highest version tag on the commit, else a
 // pseudo-version based on the highest version tag among its ancestors.
-func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) (result *Info, err error) {
+func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) (result *modfetch.Info, err error) {
 	defer func() {
 		if result != nil && info.Origin != nil {
 			o := *info.Origin
@@ -311,7 +305,7 @@ func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) 
 	// checkCanonical validates canonical version v for this module (its
 	// go.mod location and major version, adding +incompatible if needed)
 	// and, if statVers is canonical, that v is statVers.
-	checkCanonical := func(v string) (*Info, error) {
+	checkCanonical := func(v string) (*modfetch.Info, error) {
 		invalid := func(version string, err error) error {
 			return &module.ModuleError{Path: r.modPath, Err: &module.InvalidVersionError{Version: version, Err: err}}
 		}
@@ -345,7 +339,7 @@ func (r *Repo) convert(ctx context.Context, info *vcs.RevInfo, statVers string) 
 		if errIncompatible != nil {
 			return nil, errIncompatible
 		}
-		return &Info{Time: info.Time, Version: v}, nil
+		return &modfetch.Info{Time: info.Time, Version: v}, nil
 	}
 
 	if module.IsPseudoVersion(statVers) {
@@ -689,5 +683,5 @@ func (r *Repo) GoMod(ctx context.Context, version string) ([]byte, error) {
 // no module at the path): not found, like at the go command's proxies, as
 // opposed to a failure to find out.
 func invalidf(format string, args ...any) error {
-	return vcs.NotExist(fmt.Errorf(format, args...))
+	return modfetch.NotExist(fmt.Errorf(format, args...))
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/vcs"
 )
 
@@ -41,7 +42,7 @@ func hashOf(rev string) string {
 func (m *memCode) Stat(ctx context.Context, rev string) (*vcs.RevInfo, error) {
 	for r := range m.files {
 		if r == rev || hashOf(r) == rev {
-			return &vcs.RevInfo{Name: hashOf(r), Short: hashOf(r)[:12], Version: r, Time: time.Unix(1e9, 0).UTC(), Tags: []string{r}, Origin: &vcs.Origin{VCS: "git", Hash: hashOf(r)}}, nil
+			return &vcs.RevInfo{Name: hashOf(r), Short: hashOf(r)[:12], Version: r, Time: time.Unix(1e9, 0).UTC(), Tags: []string{r}, Origin: &modfetch.Origin{VCS: "git", Hash: hashOf(r)}}, nil
 		}
 	}
 	return nil, &vcs.UnknownRevisionError{Rev: rev}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/semver"
+
+	"github.com/modfetch/modfetch"
 )
 
 const windows = runtime.GOOS == "windows"
@@ -195,7 +197,7 @@ func (r *Repo) listRefs(ctx context.Context) (map[string]string, error) {
 		// (Not after a timeout: a server that hangs is not a missing one.)
 		var te *TimeoutError
 		if ctx.Err() == nil && !errors.As(gitErr, &te) && r.notFound != nil && strings.HasPrefix(r.url, "https://") && r.notFound(ctx, r.url) {
-			gitErr = notExistError{gitErr}
+			gitErr = modfetch.NotExist(gitErr)
 		}
 		return nil, gitErr
 	}
@@ -262,7 +264,7 @@ func (s *Session) Latest(ctx context.Context) (*RevInfo, error) {
 		return nil, err
 	}
 	cp := *info
-	o := Origin{}
+	o := modfetch.Origin{}
 	if info.Origin != nil {
 		o = *info.Origin
 	}
@@ -538,7 +540,7 @@ func (s *Session) statLocal(ctx context.Context, version, rev string) (*RevInfo,
 		return nil, fmt.Errorf("invalid time from git log: %q", out)
 	}
 	info := &RevInfo{
-		Origin:  &Origin{VCS: "git", URL: s.r.url, Hash: hash},
+		Origin:  &modfetch.Origin{VCS: "git", URL: s.r.url, Hash: hash},
 		Name:    hash,
 		Short:   shortHash(hash),
 		Time:    time.Unix(t, 0).UTC(),

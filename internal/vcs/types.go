@@ -1,21 +1,13 @@
 package vcs
 
 import (
+	"errors"
 	"io/fs"
 	"strings"
 	"time"
-)
 
-// An Origin describes where a result came from, with the fields and
-// meaning of the go command's codehost.Origin that a module's .info file
-// keeps.
-type Origin struct {
-	VCS    string
-	URL    string
-	Subdir string
-	Hash   string
-	Ref    string
-}
+	"github.com/modfetch/modfetch"
+)
 
 // A Tag is a tag name and the commit it names.
 type Tag struct {
@@ -25,12 +17,12 @@ type Tag struct {
 
 // A RevInfo describes a revision.
 type RevInfo struct {
-	Origin  *Origin
-	Name    string    // full commit hash
-	Short   string    // 12-digit prefix used in pseudo-versions
-	Version string    // the rev asked for if it is a tag on the commit, else Name
-	Time    time.Time // commit time, UTC
-	Tags    []string  // tags on the commit, sorted
+	Origin  *modfetch.Origin // VCS, URL, Hash and, for a named revision, Ref
+	Name    string           // full commit hash
+	Short   string           // 12-digit prefix used in pseudo-versions
+	Version string           // the rev asked for if it is a tag on the commit, else Name
+	Time    time.Time        // commit time, UTC
+	Tags    []string         // tags on the commit, sorted
 }
 
 // An UnknownRevisionError is a revision the repository does not have.
@@ -44,24 +36,11 @@ func (e *UnknownRevisionError) Error() string { return "unknown revision " + e.R
 // Is reports whether target is fs.ErrNotExist.
 func (e *UnknownRevisionError) Is(target error) bool { return target == fs.ErrNotExist }
 
-// ErrNoCommits is the error of Latest for a repository without commits
-// (no HEAD). errors.Is(ErrNoCommits, fs.ErrNotExist) holds.
-var ErrNoCommits error = noCommitsError{}
-
-type noCommitsError struct{}
-
-func (noCommitsError) Error() string        { return "no commits" }
-func (noCommitsError) Is(target error) bool { return target == fs.ErrNotExist }
-
-// NotExist returns err with its text, counting as fs.ErrNotExist.
-func NotExist(err error) error { return notExistError{err} }
-
-// notExistError keeps an error's text and makes it count as fs.ErrNotExist.
-type notExistError struct{ err error }
-
-func (e notExistError) Error() string      { return e.err.Error() }
-func (e notExistError) Unwrap() error      { return e.err }
-func (notExistError) Is(target error) bool { return target == fs.ErrNotExist }
+// ErrNoCommits is the go command's codehost.ErrNoCommits: the error of
+// Latest for a repository without commits (no HEAD), and of a proxy's
+// @latest for a module without timed versions. errors.Is(ErrNoCommits,
+// fs.ErrNotExist) holds.
+var ErrNoCommits = modfetch.NotExist(errors.New("no commits"))
 
 // HasPathPrefix reports whether the slash-separated path s starts with
 // the elements of prefix (cmd/go/internal/str: HasPathPrefix).
