@@ -7,15 +7,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/dirhash"
 	modzip "golang.org/x/mod/zip"
+
+	"github.com/modfetch/modfetch/internal/atomicfile"
+	"github.com/modfetch/modfetch/internal/h1"
+	"github.com/modfetch/modfetch/internal/lockedfile"
 )
 
 // DownloadOptions says where [Download] puts what it fetches.
@@ -71,7 +73,7 @@ func Download(ctx context.Context, r Resolver, path, rev string, opts *DownloadO
 	if d.GoMod, err = r.GoMod(ctx, path, d.Version); err != nil {
 		return nil, err
 	}
-	if d.GoModSum, err = hashGoMod(d.GoMod); err != nil {
+	if d.GoModSum, err = h1.GoMod(d.GoMod); err != nil {
 		return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
 	}
 	rc, err := r.Zip(ctx, path, d.Version)
@@ -94,43 +96,30 @@ func Download(ctx context.Context, r Resolver, path, rev string, opts *DownloadO
 	}
 	defer cleanup()
 	m := module.Version{Path: path, Version: d.Version}
-	// A .ziphash is trusted beside a zip file laid out like the go
-	// command's (a DirStore's, whose cache wrote it after checking).
-	hashFile, recorded := "", ""
-	if rel, err := versionFile(m, "zip"); err == nil && strings.HasSuffix(zipFile, string(filepath.Separator)+rel) {
-		hashFile = strings.TrimSuffix(zipFile, ".zip") + ".ziphash"
-		recorded = readZiphash(hashFile)
-	}
-	if s, ok := rc.(interface{ Sum() string }); ok && s.Sum() != "" {
+	if s, ok := As[Summer](rc); ok {
 		d.Sum = s.Sum()
-	} else if recorded != "" {
-		d.Sum = recorded
-	} else if d.Sum, err = dirhash.HashZip(zipFile, dirhash.DefaultHash); err != nil {
-		return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
+	}
+	if d.Sum == "" {
+		if d.Sum, err = dirhash.HashZip(zipFile, dirhash.DefaultHash); err != nil {
+			return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
+		}
 	}
 	if opts.ModCache != "" {
-		if recorded == "" {
-			hashFile = "" // not known to be there
-		}
-		if d.Dir, err = extract(ctx, opts.ModCache, m, zipFile, hashFile, d.Sum, opts.ReadWrite); err != nil {
+		if d.Dir, err = extract(ctx, opts.ModCache, m, zipFile, d.Sum, opts.ReadWrite); err != nil {
 			return nil, err
 		}
 	}
 	return d, nil
 }
 
-func hashGoMod(data []byte) (string, error) {
-	return dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(data)), nil
-	})
-}
-
-// localZip returns the name of a file holding the zip read from rc: rc's
-// own file when it is one (an *os.File, or a type around one, like a
-// DirStore's or Direct's zips), else a temporary copy removed by cleanup.
+// localZip returns the name of a file holding the zip read from rc: the
+// file behind rc when there is one that still has its name (a DirStore's
+// zips, Direct's), else a temporary copy removed by cleanup.
 func localZip(rc io.Reader, tempDir string) (name string, cleanup func(), err error) {
-	if f, ok := rc.(interface{ Name() string }); ok && filepath.IsAbs(f.Name()) {
-		if _, err := os.Stat(f.Name()); err == nil {
+	if f, ok := As[*os.File](rc); ok && filepath.IsAbs(f.Name()) {
+		fi, err1 := f.Stat()
+		named, err2 := os.Stat(f.Name())
+		if err1 == nil && err2 == nil && os.SameFile(fi, named) {
 			return f.Name(), func() {}, nil
 		}
 	}
@@ -164,20 +153,6 @@ func spoolZip(r io.Reader, dir string) (f *os.File, size int64, cleanup func(), 
 		return nil, 0, nil, err
 	}
 	return f, size, cleanup, nil
-}
-
-// readZiphash returns the hash in a .ziphash file, or "" if it is missing
-// or not valid by the go command's rule (no NUL bytes, exact length).
-func readZiphash(name string) string {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return ""
-	}
-	data = bytes.TrimSpace(data)
-	if len(data) != len("h1:")+44 || bytes.IndexByte(data, 0) >= 0 || !bytes.HasPrefix(data, []byte("h1:")) {
-		return ""
-	}
-	return string(data)
 }
 
 // ModCacheDir returns the directory where the go command keeps path@version
@@ -225,33 +200,35 @@ func ExtractedDir(modcache, path, version string) (string, bool) {
 	return dir, true
 }
 
-// versionFile is the name of path@version's file with extension ext
-// under a module cache's cache/download (or a file-tree GOPROXY):
-// "<escaped path>/@v/<escaped version>.<ext>".
-func versionFile(m module.Version, ext string) (string, error) {
-	enc, err := module.EscapePath(m.Path)
+// VersionFile returns the name of path@version's file with extension ext
+// ("info", "mod", "zip", "ziphash", ...) relative to a GOPROXY's base URL
+// and to the go command's download cache ($GOMODCACHE/cache/download),
+// which share one layout: "<escaped path>/@v/<escaped version>.<ext>",
+// slash-separated. It fails for a path or version that cannot be escaped.
+func VersionFile(path, version, ext string) (string, error) {
+	enc, err := module.EscapePath(path)
 	if err != nil {
 		return "", err
 	}
-	ev, err := module.EscapeVersion(m.Version)
+	ev, err := module.EscapeVersion(version)
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(filepath.FromSlash(enc), "@v", ev+"."+ext), nil
+	return enc + "/@v/" + ev + "." + ext, nil
 }
 
 // downloadFile is the name of path@version's file with extension ext in
 // the module cache modcache.
 func downloadFile(modcache string, m module.Version, ext string) (string, error) {
-	rel, err := versionFile(m, ext)
+	rel, err := VersionFile(m.Path, m.Version, ext)
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(modcache, "cache", "download", rel), nil
+	return filepath.Join(modcache, "cache", "download", filepath.FromSlash(rel)), nil
 }
 
 // extract unzips zipFile into the module cache like the go command.
-func extract(ctx context.Context, modcache string, m module.Version, zipFile, knownZiphash, sum string, rw bool) (dir string, err error) {
+func extract(ctx context.Context, modcache string, m module.Version, zipFile, sum string, rw bool) (dir string, err error) {
 	if !filepath.IsAbs(modcache) {
 		return "", fmt.Errorf("GOMODCACHE entry is relative; must be absolute path: %q.", modcache)
 	}
@@ -268,7 +245,7 @@ func extract(ctx context.Context, modcache string, m module.Version, zipFile, kn
 	if err := os.MkdirAll(filepath.Dir(lockFile), 0o777); err != nil {
 		return "", err
 	}
-	unlock, err := lockPath(ctx, lockFile)
+	unlock, err := lockedfile.Lock(ctx, lockFile)
 	if err != nil {
 		return "", err
 	}
@@ -276,8 +253,8 @@ func extract(ctx context.Context, modcache string, m module.Version, zipFile, kn
 
 	// The go command requires the .ziphash beside the zip to trust a
 	// directory; write it when whoever stored the zip did not.
-	if ziphash != knownZiphash && readZiphash(ziphash) == "" {
-		if err := writeFileAtomic(ziphash, []byte(sum)); err != nil {
+	if data, err := os.ReadFile(ziphash); err != nil || !h1.ValidZiphash(bytes.TrimSpace(data)) {
+		if _, err := atomicfile.Write(ctx, ziphash, strings.NewReader(sum), 0, nil); err != nil {
 			return "", err
 		}
 	}
@@ -341,26 +318,4 @@ func makeDirsReadOnly(dir string) {
 	for i := len(dirs) - 1; i >= 0; i-- {
 		os.Chmod(dirs[i], modes[i]&^0o222)
 	}
-}
-
-// writeFileAtomic writes data to name through a temporary file in the same
-// directory, so readers never see a part.
-func writeFileAtomic(name string, data []byte) error {
-	// O_EXCL: never write into another writer's temporary file.
-	tmp := name + strconv.Itoa(rand.IntN(1e9)) + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }

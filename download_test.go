@@ -213,13 +213,24 @@ func chmodAll(dir string) {
 }
 
 // fileResolver answers Zip with a file it writes at name, wrapped in a
-// type of its own (as Direct's and DirStore's zips are).
+// type of its own (as Direct's and DirStore's zips are) that unwraps to
+// the file and, when sum is set, reports it as the zip's hash.
 type fileResolver struct {
 	modfetch.Resolver
 	name string
+	sum  string
 }
 
-type wrappedFile struct{ *os.File }
+type wrappedFile struct {
+	*os.File
+	sum string
+}
+
+func (f wrappedFile) Unwrap() io.Reader { return f.File }
+
+type summedFile struct{ wrappedFile }
+
+func (f summedFile) Sum() string { return f.sum }
 
 func (r *fileResolver) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
 	rc, err := r.Resolver.Zip(ctx, path, version)
@@ -239,33 +250,37 @@ func (r *fileResolver) Zip(ctx context.Context, path, version string) (io.ReadCl
 		return nil, err
 	}
 	f.Seek(0, io.SeekStart)
-	return wrappedFile{f}, nil
+	if r.sum != "" {
+		return summedFile{wrappedFile{f, r.sum}}, nil
+	}
+	return wrappedFile{f, ""}, nil
 }
 
-// TestDownloadTrustsZiphashOnlyInLayout: a .ziphash beside the Resolver's
-// zip file is used only when the file is laid out like a module cache's
-// (a DirStore's) for that path@version; beside any other file it is
-// ignored and the zip is hashed.
-func TestDownloadTrustsZiphashOnlyInLayout(t *testing.T) {
+// TestDownloadTakesSumFromReader: Download takes a zip's hash from its
+// reader (a modfetch.Summer, such as a cache's reader of a zip it
+// verified) and otherwise hashes the zip; a .ziphash file beside the
+// reader's file, even in a module cache's layout, is never trusted.
+func TestDownloadTakesSumFromReader(t *testing.T) {
 	set := fixture.Standard()
 	m := set.Module("example.com/hello", "v1.0.0")
 	const recorded = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 	dir := t.TempDir()
+	name := filepath.Join(dir, "store", "example.com", "hello", "@v", "v1.0.0.zip")
+	if err := os.MkdirAll(filepath.Dir(name), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(strings.TrimSuffix(name, ".zip")+".ziphash", []byte(recorded), 0o666); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
-		name, want string
+		sum, want string
 	}{
-		{filepath.Join(dir, "other", "x.zip"), m.ZipSum()},
-		{filepath.Join(dir, "store", "example.com", "hello", "@v", "v1.0.0.zip"), recorded},
+		{"", m.ZipSum()},
+		{recorded, recorded},
 	} {
-		if err := os.MkdirAll(filepath.Dir(tt.name), 0o777); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(strings.TrimSuffix(tt.name, ".zip")+".ziphash", []byte(recorded), 0o666); err != nil {
-			t.Fatal(err)
-		}
-		d, err := modfetch.Download(context.Background(), &fileResolver{set, tt.name}, m.Path, m.Version, nil)
+		d, err := modfetch.Download(context.Background(), &fileResolver{set, name, tt.sum}, m.Path, m.Version, nil)
 		if err != nil || d.Sum != tt.want {
-			t.Errorf("%s: Download = %+v, %v; want Sum %s", tt.name, d, err, tt.want)
+			t.Errorf("reader's Sum %q: Download = %+v, %v; want Sum %s", tt.sum, d, err, tt.want)
 		}
 	}
 }

@@ -231,8 +231,8 @@ func (q *Querier) containsPackage(ctx context.Context, path, version, pkg string
 // readerAt gives random access to a zip stream: the stream itself when it
 // allows it, else a temporary copy.
 func readerAt(rc io.Reader) (io.ReaderAt, int64, func(), error) {
-	if ra, ok := rc.(io.ReaderAt); ok {
-		if st, ok := rc.(interface{ Stat() (fs.FileInfo, error) }); ok {
+	if ra, ok := As[io.ReaderAt](rc); ok {
+		if st, ok := As[Stater](rc); ok {
 			if fi, err := st.Stat(); err == nil {
 				return ra, fi.Size(), func() {}, nil
 			}

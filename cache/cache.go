@@ -20,7 +20,7 @@ import (
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/background"
 	"github.com/modfetch/modfetch/internal/flight"
-	"github.com/modfetch/modfetch/internal/ziphash"
+	"github.com/modfetch/modfetch/internal/h1"
 )
 
 // Defaults for a Cache's zero fields.
@@ -145,23 +145,6 @@ func (c *Cache) notFoundTTL() time.Duration {
 	return c.NotFoundTTL
 }
 
-// Keys.
-
-// VersionKey returns the Store key of path@version's file with the given
-// extension ("info", "mod", "zip", "ziphash"): the file's path relative to
-// $GOMODCACHE/cache/download.
-func VersionKey(path, version, ext string) (string, error) {
-	enc, err := module.EscapePath(path)
-	if err != nil {
-		return "", err
-	}
-	ev, err := module.EscapeVersion(version)
-	if err != nil {
-		return "", err
-	}
-	return enc + "/@v/" + ev + "." + ext, nil
-}
-
 func mutableKey(path, what string) (string, error) {
 	enc, err := module.EscapePath(path)
 	if err != nil {
@@ -264,7 +247,7 @@ func encodeInfo(info *modfetch.Info) []byte {
 }
 
 func (c *Cache) getInfo(ctx context.Context, path, version string) (*modfetch.Info, bool) {
-	key, err := VersionKey(path, version, "info")
+	key, err := modfetch.VersionFile(path, version, "info")
 	if err != nil {
 		return nil, false
 	}
@@ -280,7 +263,7 @@ func (c *Cache) getInfo(ctx context.Context, path, version string) (*modfetch.In
 }
 
 func (c *Cache) putInfo(ctx context.Context, path string, info *modfetch.Info) {
-	key, err := VersionKey(path, info.Version, "info")
+	key, err := modfetch.VersionFile(path, info.Version, "info")
 	if err != nil {
 		return
 	}
@@ -424,7 +407,7 @@ func (c *Cache) List(ctx context.Context, path string) ([]string, error) {
 // GoMod implements [modfetch.Resolver].
 func (c *Cache) GoMod(ctx context.Context, path, version string) ([]byte, error) {
 	c.init()
-	key, err := VersionKey(path, version, "mod")
+	key, err := modfetch.VersionFile(path, version, "mod")
 	if err != nil || !modfetch.IsCanonical(version) {
 		return c.Next.GoMod(ctx, path, version) // Next reports the bad input
 	}
@@ -455,7 +438,7 @@ func (c *Cache) GoMod(ctx context.Context, path, version string) ([]byte, error)
 // still being stored is read from its verified local file.
 func (c *Cache) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
 	c.init()
-	key, err := VersionKey(path, version, "zip")
+	key, err := modfetch.VersionFile(path, version, "zip")
 	if err != nil || !modfetch.IsCanonical(version) {
 		return c.Next.Zip(ctx, path, version)
 	}
@@ -554,7 +537,7 @@ func (c *Cache) storeZip(ctx context.Context, key string, r io.Reader, local io.
 		sum = s.Sum()
 	}
 	if sum == "" && local != nil {
-		sum, _ = ziphash.Hash(local, size)
+		sum, _ = h1.Zip(local, size)
 	}
 	if sum == "" {
 		sum = c.hashStored(ctx, key)
@@ -582,7 +565,7 @@ func (c *Cache) hashStored(ctx context.Context, key string) string {
 	if err != nil {
 		return ""
 	}
-	h, err := ziphash.Hash(ra, fi.Size())
+	h, err := h1.Zip(ra, fi.Size())
 	if err != nil {
 		return ""
 	}
@@ -593,7 +576,7 @@ func (c *Cache) hashStored(ctx context.Context, key string) string {
 // (its .ziphash), or "" if there is none.
 func (c *Cache) Sum(ctx context.Context, path, version string) string {
 	c.init()
-	key, err := VersionKey(path, version, "ziphash")
+	key, err := modfetch.VersionFile(path, version, "ziphash")
 	if err != nil {
 		return ""
 	}
@@ -602,7 +585,7 @@ func (c *Cache) Sum(ctx context.Context, path, version string) string {
 		return ""
 	}
 	data = bytes.TrimSpace(data)
-	if !ziphash.Valid(data) {
+	if !h1.ValidZiphash(data) {
 		return ""
 	}
 	return string(data)

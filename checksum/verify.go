@@ -13,7 +13,7 @@ import (
 
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/spool"
-	"github.com/modfetch/modfetch/internal/ziphash"
+	"github.com/modfetch/modfetch/internal/h1"
 )
 
 // Verify is a [modfetch.Resolver] that checks every go.mod file and zip
@@ -191,7 +191,7 @@ type verifyingZip struct {
 func (vz *verifyingZip) fill(ctx context.Context, v *Verify, rc io.ReadCloser, path, version string) {
 	defer rc.Close()
 	sp := vz.sp
-	stream := ziphash.NewStream(sp) // sp is written first: the stream reads it back
+	stream := h1.NewStream(sp) // sp is written first: the stream reads it back
 	fail := func(err error) {
 		stream.Abort()
 		sp.Finish(err)

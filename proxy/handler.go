@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -277,16 +278,17 @@ func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version
 	hdr.Set("ETag", etag(r.URL.Path))
 	var modtime time.Time
 	var size int64 = -1
-	if st, ok := rc.(interface{ Stat() (fs.FileInfo, error) }); ok {
+	if st, ok := modfetch.As[modfetch.Stater](rc); ok {
 		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
 			modtime, size = fi.ModTime(), fi.Size()
 		}
 	}
-	if rs, ok := rc.(io.ReadSeeker); ok && size >= 0 {
-		// Range, If-Range, If-None-Match, If-Modified-Since, HEAD; an
-		// *os.File goes out through sendfile.
-		if sc, ok := rc.(syscall.Conn); ok {
-			rs = &sizedFile{ReadSeeker: rs, conn: sc, size: size}
+	if sk, ok := modfetch.As[io.ReadSeeker](rc); ok && size >= 0 {
+		// Range, If-Range, If-None-Match, If-Modified-Since, HEAD; a
+		// file goes out through sendfile.
+		var rs io.ReadSeeker = sk
+		if f, ok := modfetch.As[*os.File](rc); ok {
+			rs = &sizedFile{f: f, size: size}
 		}
 		http.ServeContent(w, r, "", modtime, rs)
 		return
@@ -576,8 +578,7 @@ func (c *hotCache) put(key string, e *hotEntry) {
 // system calls, and exposes the file's descriptor so that the body still
 // goes out through sendfile.
 type sizedFile struct {
-	io.ReadSeeker
-	conn    syscall.Conn
+	f       *os.File
 	size    int64
 	touched bool // the file offset may have moved from 0
 }
@@ -592,15 +593,15 @@ func (f *sizedFile) Seek(offset int64, whence int) (int64, error) {
 		}
 	}
 	f.touched = true
-	return f.ReadSeeker.Seek(offset, whence)
+	return f.f.Seek(offset, whence)
 }
 
 func (f *sizedFile) Read(p []byte) (int, error) {
 	f.touched = true
-	return f.ReadSeeker.Read(p)
+	return f.f.Read(p)
 }
 
 func (f *sizedFile) SyscallConn() (syscall.RawConn, error) {
 	f.touched = true
-	return f.conn.SyscallConn()
+	return f.f.SyscallConn()
 }

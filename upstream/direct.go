@@ -492,3 +492,6 @@ func (z *tempZip) Close() error {
 	os.Remove(z.File.Name())
 	return err
 }
+
+// Unwrap returns the file, for modfetch.As.
+func (z *tempZip) Unwrap() io.Reader { return z.File }

@@ -156,7 +156,7 @@ func download(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, q *mod
 	m.GoModSum, m.Sum, m.Dir = d.GoModSum, d.Sum, d.Dir
 	if ds, ok := stack.Store.(*cache.DirStore); ok {
 		for ext, field := range map[string]*string{"info": &m.Info, "mod": &m.GoMod, "zip": &m.Zip} {
-			if key, err := cache.VersionKey(m.Path, m.Version, ext); err == nil {
+			if key, err := modfetch.VersionFile(m.Path, m.Version, ext); err == nil {
 				*field, _ = ds.Path(key)
 			}
 		}

@@ -208,7 +208,7 @@ func list(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, q *modfetc
 			m.GoVersion = gv
 		}
 		if ds, ok := stack.Store.(*cache.DirStore); ok {
-			if key, err := cache.VersionKey(path, m.Version, "mod"); err == nil {
+			if key, err := modfetch.VersionFile(path, m.Version, "mod"); err == nil {
 				if p, err := ds.Path(key); err == nil {
 					if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
 						m.GoMod = p

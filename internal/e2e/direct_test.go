@@ -22,7 +22,7 @@ import (
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/checksum"
 	"github.com/modfetch/modfetch/internal/gitfixture"
-	"github.com/modfetch/modfetch/internal/ziphash"
+	"github.com/modfetch/modfetch/internal/h1"
 	"github.com/modfetch/modfetch/upstream"
 )
 
@@ -278,7 +278,7 @@ func ourDownload(ctx context.Context, d *upstream.Direct, path, vers string) our
 			return r
 		}
 	}
-	r.sum, err = ziphash.HashReader(zr)
+	r.sum, err = h1.ZipReader(zr)
 	if err != nil {
 		r.Error = err.Error()
 	}

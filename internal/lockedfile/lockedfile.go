@@ -1,7 +1,8 @@
-// Package lockedfile opens files under advisory locks compatible with the go
-// command's (cmd/go/internal/lockedfile): flock(2) on Unix systems, an
-// exclusive lock for writers and a shared lock for readers. Locks wait in a
-// context-aware way. On systems without flock the locks are no-ops.
+// Package lockedfile opens files under locks compatible with the go
+// command's (cmd/go/internal/lockedfile): flock(2) on Linux, macOS and the
+// BSDs, LockFileEx on Windows; an exclusive lock for writers and a shared
+// lock for readers. Locks wait in a context-aware way. On other systems
+// (Solaris, AIX, Plan 9, WebAssembly) the locks are no-ops.
 package lockedfile
 
 import (

@@ -1,4 +1,4 @@
-package ziphash
+package h1
 
 import (
 	"archive/zip"
@@ -145,7 +145,7 @@ func TestStreamTricks(t *testing.T) {
 		s := NewStream(bytes.NewReader(z))
 		s.Write(z)
 		got, err := streamSum(t, s, z)
-		want, werr := Hash(bytes.NewReader(z), int64(len(z)))
+		want, werr := Zip(bytes.NewReader(z), int64(len(z)))
 		if got != want || (err == nil) != (werr == nil) {
 			t.Errorf("%s: Sum = %q, %v; Hash = %q, %v", name, got, err, want, werr)
 		}
@@ -234,15 +234,15 @@ func TestStreamFuzzish(t *testing.T) {
 	}
 }
 
-func TestValid(t *testing.T) {
+func TestValidZiphash(t *testing.T) {
 	for in, want := range map[string]bool{
 		"h1:o7IhLm0Msx3BaB+n3Ag7L8EVlByGnpq14C4YWiu/gL8=":    true,
 		"h1:o7IhLm0Msx3BaB+n3Ag7L8EVlByGnpq14C4YWiu/gL8":     false,
 		"h2:o7IhLm0Msx3BaB+n3Ag7L8EVlByGnpq14C4YWiu/gL8=":    false,
 		"h1:o7IhLm0Msx3BaB+n3Ag7L8EVlByGnpq14C4YWiu/gL8\x00": false,
 	} {
-		if Valid([]byte(in)) != want {
-			t.Errorf("Valid(%q) != %v", in, want)
+		if ValidZiphash([]byte(in)) != want {
+			t.Errorf("ValidZiphash(%q) != %v", in, want)
 		}
 	}
 }
@@ -292,7 +292,7 @@ func TestStreamMethodMismatch(t *testing.T) {
 	}
 	binary.LittleEndian.PutUint16(data[8:], zip.Deflate)
 
-	want, werr := Hash(bytes.NewReader(data), int64(len(data)))
+	want, werr := Zip(bytes.NewReader(data), int64(len(data)))
 	s := NewStream(bytes.NewReader(data))
 	s.Write(data)
 	got, err := streamSum(t, s, data)
@@ -370,7 +370,7 @@ func benchStream(b *testing.B, fileSize int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	want, err := Hash(bytes.NewReader(data), int64(len(data)))
+	want, err := Zip(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		b.Fatal(err)
 	}

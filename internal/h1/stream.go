@@ -1,4 +1,4 @@
-package ziphash
+package h1
 
 import (
 	"archive/zip"
@@ -32,8 +32,8 @@ import (
 // directory — every entry the directory lists must have been seen at the
 // offset, with the name, method, sizes and CRC-32 it lists, and its
 // compressed bytes must have ended exactly where the directory says — and
-// falls back to Hash (a second pass) when anything is unusual, so its
-// answer is always Hash's.
+// falls back to ZipReader (a second pass) when anything is unusual, so
+// its answer is always ZipReader's.
 type Stream struct {
 	r    io.ReaderAt
 	done chan struct{}
@@ -128,7 +128,7 @@ func (s *Stream) Sum(z *zip.Reader) (string, error) {
 	if h, ok := s.fromEntries(z); ok {
 		return h, nil
 	}
-	return HashReader(z)
+	return ZipReader(z)
 }
 
 // fromEntries computes the hash from the streamed entries when they
