@@ -12,8 +12,8 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/modfetch/modfetch"
-	"github.com/modfetch/modfetch/internal/spool"
 	"github.com/modfetch/modfetch/internal/h1"
+	"github.com/modfetch/modfetch/internal/spool"
 )
 
 // Verify is a [modfetch.Resolver] that checks every go.mod file and zip
