@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,9 +19,9 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/modfetch/modfetch"
-	"github.com/modfetch/modfetch/internal/background"
 	"github.com/modfetch/modfetch/internal/flight"
 	"github.com/modfetch/modfetch/internal/h1"
+	"github.com/modfetch/modfetch/internal/lru"
 )
 
 // Defaults for a Cache's zero fields.
@@ -28,6 +29,9 @@ const (
 	DefaultMutableTTL  = time.Minute
 	DefaultNotFoundTTL = 30 * time.Second
 )
+
+// maxNotFoundBytes bounds the memory of a Cache's not-found answers.
+const maxNotFoundBytes = 1 << 20
 
 // Cache is a caching [modfetch.Resolver] in front of Next, keeping answers
 // in Store by their mutability, like the go command's module cache
@@ -46,15 +50,21 @@ const (
 // runs until it finishes or every caller waiting for it has given up, and
 // each caller returns as soon as its own context ends.
 //
+// An answer is in Store when the call that fetched it returns (for a zip,
+// before its reader is returned), as the go command leaves its module
+// cache. How fast and where Store keeps it is Store's business: a
+// [Tiered] store keeps small answers in memory too, a [WriteBehind] store
+// returns before a slow store has them.
+//
 // Cache stores what Next returns, so put it above a verifying layer
 // ([checksum.Verify]) to store only verified bytes. A failure to write
 // Store is logged and the answer still returned.
 //
 // Stored keys follow the go command's $GOMODCACHE/cache/download layout
-// (see DirStore): "<escaped path>/@v/<escaped version>.info", ".mod",
-// ".zip" and ".ziphash" (the zip's h1: hash). Mutable answers live under
-// "modfetch/", which can never be a module path, with the time they were
-// fetched.
+// (see DirStore and modfetch.VersionFile): "<escaped path>/@v/<escaped
+// version>.info", ".mod", ".zip" and ".ziphash" (the zip's h1: hash).
+// Mutable answers live under "modfetch/", which can never be a module
+// path, with the time they were fetched.
 //
 // Set the exported fields before first use and do not change them later.
 type Cache struct {
@@ -73,38 +83,19 @@ type Cache struct {
 	// Zero means DefaultNotFoundTTL; a negative value disables it.
 	NotFoundTTL time.Duration
 
-	// MemoryBytes bounds a memory tier in front of Store for small
-	// answers (.info, .mod, lists), so that hot ones are served without
-	// touching Store. Zero means 16 MiB (none when Store is nil, which is
-	// already memory); a negative value disables it.
-	MemoryBytes int64
-
-	// WriteBehind returns fetched answers before they reach Store: they
-	// are served from memory (or, for zips, from the verified local file)
-	// while a background write stores them. Servers set it to keep
-	// storage latency out of cold requests. When false, an answer is in
-	// Store when the call returns (the go command's behaviour, which tools
-	// that read the module cache afterwards rely on).
-	WriteBehind bool
-
 	// Logger, if set, receives failures to write Store.
 	Logger *slog.Logger
 
 	now func() time.Time // test hook
 
-	once        sync.Once
-	store       Store
-	mem         *MemStore
-	bg          *background.Group // write-behind writes
-	mu          sync.Mutex
-	notFound    map[string]notFoundEntry
-	pending     map[string]*pendingValue // small values being written behind
-	pendingZips map[string]*pendingZip   // zips being written behind
+	once     sync.Once
+	store    Store
+	notFound lru.Cache[string, notFoundEntry]
 
 	infos  flight.Group[string, *modfetch.Info]
 	lists  flight.Group[string, []string]
 	gomods flight.Group[string, []byte]
-	zips   flight.Group[string, *pendingZip]
+	zips   flight.Group[string, *spareZip]
 }
 
 type notFoundEntry struct {
@@ -117,17 +108,12 @@ func (c *Cache) init() {
 		c.store = c.Store
 		if c.store == nil {
 			c.store = &MemStore{}
-		} else if c.MemoryBytes >= 0 {
-			limit := c.MemoryBytes
-			if limit == 0 {
-				limit = 16 << 20
-			}
-			c.mem = &MemStore{MaxBytes: limit}
 		}
-		c.bg = background.New(maxBackground)
 		if c.now == nil {
 			c.now = time.Now
 		}
+		c.notFound.MaxCost = maxNotFoundBytes
+		c.notFound.Cost = func(k string, _ notFoundEntry) int64 { return int64(len(k)) + 256 }
 	})
 }
 
@@ -159,14 +145,12 @@ func (c *Cache) rememberedNotFound(key string) error {
 	if c.notFoundTTL() < 0 {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.notFound[key]
+	e, ok := c.notFound.Get(key)
 	if !ok {
 		return nil
 	}
 	if c.now().After(e.until) {
-		delete(c.notFound, key)
+		c.notFound.Remove(key)
 		return nil
 	}
 	return e.err
@@ -176,27 +160,32 @@ func (c *Cache) noteError(key string, err error) {
 	if err == nil || c.notFoundTTL() < 0 || !errors.Is(err, fs.ErrNotExist) {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.notFound == nil {
-		c.notFound = make(map[string]notFoundEntry)
+	c.notFound.Add(key, notFoundEntry{err: err, until: c.now().Add(c.notFoundTTL())})
+}
+
+// get returns the value of key in the store, at most limit bytes (a
+// longer value is an error).
+func (c *Cache) get(ctx context.Context, key string, limit int64) ([]byte, error) {
+	rc, err := c.store.Get(ctx, key)
+	if err != nil {
+		return nil, err
 	}
-	// Keep the map bounded: drop expired entries when it grows.
-	if len(c.notFound) >= 4096 {
-		now := c.now()
-		for k, e := range c.notFound {
-			if now.After(e.until) {
-				delete(c.notFound, k)
-			}
-		}
-		if len(c.notFound) >= 4096 {
-			for k := range c.notFound {
-				delete(c.notFound, k)
-				break
-			}
-		}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
 	}
-	c.notFound[key] = notFoundEntry{err: err, until: c.now().Add(c.notFoundTTL())}
+	if int64(len(data)) > limit {
+		return nil, &fs.PathError{Op: "get", Path: key, Err: modfetch.ErrTooLarge}
+	}
+	return data, nil
+}
+
+// put stores data under key, logging a failure.
+func (c *Cache) put(ctx context.Context, key string, data []byte) {
+	if err := c.store.Put(ctx, key, bytes.NewReader(data)); err != nil && c.Logger != nil {
+		c.Logger.Warn("cache write failed", "key", key, "error", err)
+	}
 }
 
 // Store access.
@@ -433,40 +422,34 @@ func (c *Cache) GoMod(ctx context.Context, path, version string) ([]byte, error)
 	return append([]byte(nil), data...), nil
 }
 
-// Zip implements [modfetch.Resolver]. A stored zip is returned as the
-// Store's reader (an *os.File for a DirStore); with WriteBehind, a zip
-// still being stored is read from its verified local file.
+// Zip implements [modfetch.Resolver]. The reader of a stored zip is the
+// Store's (an *os.File for a DirStore), wrapped so that it also knows the
+// zip's hash recorded beside it (a modfetch.Summer) and unwraps to the
+// Store's reader for its other abilities. A zip that is not stored yet is
+// fetched, stored with its hash, and then read from Store.
 func (c *Cache) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
 	c.init()
 	key, err := modfetch.VersionFile(path, version, "zip")
 	if err != nil || !modfetch.IsCanonical(version) {
 		return c.Next.Zip(ctx, path, version)
 	}
-	if rc := c.pendingZipReader(key); rc != nil {
-		return rc, nil
-	}
-	if rc, err := c.store.Get(ctx, key); err == nil {
+	if rc := c.storedZip(ctx, key); rc != nil {
 		return rc, nil
 	}
 	fkey := "zip\x00" + path + "\x00" + version
 	if err := c.rememberedNotFound(fkey); err != nil {
 		return nil, err
 	}
-	p, err, _ := c.zips.Do(ctx, fkey, func(ctx context.Context) (*pendingZip, error) {
+	spare, err, _ := c.zips.Do(ctx, fkey, func(ctx context.Context) (*spareZip, error) {
 		return c.fetchZip(ctx, path, version, key, fkey)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if p != nil {
-		if rc := p.reader(); rc != nil {
-			return rc, nil
-		}
-	}
-	if rc := c.pendingZipReader(key); rc != nil {
+	if rc := spare.reader(); rc != nil {
 		return rc, nil
 	}
-	if rc, err := c.store.Get(ctx, key); err == nil {
+	if rc := c.storedZip(ctx, key); rc != nil {
 		return rc, nil
 	}
 	// The store could not keep the zip (or lost it at once): fetch it
@@ -474,30 +457,63 @@ func (c *Cache) Zip(ctx context.Context, path, version string) (io.ReadCloser, e
 	return c.Next.Zip(ctx, path, version)
 }
 
-// fetchZip fetches Next's zip and stores it with its hash — in the
-// background with WriteBehind, returning the pending zip. An error is
-// Next's; a failure to store is logged.
-func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (*pendingZip, error) {
+// storedZip returns the stored zip at key, or nil.
+func (c *Cache) storedZip(ctx context.Context, key string) io.ReadCloser {
+	rc, err := c.store.Get(ctx, key)
+	if err != nil {
+		return nil
+	}
+	return &storedZip{ReadCloser: rc, c: c, key: ziphashKey(key)}
+}
+
+// A storedZip is a zip read from the store. Its Sum reads the hash
+// recorded beside it when first asked.
+type storedZip struct {
+	io.ReadCloser
+	c    *Cache
+	key  string // of the .ziphash
+	once sync.Once
+	sum  string
+}
+
+// Sum implements modfetch.Summer: the h1: hash recorded beside the zip
+// when it was stored, or "" if there is none.
+func (z *storedZip) Sum() string {
+	z.once.Do(func() {
+		// A small read from the store that has just answered; Sum has no
+		// context of its own.
+		data, err := z.c.get(context.Background(), z.key, 1<<10)
+		if data = bytes.TrimSpace(data); err == nil && h1.ValidZiphash(data) {
+			z.sum = string(data)
+		}
+	})
+	return z.sum
+}
+
+// Unwrap returns the store's reader, for modfetch.As.
+func (z *storedZip) Unwrap() io.Reader { return z.ReadCloser }
+
+// fetchZip fetches Next's zip and stores it with its hash. An error is
+// Next's; a failure to store is logged, and then the download itself is
+// returned when it can feed more readers.
+func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (*spareZip, error) {
 	rc, err := c.Next.Zip(ctx, path, version)
 	if err != nil {
 		c.noteError(fkey, err)
 		return nil, err
 	}
-	if c.WriteBehind {
-		return c.keepZipBehind(ctx, rc, key)
-	}
 	defer rc.Close()
 	// A download that can feed several readers (a verifying one) is kept
 	// open, so that a failure to store it does not mean fetching it again.
-	ns, multi := rc.(multiReader)
+	ro, multi := modfetch.As[modfetch.Reopener](rc)
 	var spare io.ReadCloser
 	if multi {
-		spare = ns.NewReader()
+		spare = ro.NewReader()
 	}
-	sum, srcErr, err := c.storeZip(ctx, key, rc, nil, 0)
+	sum, srcErr, err := c.storeZip(ctx, key, rc)
 	if err != nil {
 		if spare != nil && srcErr == nil && ctx.Err() == nil {
-			return sparePending(spare, ns.NewReader), nil
+			return newSpareZip(spare, ro.NewReader), nil
 		}
 		if spare != nil {
 			spare.Close()
@@ -513,19 +529,11 @@ func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (
 	return nil, nil
 }
 
-// A multiReader is a zip download that can feed several readers at once
-// (checksum.Verify's): NewReader opens another, or returns nil once every
-// reader is closed.
-type multiReader interface {
-	NewReader() io.ReadCloser
-}
-
 // storeZip copies the zip r to the store under key, logging a failure,
-// and returns its h1: hash: r's own Sum when it has one (a verifying
-// reader, read to its end), else computed from local (a local copy of
-// size bytes) when given, else from the stored copy; "" if none can be
-// read at random. srcErr is r's own failure, err the failure to store.
-func (c *Cache) storeZip(ctx context.Context, key string, r io.Reader, local io.ReaderAt, size int64) (sum string, srcErr, err error) {
+// and returns its h1: hash: r's own (a verifying reader's, read to its
+// end), else computed from the stored copy; "" if that cannot be read at
+// random. srcErr is r's own failure, err the failure to store.
+func (c *Cache) storeZip(ctx context.Context, key string, r io.Reader) (sum string, srcErr, err error) {
 	src := &zipSource{r: r}
 	if err := c.store.Put(ctx, key, src); err != nil {
 		if src.err == nil && c.Logger != nil {
@@ -533,11 +541,8 @@ func (c *Cache) storeZip(ctx context.Context, key string, r io.Reader, local io.
 		}
 		return "", src.err, err
 	}
-	if s, ok := r.(interface{ Sum() string }); ok {
+	if s, ok := modfetch.As[modfetch.Summer](r); ok {
 		sum = s.Sum()
-	}
-	if sum == "" && local != nil {
-		sum, _ = h1.Zip(local, size)
 	}
 	if sum == "" {
 		sum = c.hashStored(ctx, key)
@@ -556,8 +561,8 @@ func (c *Cache) hashStored(ctx context.Context, key string) string {
 		return ""
 	}
 	defer rc.Close()
-	ra, ok1 := rc.(io.ReaderAt)
-	st, ok2 := rc.(interface{ Stat() (fs.FileInfo, error) })
+	ra, ok1 := modfetch.As[io.ReaderAt](rc)
+	st, ok2 := modfetch.As[modfetch.Stater](rc)
 	if !ok1 || !ok2 {
 		return ""
 	}
@@ -570,6 +575,50 @@ func (c *Cache) hashStored(ctx context.Context, key string) string {
 		return ""
 	}
 	return h
+}
+
+// A spareZip is an open reader of a download that the store could not
+// keep, for the callers waiting for it: the first caller takes it, the
+// others get new readers of the same download (nil once every reader of
+// it is closed). If no caller takes it, it is closed when the spareZip is
+// garbage.
+type spareZip struct {
+	h         *spareHolder
+	newReader func() io.ReadCloser
+}
+
+type spareHolder struct {
+	mu sync.Mutex
+	r  io.ReadCloser
+}
+
+func (h *spareHolder) take() io.ReadCloser {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.r
+	h.r = nil
+	return r
+}
+
+func newSpareZip(spare io.ReadCloser, newReader func() io.ReadCloser) *spareZip {
+	z := &spareZip{h: &spareHolder{r: spare}, newReader: newReader}
+	runtime.AddCleanup(z, func(h *spareHolder) {
+		if r := h.take(); r != nil {
+			r.Close()
+		}
+	}, z.h)
+	return z
+}
+
+// reader returns a reader of the download, or nil (also for a nil z).
+func (z *spareZip) reader() io.ReadCloser {
+	if z == nil {
+		return nil
+	}
+	if r := z.h.take(); r != nil {
+		return r
+	}
+	return z.newReader()
 }
 
 // Sum returns the h1: hash of path@version's zip recorded in the store
@@ -624,6 +673,6 @@ func (c *Cache) Try(path string, fn func(modfetch.Resolver) error) error {
 		return fn(c)
 	}
 	return w.Try(path, func(r modfetch.Resolver) error {
-		return fn(&Cache{Next: r, Store: c.store, MutableTTL: -1, NotFoundTTL: -1, MemoryBytes: -1, Logger: c.Logger, now: c.now})
+		return fn(&Cache{Next: r, Store: c.store, MutableTTL: -1, NotFoundTTL: -1, Logger: c.Logger, now: c.now})
 	})
 }

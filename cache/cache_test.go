@@ -8,7 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -531,7 +531,7 @@ func TestCacheStoreFailureReusesDownload(t *testing.T) {
 	next := &counting{Resolver: src}
 	m := set.Module("example.com/hello", "v1.0.0")
 	// Too small for the zip: Put fails after reading part of it.
-	c := &Cache{Next: next, Store: &MemStore{MaxBytes: int64(len(m.Zip) / 2)}, MemoryBytes: -1}
+	c := &Cache{Next: next, Store: &MemStore{MaxBytes: int64(len(m.Zip) / 2)}}
 	ctx := context.Background()
 	if data := reader(t)(c.Zip(ctx, m.Path, m.Version)); !bytes.Equal(data, m.Zip) {
 		t.Fatal("wrong zip served after the store failed")
@@ -560,7 +560,7 @@ func (s *stuckStore) Put(ctx context.Context, key string, r io.Reader) error {
 func TestCacheAbandonedZipReleasesDownload(t *testing.T) {
 	set := fixture.Standard()
 	src := &rereadable{Resolver: set}
-	c := &Cache{Next: src, Store: &stuckStore{}, MemoryBytes: -1}
+	c := &Cache{Next: src, Store: &stuckStore{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := c.Zip(ctx, "example.com/hello", "v1.0.0"); !errors.Is(err, context.DeadlineExceeded) {
@@ -643,7 +643,9 @@ func TestCacheStatRevisionKeys(t *testing.T) {
 	} {
 		set := fixture.Standard()
 		set.Revs = map[string]string{"example.com/hello@" + tt.rev: "v1.0.0"}
-		c, next, _, store := newTestCache(set)
+		c, next, _, _ := newTestCache(set)
+		store := &recordingStore{}
+		c.Store = store
 		c.MutableTTL = time.Hour
 		ctx := context.Background()
 		for range 2 {
@@ -656,13 +658,11 @@ func TestCacheStatRevisionKeys(t *testing.T) {
 			t.Errorf("%s: Next.Stat called %d times, want %d", tt.rev, n, tt.calls)
 		}
 		var kept []string
-		store.mu.Lock()
-		for k := range store.entries {
+		for _, k := range store.keys() {
 			if strings.HasPrefix(k, "modfetch/") {
 				kept = append(kept, k)
 			}
 		}
-		store.mu.Unlock()
 		switch {
 		case tt.key == "" && len(kept) != 0:
 			t.Errorf("%s: kept under %q", tt.rev, kept)
@@ -670,6 +670,38 @@ func TestCacheStatRevisionKeys(t *testing.T) {
 			t.Errorf("%s: kept under %q, want %q", tt.rev, kept, tt.key)
 		}
 	}
+}
+
+// recordingStore is a MemStore that records the keys put into it.
+type recordingStore struct {
+	MemStore
+	mu   sync.Mutex
+	puts map[string]bool
+}
+
+func (r *recordingStore) Put(ctx context.Context, key string, rd io.Reader) error {
+	r.mu.Lock()
+	if r.puts == nil {
+		r.puts = make(map[string]bool)
+	}
+	r.puts[key] = true
+	r.mu.Unlock()
+	return r.MemStore.Put(ctx, key, rd)
+}
+
+// keys returns the keys put that still have a value, sorted.
+func (r *recordingStore) keys() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ks []string
+	for k := range r.puts {
+		if rc, err := r.MemStore.Get(context.Background(), k); err == nil {
+			rc.Close()
+			ks = append(ks, k)
+		}
+	}
+	slices.Sort(ks)
+	return ks
 }
 
 func TestCacheTrimsOrigin(t *testing.T) {
@@ -694,201 +726,6 @@ func TestCacheZeroValueStore(t *testing.T) {
 	data := reader(t)(c.Zip(context.Background(), "example.com/hello", "v1.0.0"))
 	if !bytes.Equal(data, set.Module("example.com/hello", "v1.0.0").Zip) {
 		t.Fatal("zip differs")
-	}
-}
-
-// gatedStore delays every Put until its gate is closed.
-type gatedStore struct {
-	MemStore
-	gate chan struct{}
-	puts atomic.Int32
-}
-
-func (g *gatedStore) Put(ctx context.Context, key string, r io.Reader) error {
-	<-g.gate
-	g.puts.Add(1)
-	return g.MemStore.Put(ctx, key, r)
-}
-
-// flush waits for c's background writes, failing after 10 seconds.
-func flush(t *testing.T, c *Cache) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.Flush(ctx); err != nil {
-		t.Fatalf("background writes did not finish: %v", err)
-	}
-}
-
-func TestCacheWriteBehind(t *testing.T) {
-	set := fixture.Standard()
-	next := &counting{Resolver: set}
-	store := &gatedStore{gate: make(chan struct{})}
-	c := &Cache{Next: next, Store: store, WriteBehind: true}
-	ctx := context.Background()
-	m := set.Module("example.com/hello", "v1.1.0")
-
-	// Answers come back while the store is still blocked...
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for range 3 {
-			if info, err := c.Stat(ctx, m.Path, m.Version); err != nil || info.Version != m.Version {
-				t.Errorf("Stat = %v, %v", info, err)
-			}
-			if mod, err := c.GoMod(ctx, m.Path, m.Version); err != nil || !bytes.Equal(mod, m.Mod) {
-				t.Errorf("GoMod = %q, %v", mod, err)
-			}
-			rc, err := c.Zip(ctx, m.Path, m.Version)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			// The pending zip can be read at random, for Range requests.
-			if _, ok := rc.(io.ReadSeeker); !ok {
-				t.Error("pending zip reader cannot seek")
-			}
-			data, _ := io.ReadAll(rc)
-			rc.Close()
-			if !bytes.Equal(data, m.Zip) {
-				t.Error("zip differs")
-			}
-		}
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("answers waited for the store")
-	}
-	// ...and each was fetched once.
-	for _, op := range []string{"stat", "mod", "zip"} {
-		if n := next.n(op); n != 1 {
-			t.Errorf("Next.%s called %d times", op, n)
-		}
-	}
-	if n := store.puts.Load(); n != 0 {
-		t.Fatalf("%d puts went through a closed gate", n)
-	}
-	// Release the store: everything lands there, zip hash included.
-	close(store.gate)
-	flush(t, c)
-	c.mu.Lock()
-	left := len(c.pending) + len(c.pendingZips)
-	c.mu.Unlock()
-	if left != 0 {
-		t.Fatalf("%d values still pending after Flush", left)
-	}
-	for key, want := range map[string]string{
-		"example.com/hello/@v/v1.1.0.mod":     string(m.Mod),
-		"example.com/hello/@v/v1.1.0.zip":     string(m.Zip),
-		"example.com/hello/@v/v1.1.0.ziphash": m.ZipSum(),
-	} {
-		if got := reader(t)(store.MemStore.Get(ctx, key)); string(got) != want {
-			t.Errorf("%s not stored", key)
-		}
-	}
-	if rc, err := c.Zip(ctx, m.Path, m.Version); err != nil || next.n("zip") != 1 {
-		t.Fatalf("stored zip not served: %v, %d calls", err, next.n("zip"))
-	} else {
-		rc.Close()
-	}
-}
-
-// TestCacheWriteBehindLatestWins: values put while an earlier write of
-// the same key is blocked are not written out of order; the store ends
-// with the last one, skipping those superseded meanwhile.
-func TestCacheWriteBehindLatestWins(t *testing.T) {
-	store := &gatedStore{gate: make(chan struct{})}
-	c := &Cache{Next: fixture.Standard(), Store: store, WriteBehind: true, MemoryBytes: -1}
-	c.init()
-	ctx := context.Background()
-	const key = "modfetch/example.com/hello/@v/list"
-	for _, v := range []string{"a", "b", "c", "d"} {
-		c.put(ctx, key, []byte(v))
-		if got, err := c.get(ctx, key, 10); err != nil || string(got) != v {
-			t.Fatalf("after put %q: get = %q, %v", v, got, err)
-		}
-	}
-	// Flush waits for the blocked write.
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	if err := c.Flush(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Flush with a write blocked = %v", err)
-	}
-	close(store.gate)
-	flush(t, c)
-	if got := reader(t)(store.MemStore.Get(ctx, key)); string(got) != "d" {
-		t.Fatalf("stored %q, want the last value", got)
-	}
-	// The first write may have started with "a" or, if it started late,
-	// with "d"; either way the superseded values are skipped.
-	if n := store.puts.Load(); n < 1 || n > 2 {
-		t.Fatalf("%d writes, want at most 2 (the first, then the last)", n)
-	}
-}
-
-// fileResolver returns zips as temporary files, like checksum.Verify, and
-// records when they are closed.
-type fileResolver struct {
-	modfetch.Resolver
-	t      *testing.T
-	closed atomic.Int32
-}
-
-type trackedFile struct {
-	*os.File
-	r *fileResolver
-}
-
-func (f trackedFile) Close() error {
-	f.r.closed.Add(1)
-	return f.File.Close()
-}
-
-func (r *fileResolver) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
-	rc, err := r.Resolver.Zip(ctx, path, version)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	f, err := os.CreateTemp(r.t.TempDir(), "zip")
-	if err != nil {
-		return nil, err
-	}
-	io.Copy(f, rc)
-	f.Seek(0, 0)
-	return trackedFile{f, r}, nil
-}
-
-func TestCacheWriteBehindReleasesFiles(t *testing.T) {
-	set := fixture.Standard()
-	fr := &fileResolver{Resolver: set, t: t}
-	store := &gatedStore{gate: make(chan struct{})}
-	c := &Cache{Next: fr, Store: store, WriteBehind: true}
-	ctx := context.Background()
-	r1, err := c.Zip(ctx, "example.com/hello", "v1.0.0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2, err := c.Zip(ctx, "example.com/hello", "v1.0.0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r1.Close()
-	close(store.gate)
-	time.Sleep(100 * time.Millisecond)
-	if fr.closed.Load() != 0 {
-		t.Fatal("file closed while a reader still uses it")
-	}
-	io.ReadAll(r2)
-	r2.Close()
-	r2.Close() // closing twice is harmless
-	deadline := time.Now().Add(5 * time.Second)
-	for fr.closed.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("file closed %d times, want 1", fr.closed.Load())
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

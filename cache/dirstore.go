@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
+	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/atomicfile"
 	"github.com/modfetch/modfetch/internal/lockedfile"
 )
@@ -47,6 +48,11 @@ import (
 //     own lock to list the canonical versions that have a ".mod" file,
 //     sorted by semver, one per line. A failure there is logged and does
 //     not fail the Put.
+//
+// Files under "sumdb/" are the go command's checksum database cache,
+// which it writes in place under an exclusive lock (creating the file
+// first): Get reads them under a shared lock, and an empty one is
+// missing.
 //
 // A DirStore is safe for concurrent use by multiple goroutines and
 // processes, including go commands using the same directory. Its fields
@@ -97,6 +103,9 @@ func (d *DirStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("cache: get %s: %w", key, context.Cause(ctx))
 	}
+	if strings.HasPrefix(key, "sumdb/") {
+		return getLocked(ctx, name)
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		if errors.Is(err, syscall.ENOTDIR) {
@@ -115,6 +124,42 @@ func (d *DirStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	return f, nil
+}
+
+// maxLockedValue bounds a checksum database file read into memory (its
+// lookups and tiles are a few KiB).
+const maxLockedValue = 16 << 20
+
+// getLocked reads the file name under a shared lock, as the go command
+// reads its checksum database cache; an empty file is one the go command
+// is about to write.
+func getLocked(ctx context.Context, name string) (io.ReadCloser, error) {
+	f, err := lockedfile.OpenFile(ctx, name, os.O_RDONLY, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	if fi.Size() > maxLockedValue {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: modfetch.ErrTooLarge}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxLockedValue))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) == 0 {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return newValueReader(fi.Name(), data, fi.ModTime()), nil
 }
 
 // Put stores the bytes of r as the value of key, atomically replacing

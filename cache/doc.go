@@ -25,4 +25,26 @@
 // GOPROXY. [MemStore] keeps values in memory, bounded by size, evicting the
 // least recently used. Package cachetest is the conformance suite every
 // Store passes.
+//
+// # Layers
+//
+// Caching is layers on that one contract. [Cache] keeps the policy
+// (what is immutable, what expires, what was not found) and merges
+// identical requests; the rest are Stores that wrap Stores:
+//
+//   - [Tiered] keeps small values in a fast store (a MemStore) in front of
+//     a slow one, so hot .info, .mod and checksum database answers are
+//     served from memory while zips stay on disk or in an object store;
+//   - [WriteBehind] returns from Put before a slow store has the value,
+//     serving it from where it holds it meanwhile, bounded in bytes.
+//
+// checksum.DB keeps the lookups and tiles it authenticated in a Store
+// too, and proxy.Handler serves hot answers straight from the memory tier,
+// so that one MemStore bounds the memory of the whole server:
+//
+//	mem := &cache.MemStore{MaxBytes: 64 << 20}
+//	disk := &cache.WriteBehind{Next: &cache.DirStore{Dir: dir}}
+//	store := &cache.Tiered{Fast: mem, Slow: disk}
+//	// cache.Cache{Store: store}, checksum.DB{Store: store},
+//	// proxy.Handler{Store: mem}
 package cache

@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/lru"
 )
 
 // defaultMemStoreBytes is the capacity of a MemStore whose MaxBytes is not
@@ -36,16 +36,8 @@ type MemStore struct {
 	// A single value larger than MaxBytes cannot be stored.
 	MaxBytes int64
 
-	mu      sync.Mutex
-	entries map[string]*list.Element // values are *memEntry
-	lru     list.List                // front is most recently used
-	used    int64                    // sum of the sizes of entries
-}
-
-// A memEntry is one key and its value in a MemStore's LRU list.
-type memEntry struct {
-	key string
-	v   *memValue
+	once sync.Once
+	vals lru.Cache[string, *memValue]
 }
 
 // A memValue is an immutable value: once built it is only read, so any
@@ -63,6 +55,13 @@ func (m *MemStore) limit() int64 {
 		return defaultMemStoreBytes
 	}
 	return m.MaxBytes
+}
+
+func (m *MemStore) init() {
+	m.once.Do(func() {
+		m.vals.MaxCost = m.limit()
+		m.vals.Cost = func(_ string, v *memValue) int64 { return v.size }
+	})
 }
 
 // Get returns a reader over the value of key and marks it as recently
@@ -83,14 +82,9 @@ func (m *MemStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("cache: get %s: %w", key, context.Cause(ctx))
 	}
-	m.mu.Lock()
-	var v *memValue
-	if e, ok := m.entries[key]; ok {
-		m.lru.MoveToFront(e)
-		v = e.Value.(*memEntry).v
-	}
-	m.mu.Unlock()
-	if v == nil {
+	m.init()
+	v, ok := m.vals.Get(key)
+	if !ok {
 		return nil, &fs.PathError{Op: "get", Path: key, Err: fs.ErrNotExist}
 	}
 	return &memReader{v: v}, nil
@@ -117,28 +111,11 @@ func (m *MemStore) Put(ctx context.Context, key string, r io.Reader) error {
 	}
 	v.name = path.Base(key)
 	v.modTime = time.Now()
-
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("cache: put %s: %w", key, context.Cause(ctx))
 	}
-	if m.entries == nil {
-		m.entries = make(map[string]*list.Element)
-	}
-	if e, ok := m.entries[key]; ok {
-		ent := e.Value.(*memEntry)
-		m.used -= ent.v.size
-		ent.v = v
-		m.lru.MoveToFront(e)
-	} else {
-		m.entries[key] = m.lru.PushFront(&memEntry{key: key, v: v})
-	}
-	m.used += v.size
-	// v.size <= limit and v is at the front, so this stops before it.
-	for m.used > limit {
-		m.remove(m.lru.Back())
-	}
+	m.init()
+	m.vals.Add(key, v) // v.size <= limit: it fits
 	return nil
 }
 
@@ -152,19 +129,9 @@ func (m *MemStore) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("cache: delete %s: %w", key, context.Cause(ctx))
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if e, ok := m.entries[key]; ok {
-		m.remove(e)
-	}
+	m.init()
+	m.vals.Remove(key)
 	return nil
-}
-
-// remove drops e from m. m.mu must be held.
-func (m *MemStore) remove(e *list.Element) {
-	ent := m.lru.Remove(e).(*memEntry)
-	delete(m.entries, ent.key)
-	m.used -= ent.v.size
 }
 
 // Chunk sizes used while reading a value: each new chunk is as large as

@@ -3,347 +3,406 @@ package cache
 import (
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
-	"runtime"
+	"path"
 	"sync"
 	"time"
+
+	"github.com/modfetch/modfetch/internal/background"
 )
 
-// maxMemValue is the largest value the memory tier keeps.
-const maxMemValue = 64 << 10
+// Defaults for a WriteBehind's zero fields.
+const (
+	DefaultWriteBehindBytes   = 256 << 20
+	DefaultWriteBehindTimeout = 10 * time.Minute
+)
 
-// maxBackground bounds the store writes running in the background; past
-// it, writes happen in the foreground, which slows callers down to the
-// store's pace.
-const maxBackground = 256
+// maxHeldInMemory is the largest value a WriteBehind holds in memory;
+// larger ones wait in a temporary file.
+const maxHeldInMemory = 64 << 10
 
-// pendingZip is a zip on its way to the store, which callers read
-// meanwhile: either a complete local file they share (closed after the
-// last of them), or a download in progress whose source opens a reader
-// per caller (checksum.Verify's readers do).
-type pendingZip struct {
-	open func() io.ReadCloser // a new reader, or nil once closed
-}
+// maxWriters bounds the background writes running at once; past it,
+// writes happen in the foreground, which slows callers down to Next's
+// pace.
+const maxWriters = 256
 
-func (p *pendingZip) reader() io.ReadCloser {
-	if p == nil {
-		return nil
-	}
-	return p.open()
-}
+// WriteBehind is a [Store] that returns from Put as soon as it holds the
+// value itself, and writes it to Next in the background, so that callers
+// do not wait for a slow store (a disk's synchronous writes, an object
+// store's round trips). Servers use it; tools that read the store right
+// after a call returns (the go command reading a module cache) must not.
+//
+// A value is held — in memory up to 64 KiB, else in an unlinked temporary
+// file — from the moment Put returns until Next has it, and Get serves it
+// from there meanwhile (with the abilities of a MemStore's reader). Delete
+// is written behind too. For one key, writes reach Next in the order of
+// the calls, and a value replaced before its write started is never
+// written. Put is all or nothing like any Store's: if r fails or ctx ends
+// while Put reads it, nothing is held and nothing changes.
+//
+// The bytes held are bounded by MaxBytes: a Put that would go past the
+// bound waits, before it returns, until enough held values have been
+// written (a value larger than the bound waits until nothing else is
+// held), so that a store slower than its callers slows them down instead
+// of filling memory or disk. A background write that fails is logged and
+// its value dropped: later Gets miss, as after an eviction. So a value
+// that Next refuses (a MemStore too small for it) is accepted by Put and
+// then dropped; put a WriteBehind only in front of a store that takes what
+// its callers put.
+//
+// Flush waits until everything held has been written. Set the fields
+// before first use and do not change them afterwards.
+type WriteBehind struct {
+	Next Store
 
-// sparePending hands spare, an open reader of a download, to the first
-// caller, and newReader's readers to the others (nil once the download's
-// every reader is closed). If no caller ever takes spare, it is closed
-// when the pendingZip is garbage.
-func sparePending(spare io.ReadCloser, newReader func() io.ReadCloser) *pendingZip {
-	h := &spareHolder{r: spare}
-	p := &pendingZip{open: func() io.ReadCloser {
-		if r := h.take(); r != nil {
-			return r
-		}
-		return newReader()
-	}}
-	runtime.AddCleanup(p, func(h *spareHolder) {
-		if r := h.take(); r != nil {
-			r.Close()
-		}
-	}, h)
-	return p
-}
+	// MaxBytes bounds the bytes of the values held. Zero means
+	// DefaultWriteBehindBytes.
+	MaxBytes int64
 
-type spareHolder struct {
-	mu sync.Mutex
-	r  io.ReadCloser
-}
+	// TempDir holds the temporary files of large values; "" means
+	// os.TempDir().
+	TempDir string
 
-func (h *spareHolder) take() io.ReadCloser {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	r := h.r
-	h.r = nil
-	return r
-}
+	// Timeout bounds each background write. Zero means
+	// DefaultWriteBehindTimeout.
+	Timeout time.Duration
 
-// sharedFile is a complete local file shared by readers; done closes it
-// after the last one.
-type sharedFile struct {
-	ra   io.ReaderAt
-	size int64
-	mu   sync.Mutex
-	refs int
-	done func() error
-}
+	// Logger, if set, receives failures of background writes.
+	Logger *slog.Logger
 
-func (f *sharedFile) open() io.ReadCloser {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.refs == 0 {
-		return nil
-	}
-	f.refs++
-	return &pendingReader{SectionReader: io.NewSectionReader(f.ra, 0, f.size), f: f}
-}
-
-func (f *sharedFile) release() {
-	f.mu.Lock()
-	f.refs--
-	last := f.refs == 0
-	f.mu.Unlock()
-	if last {
-		f.done()
-	}
-}
-
-// pendingReader reads a sharedFile; it also implements io.Seeker,
-// io.ReaderAt and Stat, so servers can answer Range requests.
-type pendingReader struct {
-	*io.SectionReader
-	f    *sharedFile
 	once sync.Once
+	bg   *background.Group
+
+	mu   sync.Mutex
+	keys map[string]*keyWrites
+	held    int64         // bytes of the values in keys
+	room    chan struct{} // closed when held shrinks
+	waiters int           // Puts waiting for room
 }
 
-func (r *pendingReader) Close() error {
-	r.once.Do(r.f.release)
+// keyWrites is what remains to be written for one key: its latest
+// operation, which a single writer writes to Next.
+type keyWrites struct {
+	latest  *heldValue // nil: a delete
+	version int        // changes with every new operation
+	running bool       // a writer is writing
+}
+
+// A heldValue is a value a WriteBehind holds: in memory or in a file,
+// shared by the background write and readers, released after the last.
+type heldValue struct {
+	w       *WriteBehind
+	name    string // the key's last element
+	modTime time.Time
+	size    int64
+	data    []byte   // a small value
+	f       *os.File // a large value
+	tmpName string   // f's name, to remove on close, where it was not unlinked
+
+	refs int // guarded by w.mu
+}
+
+func (w *WriteBehind) init() {
+	w.once.Do(func() { w.bg = background.New(maxWriters) })
+}
+
+func (w *WriteBehind) maxBytes() int64 {
+	if w.MaxBytes <= 0 {
+		return DefaultWriteBehindBytes
+	}
+	return w.MaxBytes
+}
+
+// Get implements [Store]: a value still held is read from where it is
+// held, others from Next.
+func (w *WriteBehind) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := checkStoreKey(key); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	if kw := w.keys[key]; kw != nil {
+		hv := kw.latest
+		if hv == nil {
+			w.mu.Unlock()
+			return nil, &fs.PathError{Op: "get", Path: key, Err: fs.ErrNotExist}
+		}
+		hv.refs++
+		w.mu.Unlock()
+		return hv.reader(), nil
+	}
+	w.mu.Unlock()
+	return w.Next.Get(ctx, key)
+}
+
+// Put implements [Store].
+func (w *WriteBehind) Put(ctx context.Context, key string, r io.Reader) error {
+	if err := checkStoreKey(key); err != nil {
+		return err
+	}
+	w.init()
+	hv, err := w.hold(ctx, key, r)
+	if err != nil {
+		return fmt.Errorf("cache: put %s: %w", key, err)
+	}
+	w.mu.Lock()
+	for w.held > 0 && w.held+hv.size > w.maxBytes() {
+		if w.room == nil {
+			w.room = make(chan struct{})
+		}
+		room := w.room
+		w.waiters++
+		w.mu.Unlock()
+		var err error
+		select {
+		case <-room:
+		case <-ctx.Done():
+			err = context.Cause(ctx)
+		}
+		w.mu.Lock()
+		w.waiters--
+		if err != nil {
+			w.releaseLocked(hv)
+			w.mu.Unlock()
+			return fmt.Errorf("cache: put %s: %w", key, err)
+		}
+	}
+	w.enqueue(key, hv)
+	w.mu.Unlock()
+	w.startWriter(key)
 	return nil
 }
 
-func (r *pendingReader) Stat() (fs.FileInfo, error) {
-	return fileInfo{name: "zip", size: r.f.size}, nil
+// Delete implements [Store]: the key reads as missing at once, and is
+// deleted from Next in the background.
+func (w *WriteBehind) Delete(ctx context.Context, key string) error {
+	if err := checkStoreKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cache: delete %s: %w", key, context.Cause(ctx))
+	}
+	w.init()
+	w.mu.Lock()
+	w.enqueue(key, nil)
+	w.mu.Unlock()
+	w.startWriter(key)
+	return nil
 }
 
-// get returns the value of key: from the values being written behind,
-// the memory tier, or the store (promoting small values to memory).
-func (c *Cache) get(ctx context.Context, key string, limit int64) ([]byte, error) {
-	c.mu.Lock()
-	pv := c.pending[key]
-	var data []byte
-	if pv != nil {
-		data = pv.data
-	}
-	c.mu.Unlock()
-	if pv != nil {
-		return data, nil
-	}
-	if c.mem != nil {
-		if rc, err := c.mem.Get(ctx, key); err == nil {
-			data, err := io.ReadAll(rc)
-			rc.Close()
-			if err == nil {
-				return data, nil
-			}
+// Flush waits until every value held has been written to Next (or its
+// write failed), or until ctx ends, returning its cause. A server calls
+// it when it shuts down, so that what it fetched is not lost.
+func (w *WriteBehind) Flush(ctx context.Context) error {
+	w.init()
+	return w.bg.Wait(ctx)
+}
+
+// hold reads r to its end into a new heldValue (with one reference, the
+// caller's).
+func (w *WriteBehind) hold(ctx context.Context, key string, r io.Reader) (*heldValue, error) {
+	hv := &heldValue{w: w, name: path.Base(key), refs: 1}
+	buf := make([]byte, 0, 4<<10)
+	for int64(len(buf)) <= maxHeldInMemory {
+		if err := ctx.Err(); err != nil {
+			return nil, context.Cause(ctx)
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), maxHeldInMemory+1)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			hv.data, hv.size, hv.modTime = buf, int64(len(buf)), time.Now()
+			return hv, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	rc, err := c.store.Get(ctx, key)
+	// Large: spill into an unlinked temporary file.
+	f, err := os.CreateTemp(w.TempDir, "modfetch-writebehind-*")
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
-	data, err = io.ReadAll(io.LimitReader(rc, limit+1))
+	if err := os.Remove(f.Name()); err != nil {
+		// Some systems (Windows) cannot unlink an open file: the name
+		// then goes when the file is released.
+		hv.tmpName = f.Name()
+	}
+	hv.f = f
+	n, err := io.Copy(f, io.MultiReader(bytes.NewReader(buf), &ctxReader{ctx, r}))
 	if err != nil {
+		hv.close()
 		return nil, err
 	}
-	if int64(len(data)) > limit {
-		return nil, &fs.PathError{Op: "get", Path: key, Err: errTooLargeEntry}
-	}
-	if c.mem != nil && len(data) <= maxMemValue {
-		c.mem.Put(ctx, key, bytes.NewReader(data))
-	}
-	return data, nil
+	hv.size, hv.modTime = n, time.Now()
+	return hv, nil
 }
 
-var errTooLargeEntry = fs.ErrInvalid
-
-// put stores data under key: in the memory tier at once, and in the store
-// now or, with WriteBehind, in the background.
-func (c *Cache) put(ctx context.Context, key string, data []byte) {
-	if c.mem != nil && len(data) <= maxMemValue {
-		c.mem.Put(ctx, key, bytes.NewReader(data))
+// enqueue makes hv (nil: a delete) key's latest operation, taking over
+// the caller's reference. w.mu is held.
+func (w *WriteBehind) enqueue(key string, hv *heldValue) {
+	if w.keys == nil {
+		w.keys = make(map[string]*keyWrites)
 	}
-	if c.WriteBehind {
-		c.mu.Lock()
-		if pv := c.pending[key]; pv != nil {
-			// A write of key is under way: it writes this value next,
-			// so the store never ends with an older one.
-			pv.data = data
-			pv.version++
-			c.mu.Unlock()
-			return
-		}
-		if c.pending == nil {
-			c.pending = make(map[string]*pendingValue)
-		}
-		pv := &pendingValue{data: data}
-		c.pending[key] = pv
-		c.mu.Unlock()
-		write := func(ctx context.Context) { c.writePending(ctx, key, pv) }
-		if !c.background(write) {
-			write(ctx)
-		}
+	kw := w.keys[key]
+	if kw == nil {
+		kw = new(keyWrites)
+		w.keys[key] = kw
+	}
+	if old := kw.latest; old != nil {
+		w.unhold(old)
+	}
+	kw.latest = hv
+	kw.version++
+	if hv != nil {
+		w.held += hv.size
+	}
+}
+
+// startWriter makes sure a writer writes key's latest operation: in the
+// background when a slot is free, else now.
+func (w *WriteBehind) startWriter(key string) {
+	w.mu.Lock()
+	kw := w.keys[key]
+	if kw == nil || kw.running {
+		w.mu.Unlock()
 		return
 	}
-	c.putStore(ctx, key, data)
+	kw.running = true
+	w.mu.Unlock()
+	if !w.bg.TryGo(func() { w.write(key, kw) }) {
+		w.write(key, kw)
+	}
 }
 
-// A pendingValue is a small value being written behind. One writer per
-// key writes it; a put meanwhile replaces data for the writer to write
-// next.
-type pendingValue struct {
-	data    []byte
-	version int
-}
-
-// writePending writes pv's value to the store until it has written the
-// latest one, then forgets pv.
-func (c *Cache) writePending(ctx context.Context, key string, pv *pendingValue) {
+// write writes key's operations to Next until it has written the latest,
+// then forgets the key.
+func (w *WriteBehind) write(key string, kw *keyWrites) {
 	for {
-		c.mu.Lock()
-		data, version := pv.data, pv.version
-		c.mu.Unlock()
-		c.putStore(ctx, key, data)
-		c.mu.Lock()
-		if pv.version == version {
-			delete(c.pending, key)
-			c.mu.Unlock()
+		w.mu.Lock()
+		hv, version := kw.latest, kw.version
+		if hv != nil {
+			hv.refs++
+		}
+		w.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), cmpOr(w.Timeout, DefaultWriteBehindTimeout))
+		var err error
+		if hv == nil {
+			err = w.Next.Delete(ctx, key)
+		} else {
+			err = w.Next.Put(ctx, key, hv.section())
+			w.release(hv)
+		}
+		cancel()
+		if err != nil && w.Logger != nil {
+			w.Logger.Warn("cache write failed", "key", key, "error", err)
+		}
+
+		w.mu.Lock()
+		if kw.version == version {
+			if hv := kw.latest; hv != nil {
+				w.unhold(hv)
+			}
+			delete(w.keys, key)
+			w.mu.Unlock()
 			return
 		}
-		c.mu.Unlock()
+		w.mu.Unlock()
 	}
 }
 
-func (c *Cache) putStore(ctx context.Context, key string, data []byte) {
-	if err := c.store.Put(ctx, key, bytes.NewReader(data)); err != nil && c.Logger != nil {
-		c.Logger.Warn("cache write failed", "key", key, "error", err)
+// unhold drops hv from the values held, waking Puts waiting for room.
+// w.mu is held.
+func (w *WriteBehind) unhold(hv *heldValue) {
+	w.held -= hv.size
+	w.releaseLocked(hv)
+	if w.room != nil {
+		close(w.room)
+		w.room = nil
 	}
 }
 
-// background runs f in a goroutine, detached from ctx cancellation, if
-// fewer than maxBackground are running; it reports whether it did.
-func (c *Cache) background(f func(ctx context.Context)) bool {
-	return c.bg.TryGo(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		f(ctx)
-	})
+func (w *WriteBehind) release(hv *heldValue) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.releaseLocked(hv)
 }
 
-// Flush waits until the writes WriteBehind left running have reached
-// Store, or until ctx ends (returning its error). A server calls it when
-// it shuts down, so that what it fetched is not lost.
-func (c *Cache) Flush(ctx context.Context) error {
-	c.init()
-	return c.bg.Wait(ctx)
+// releaseLocked drops a reference to hv, closing its file after the last.
+// w.mu is held.
+func (w *WriteBehind) releaseLocked(hv *heldValue) {
+	hv.refs--
+	if hv.refs == 0 {
+		hv.close()
+	}
 }
 
-// pendingZipReader returns a reader of a zip being written behind, or nil.
-func (c *Cache) pendingZipReader(key string) io.ReadCloser {
-	c.mu.Lock()
-	p := c.pendingZips[key]
-	c.mu.Unlock()
-	if p == nil {
-		return nil
+func (hv *heldValue) close() {
+	if hv.f != nil {
+		hv.f.Close()
+		if hv.tmpName != "" {
+			os.Remove(hv.tmpName)
+		}
 	}
-	return p.reader()
 }
 
-// keepZipBehind takes Next's zip reader rc and makes it readable by
-// callers at once, while a background write stores it and its hash. It
-// returns the pending zip, or nil if the zip was stored in the foreground
-// instead (no background slot free). The first caller to open the pending
-// zip gets a reader opened here, so the download cannot end unread before
-// it does; when ctx has ended (no caller is waiting) there is none.
-func (c *Cache) keepZipBehind(ctx context.Context, rc io.ReadCloser, key string) (*pendingZip, error) {
-	var p *pendingZip
-	var storeReader io.ReadCloser
-	var finishSource func()
-	var local io.ReaderAt // a local copy to hash, if the source has no Sum
-	var size int64
-	if ns, ok := rc.(multiReader); ok {
-		// A download in progress that can feed several readers: stream it
-		// to callers and to the store together.
-		storeReader = ns.NewReader()
-		if storeReader == nil {
-			rc.Close()
-			return nil, errors.New("cache: zip download closed")
-		}
-		if ctx.Err() != nil {
-			rc.Close()
-			p = &pendingZip{open: ns.NewReader}
-		} else {
-			p = sparePending(rc, ns.NewReader)
-		}
-		finishSource = func() {}
-	} else {
-		ra, ok1 := rc.(io.ReaderAt)
-		st, ok2 := rc.(interface{ Stat() (fs.FileInfo, error) })
-		done := rc.Close
-		if ok1 && ok2 {
-			fi, err := st.Stat()
-			if err != nil {
-				rc.Close()
-				return nil, err
-			}
-			size = fi.Size()
-		} else {
-			// Spool it: the zip must be on local disk to be shared.
-			f, err := os.CreateTemp("", "modfetch-cache-*.zip")
-			if err != nil {
-				rc.Close()
-				return nil, err
-			}
-			os.Remove(f.Name()) // unlinked: nothing left behind
-			src := &zipSource{r: rc}
-			n, err := io.Copy(f, src)
-			rc.Close()
-			if err != nil {
-				f.Close()
-				if src.err != nil {
-					return nil, src.err
-				}
-				return nil, err
-			}
-			ra, size, done = f, n, f.Close
-		}
-		shared := &sharedFile{ra: ra, size: size, refs: 1, done: done}
-		p = &pendingZip{open: shared.open}
-		if ctx.Err() == nil {
-			p = sparePending(shared.open(), shared.open)
-		}
-		storeReader = shared.open()
-		finishSource = shared.release
-		local = ra
+// section returns a reader of the whole value.
+func (hv *heldValue) section() io.Reader {
+	if hv.f == nil {
+		return bytes.NewReader(hv.data)
 	}
-	c.mu.Lock()
-	if c.pendingZips == nil {
-		c.pendingZips = make(map[string]*pendingZip)
+	return io.NewSectionReader(hv.f, 0, hv.size)
+}
+
+// reader returns a reader of the value for Get, which holds one of its
+// references.
+func (hv *heldValue) reader() io.ReadCloser {
+	if hv.f == nil {
+		hv.w.release(hv) // memory needs no reference
+		return newValueReader(hv.name, hv.data, hv.modTime)
 	}
-	c.pendingZips[key] = p
-	c.mu.Unlock()
-	finish := func(ctx context.Context) {
-		defer finishSource()
-		defer storeReader.Close()
-		defer func() {
-			c.mu.Lock()
-			if c.pendingZips[key] == p {
-				delete(c.pendingZips, key)
-			}
-			c.mu.Unlock()
-		}()
-		sum, _, err := c.storeZip(ctx, key, storeReader, local, size)
-		if err == nil && sum != "" {
-			c.putStore(ctx, ziphashKey(key), []byte(sum))
-		}
+	return &heldReader{SectionReader: io.NewSectionReader(hv.f, 0, hv.size), hv: hv}
+}
+
+// A heldReader reads a value held in a file. Besides io.ReadCloser it
+// has the abilities io.ReaderAt, io.Seeker and modfetch.Stater.
+type heldReader struct {
+	*io.SectionReader
+	hv   *heldValue
+	once sync.Once
+}
+
+func (r *heldReader) Close() error {
+	r.once.Do(func() { r.hv.w.release(r.hv) })
+	return nil
+}
+
+func (r *heldReader) Stat() (fs.FileInfo, error) {
+	return fileInfo{name: r.hv.name, size: r.hv.size, modTime: r.hv.modTime}, nil
+}
+
+// ctxReader fails reads once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
 	}
-	if !c.background(finish) {
-		finish(context.Background())
-		// Nobody will open p: close the reader kept for its first caller.
-		if r := p.reader(); r != nil {
-			r.Close()
-		}
-		return nil, nil
+	return c.r.Read(p)
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
 	}
-	return p, nil
+	return def
 }

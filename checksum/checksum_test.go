@@ -23,6 +23,7 @@ import (
 	"golang.org/x/mod/sumdb/dirhash"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/cache"
 	"github.com/modfetch/modfetch/internal/fixture"
 )
 
@@ -224,7 +225,7 @@ func TestDBLookupAndCheck(t *testing.T) {
 	set := fixture.Standard()
 	tdb := newTestDB(t, set)
 	cacheDir, stateDir := t.TempDir(), t.TempDir()
-	db := &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, CacheDir: cacheDir, StateDir: stateDir}
+	db := &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, Store: &cache.DirStore{Dir: cacheDir}, StateDir: stateDir}
 	ctx := context.Background()
 	m := set.Module("example.com/Upper/Case", "v1.0.0-RC1")
 
@@ -250,7 +251,7 @@ func TestDBLookupAndCheck(t *testing.T) {
 		t.Fatalf("lookup requests = %d (paths %v)", n, tdb.sdb.Paths())
 	}
 	// Lookups and the tree head are persisted like the go command does.
-	if _, err := os.Stat(filepath.Join(cacheDir, "sum.example.com/lookup/example.com/!upper/!case@v1.0.0-!r!c1")); err != nil {
+	if _, err := os.Stat(filepath.Join(cacheDir, "sumdb/sum.example.com/lookup/example.com/!upper/!case@v1.0.0-!r!c1")); err != nil {
 		t.Fatal(err)
 	}
 	latest, err := os.ReadFile(filepath.Join(stateDir, "sum.example.com/latest"))
@@ -278,7 +279,7 @@ func TestDBLookupAndCheck(t *testing.T) {
 
 	// A fresh DB over the same directories answers from the cache.
 	before := tdb.hits("/")
-	db2 := &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, CacheDir: cacheDir, StateDir: stateDir}
+	db2 := &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, Store: &cache.DirStore{Dir: cacheDir}, StateDir: stateDir}
 	if err := db2.Check(ctx, m.Path, m.Version, false, m.ZipSum()); err != nil {
 		t.Fatal(err)
 	}
@@ -312,14 +313,11 @@ func TestDBLookupAndCheck(t *testing.T) {
 	if err != nil || !verified || !strings.Contains(string(rec), m.ZipSum()) {
 		t.Fatalf("Record = %q, %v, %v", rec, verified, err)
 	}
-	cached := filepath.Join(cacheDir, "sum.example.com/lookup/example.com/!upper/!case@v1.0.0-!r!c1")
+	cached := filepath.Join(cacheDir, "sumdb/sum.example.com/lookup/example.com/!upper/!case@v1.0.0-!r!c1")
 	os.Chmod(cached, 0o644)
 	if err := os.Remove(cached); err != nil {
 		t.Fatal(err)
 	}
-	db.mu.Lock()
-	db.memCache = nil
-	db.mu.Unlock()
 	rec, verified, err = db.Record(ctx, m.Path, m.Version)
 	if err != nil || verified || !strings.Contains(string(rec), m.ZipSum()) {
 		t.Fatalf("Record after eviction = %q, %v, %v", rec, verified, err)
@@ -394,7 +392,7 @@ func TestDBDetectsForkAndRollback(t *testing.T) {
 	hsrv := httptest.NewServer(honest)
 	defer hsrv.Close()
 	cacheDir, stateDir := t.TempDir(), t.TempDir()
-	db := &DB{timer: instant{}, Key: vkey, URL: hsrv.URL, CacheDir: cacheDir, StateDir: stateDir}
+	db := &DB{timer: instant{}, Key: vkey, URL: hsrv.URL, Store: &cache.DirStore{Dir: cacheDir}, StateDir: stateDir}
 	for _, v := range []string{"v1.0.0", "v1.1.0"} {
 		m := set.Module("example.com/hello", v)
 		if err := db.Check(ctx, m.Path, m.Version, false, m.ZipSum()); err != nil {
@@ -424,7 +422,7 @@ func TestDBDetectsForkAndRollback(t *testing.T) {
 				}
 			}
 			// A new process with the persisted cache and tree head meets the evil server.
-			victim := &DB{timer: instant{}, Key: vkey, URL: esrv.URL, CacheDir: cacheDir, StateDir: stateDir}
+			victim := &DB{timer: instant{}, Key: vkey, URL: esrv.URL, Store: &cache.DirStore{Dir: cacheDir}, StateDir: stateDir}
 			err := victim.Check(ctx, target.Path, target.Version, false, target.ZipSum())
 			if !errors.Is(err, ErrSecurity) {
 				t.Fatalf("err = %v, want ErrSecurity", err)
@@ -434,18 +432,18 @@ func TestDBDetectsForkAndRollback(t *testing.T) {
 				t.Fatalf("err = %#v", err)
 			}
 			// Still refused next time: the stored head was not replaced.
-			again := &DB{timer: instant{}, Key: vkey, URL: esrv.URL, CacheDir: cacheDir, StateDir: stateDir}
+			again := &DB{timer: instant{}, Key: vkey, URL: esrv.URL, Store: &cache.DirStore{Dir: cacheDir}, StateDir: stateDir}
 			if err := again.Check(ctx, target.Path, target.Version, false, target.ZipSum()); err == nil {
 				t.Fatal("second attempt accepted the evil tree")
 			}
 			// After `go clean -modcache` the tree head survives: still refused
 			// (x/mod reports the tiles as inconsistent with the stored head).
-			cleaned := &DB{timer: instant{}, Key: vkey, URL: esrv.URL, CacheDir: t.TempDir(), StateDir: stateDir}
+			cleaned := &DB{timer: instant{}, Key: vkey, URL: esrv.URL, Store: &cache.DirStore{Dir: t.TempDir()}, StateDir: stateDir}
 			if err := cleaned.Check(ctx, target.Path, target.Version, false, target.ZipSum()); err == nil {
 				t.Fatal("accepted the evil tree after the cache was cleaned")
 			}
 			// The honest server is still fine.
-			if err := (&DB{timer: instant{}, Key: vkey, URL: hsrv.URL, CacheDir: cacheDir, StateDir: stateDir}).Check(ctx, "example.com/hello", "v1.0.0", false, set.Module("example.com/hello", "v1.0.0").ZipSum()); err != nil {
+			if err := (&DB{timer: instant{}, Key: vkey, URL: hsrv.URL, Store: &cache.DirStore{Dir: cacheDir}, StateDir: stateDir}).Check(ctx, "example.com/hello", "v1.0.0", false, set.Module("example.com/hello", "v1.0.0").ZipSum()); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -805,21 +803,34 @@ type instant struct{}
 func (instant) Now() time.Time                                   { return time.Now() }
 func (instant) Sleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
 
-// TestDBWriteBehindFlush: with WriteBehind, a lookup returns before its
-// record is in CacheDir; Flush waits until it is.
-func TestDBWriteBehindFlush(t *testing.T) {
+// TestDBSharesStore: DBs sharing one Store (as replicas share an object
+// store) answer from what any of them authenticated, without a request;
+// behind a cache.WriteBehind, the record reaches the store beneath once
+// flushed.
+func TestDBSharesStore(t *testing.T) {
 	set := fixture.Standard()
 	tdb := newTestDB(t, set)
-	cacheDir := t.TempDir()
-	db := &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, CacheDir: cacheDir, WriteBehind: true}
+	dir := &cache.DirStore{Dir: t.TempDir()}
+	wb := &cache.WriteBehind{Next: dir}
+	shared := &cache.Tiered{Fast: &cache.MemStore{}, Slow: wb}
 	ctx := context.Background()
-	if _, err := db.Lookup(ctx, "example.com/hello", "v1.0.0"); err != nil {
+	m := set.Module("example.com/hello", "v1.0.0")
+	db1 := &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, Store: shared}
+	if err := db1.Check(ctx, m.Path, m.Version, false, m.ZipSum()); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Flush(ctx); err != nil {
+	if err := wb.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(cacheDir, "sum.example.com/lookup/example.com/hello@v1.0.0")); err != nil {
-		t.Fatalf("record not in CacheDir after Flush: %v", err)
+	if _, err := os.Stat(filepath.Join(dir.Dir, "sumdb/sum.example.com/lookup/example.com/hello@v1.0.0")); err != nil {
+		t.Fatalf("record not in the store after Flush: %v", err)
+	}
+	before := tdb.hits("/")
+	db2 := &DB{timer: instant{}, Key: tdb.sdb.Key, URL: tdb.srv.URL, Store: dir}
+	if err := db2.Check(ctx, m.Path, m.Version, true, m.ModSum()); err != nil {
+		t.Fatal(err)
+	}
+	if n := tdb.hits("/") - before; n != 0 {
+		t.Fatalf("a DB over a store another DB filled made %d requests", n)
 	}
 }

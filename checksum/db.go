@@ -22,10 +22,10 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/modfetch/modfetch"
-	"github.com/modfetch/modfetch/internal/atomicfile"
-	"github.com/modfetch/modfetch/internal/background"
+	"github.com/modfetch/modfetch/cache"
 	"github.com/modfetch/modfetch/internal/flight"
 	"github.com/modfetch/modfetch/internal/lockedfile"
+	"github.com/modfetch/modfetch/internal/lru"
 	"github.com/modfetch/modfetch/internal/web"
 )
 
@@ -115,22 +115,20 @@ type DB struct {
 	// Client sends requests; nil means a client like http.DefaultClient.
 	Client *http.Client
 
-	// CacheDir keeps verified lookups and tiles, in the go command's
-	// layout: pass $GOMODCACHE/cache/download/sumdb to share the go
-	// command's cache. Recent ones are also kept in memory; empty means
-	// memory only.
-	CacheDir string
+	// Store keeps the lookups and tiles the DB has authenticated, under
+	// "sumdb/<name>/lookup/<escaped path>@<escaped version>" and
+	// "sumdb/<name>/tile/...": the go command's layout below
+	// $GOMODCACHE/cache/download, so a cache.DirStore there shares the go
+	// command's cache, and a store shared by several servers (an object
+	// store) shares what each has authenticated. Nil means a
+	// &cache.MemStore{MaxBytes: 16 << 20}. A failure to write Store is
+	// logged.
+	Store cache.Store
 
 	// StateDir keeps the latest signed tree head of each database: the go
 	// command uses $GOPATH/pkg/sumdb. Empty means it is kept in memory, so
 	// forks and rollbacks are detected only within this DB's lifetime.
 	StateDir string
-
-	// WriteBehind writes lookups and tiles to CacheDir in the background,
-	// keeping their authentication and the answer off the disk's latency;
-	// they are served from memory meanwhile. The latest signed tree head is
-	// always written before a lookup returns.
-	WriteBehind bool
 
 	// NoSumDB is the GONOSUMDB value (by default GOPRIVATE): module paths
 	// it matches are never looked up (patterns as in
@@ -141,30 +139,29 @@ type DB struct {
 	// Logger, if set, receives the database client's log messages.
 	Logger *slog.Logger
 
-	timer web.Timer         // test hook: the retry clock
-	bg    *background.Group // write-behind cache writes
+	timer web.Timer // test hook: the retry clock
 
 	initOnce sync.Once
 	name     string
 	initErr  error
 	web      web.Client
 
-	mu       sync.Mutex
-	base     string            // resolved base URL, "" until found
-	client   *clientOps        // current client generation
-	uses     int               // lookups done by client
-	latest   []byte            // latest tree when StateDir is empty
-	memCache map[string][]byte // recent verified lookups and tiles (all of them when CacheDir is empty)
-	secMsg   string            // last security report
+	mu     sync.Mutex
+	base   string     // resolved base URL, "" until found
+	client *clientOps // current client generation
+	uses   int        // lookups done by client
+	store  cache.Store
+	latest []byte // latest tree when StateDir is empty
+	secMsg string // last security report
 
 	verifier      note.Verifier
-	verifiedTiles map[tlog.Tile]int    // widest width authenticated, by tile
-	maxTree       int64                // largest tree seen signed
-	lookupSeq     uint64               // lookup answers started
-	lookupsBusy   map[uint64]bool      // lookup answers being read
-	lookupDone    chan struct{}        // closed when one has been read
-	tileWait      time.Duration        // test hook: maxTileWait if zero
-	wideTiles     map[tlog.Tile][]byte // wider tiles read for narrower reads, unauthenticated
+	verifiedTiles lru.Cache[tlog.Tile, int]    // widest width authenticated, by tile
+	wideTiles     lru.Cache[tlog.Tile, []byte] // wider tiles read for narrower reads, unauthenticated
+	maxTree       int64                        // largest tree seen signed
+	lookupSeq     uint64                       // lookup answers started
+	lookupsBusy   map[uint64]bool              // lookup answers being read
+	lookupDone    chan struct{}                // closed when one has been read
+	tileWait      time.Duration                // test hook: maxTileWait if zero
 
 	lookups flight.Group[string, []string]
 	bases   flight.Group[string, string]
@@ -202,7 +199,14 @@ func (db *DB) init() error {
 		db.name = v.Name()
 		db.verifier = v
 		db.web = web.Client{HTTP: db.Client, Timer: db.timer}
-		db.bg = background.New(8)
+		db.store = db.Store
+		if db.store == nil {
+			db.store = &cache.MemStore{MaxBytes: 16 << 20}
+		}
+		db.verifiedTiles.MaxCost = maxTileBooks
+		db.verifiedTiles.Cost = func(tlog.Tile, int) int64 { return tileBookCost }
+		db.wideTiles.MaxCost = maxWideTileBytes
+		db.wideTiles.Cost = func(_ tlog.Tile, data []byte) int64 { return int64(len(data)) + tileBookCost }
 	})
 	return db.initErr
 }
@@ -295,7 +299,8 @@ func (db *DB) dropClient(gen *clientOps) {
 	defer db.mu.Unlock()
 	if db.client == gen {
 		db.client = nil
-		db.wideTiles = nil // one of them may be why gen failed
+		// One of the unauthenticated wide tiles may be why gen failed.
+		db.wideTiles.RemoveIf(func(tlog.Tile, []byte) bool { return true })
 	}
 }
 
@@ -360,7 +365,7 @@ func (db *DB) ReadRemote(ctx context.Context, path string) ([]byte, error) {
 // authenticated against — after authenticating it like Lookup does. A
 // proxy serves it to its clients, who authenticate it again. verified
 // reports whether data is the authenticated answer itself; it is false
-// when that answer was no longer kept (an in-memory cache evicted it) and
+// when that answer was no longer kept (its Store evicted it) and
 // data was read from the database again, as is.
 func (db *DB) Record(ctx context.Context, path, version string) (data []byte, verified bool, err error) {
 	if _, err := db.Lookup(ctx, path, version); err != nil {
@@ -556,81 +561,41 @@ func (o *clientOps) WriteConfig(file string, old, new []byte) error {
 	return f.Close()
 }
 
-// maxMemCache bounds the in-memory cache used when CacheDir is empty.
-const maxMemCache = 4096
-
-// bounded returns m, made if nil, with room for key: when m holds limit
-// keys and not key, it drops one (any).
-func bounded[K comparable, V any](m map[K]V, key K, limit int) map[K]V {
-	if m == nil {
-		return make(map[K]V)
-	}
-	if _, ok := m[key]; !ok && len(m) >= limit {
-		for k := range m {
-			delete(m, k)
-			break
-		}
-	}
-	return m
-}
-
 func (o *clientOps) ReadCache(file string) ([]byte, error) {
 	return o.db.readCache(file)
 }
 
-// readCache reads a verified lookup or tile kept by the client: from
-// memory, else from CacheDir.
+// maxCacheValue bounds a lookup or tile read from the store.
+const maxCacheValue = 1 << 20
+
+// readCache reads a verified lookup or tile ("<name>/lookup/...",
+// "<name>/tile/...") from the store. An empty value is missing: the go
+// command creates its cache files before it writes them under a lock.
 func (db *DB) readCache(file string) ([]byte, error) {
-	db.mu.Lock()
-	data, ok := db.memCache[file]
-	db.mu.Unlock()
-	if ok {
-		return data, nil
+	ctx := context.Background() // x/mod's client gives no context
+	rc, err := db.store.Get(ctx, "sumdb/"+file)
+	if err != nil {
+		return nil, err
 	}
-	if db.CacheDir == "" {
-		return nil, fs.ErrNotExist
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxCacheValue+1))
+	if err != nil {
+		return nil, err
 	}
-	name := filepath.Join(db.CacheDir, filepath.FromSlash(file))
-	data, err := lockedfile.Read(context.Background(), name)
-	if err == nil && len(data) == 0 {
-		// The go command creates the file before writing it under a lock;
-		// an empty file is one being written.
-		err = &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
+	if len(data) == 0 || len(data) > maxCacheValue {
+		return nil, &fs.PathError{Op: "read", Path: "sumdb/" + file, Err: fs.ErrNotExist}
 	}
-	return data, err
+	return data, nil
 }
 
 func (o *clientOps) WriteCache(file string, data []byte) {
 	db := o.db
-	db.mu.Lock()
-	db.memCache = bounded(db.memCache, file, maxMemCache)
-	db.memCache[file] = data
-	db.mu.Unlock()
 	if strings.HasPrefix(file, db.name+"/tile/") {
 		db.keptTile(file)
 	}
-	if db.CacheDir == "" {
-		return
+	if err := db.store.Put(context.Background(), "sumdb/"+file, bytes.NewReader(data)); err != nil && db.Logger != nil {
+		db.Logger.Warn("writing checksum database cache", "key", "sumdb/"+file, "error", err)
 	}
-	name := filepath.Join(db.CacheDir, filepath.FromSlash(file))
-	write := func() {
-		if _, err := atomicfile.Write(context.Background(), name, bytes.NewReader(data), 0, nil); err != nil && db.Logger != nil {
-			db.Logger.Warn("writing checksum database cache", "file", name, "error", err)
-		}
-	}
-	if db.WriteBehind && db.bg.TryGo(write) {
-		return
-	}
-	write()
-}
-
-// Flush waits until the lookups and tiles WriteBehind left being written
-// have reached CacheDir, or until ctx ends (returning its error).
-func (db *DB) Flush(ctx context.Context) error {
-	if err := db.init(); err != nil {
-		return nil // nothing was written
-	}
-	return db.bg.Wait(ctx)
 }
 
 func (o *clientOps) Log(msg string) {

@@ -14,10 +14,12 @@
 // A [DB] is a client of a checksum database, built on
 // golang.org/x/mod/sumdb.Client: every lookup is authenticated against the
 // database's signed Merkle tree, and each new signed tree must extend the
-// latest one seen. With StateDir and CacheDir set as the go command sets
-// them, that tree head survives across runs (and `go clean -modcache`), so
-// a database that forks or rolls back is detected even later, and verified
-// tiles and lookups are shared with the go command. [ParseGOSUMDB] reads
+// latest one seen. With StateDir set as the go command sets it, that tree
+// head survives across runs (and `go clean -modcache`), so a database that
+// forks or rolls back is detected even later. The lookups and tiles the DB
+// has authenticated are kept in a cache.Store in the go command's layout:
+// a cache.DirStore at $GOMODCACHE/cache/download shares them with the go
+// command, an object store shares them between servers. [ParseGOSUMDB] reads
 // every GOSUMDB form. A DB reaches its database through the first proxy that
 // serves it (see upstream.Chain.SumDBURL), or directly.
 //
@@ -26,7 +28,8 @@
 // [Verify] is a modfetch.Resolver that checks each go.mod file and zip
 // before returning it: go.sum first, then the checksum database unless the
 // module matches the DB's NoSumDB (GONOSUMDB, by default GOPRIVATE), in
-// which case it is never looked up there: the DB itself refuses. A mismatch is a *[MismatchError] naming module, version,
+// which case it is never looked up there: the DB itself refuses. A
+// mismatch is a *[MismatchError] naming module, version,
 // both hashes and their source, with the go command's SECURITY ERROR text;
 // the bytes are not returned, so a cache above Verify never stores them.
 // Zips are spooled to a temporary file and checked there, never held in

@@ -22,8 +22,14 @@ import (
 // one it holds. x/mod's client authenticates every tile it reads, prefix
 // or not, against the tree it needs it for.
 
-// maxWideTiles bounds the unauthenticated wider tiles a DB keeps.
-const maxWideTiles = 256
+// Bounds of the DB's books on tiles: the widths it has authenticated
+// (tileBookCost bytes each, about what an entry costs) and the
+// unauthenticated wider tiles it has read.
+const (
+	tileBookCost     = 64
+	maxTileBooks     = 4096 * tileBookCost
+	maxWideTileBytes = 256 * (8<<10 + tileBookCost)
+)
 
 // noteTree returns the size of the tree signed in a lookup answer, if the
 // answer parses and its signature verifies with the DB's key.
@@ -142,9 +148,7 @@ func tileKey(t tlog.Tile) tlog.Tile {
 func (db *DB) heldTile(t tlog.Tile, forClient bool) (data []byte, verified bool) {
 	n := t.W * tlog.HashSize
 	key := tileKey(t)
-	db.mu.Lock()
-	w := db.verifiedTiles[key]
-	db.mu.Unlock()
+	w, _ := db.verifiedTiles.Get(key)
 	widths := []int{w}
 	if forClient && w != key.W {
 		widths = append(widths, key.W)
@@ -161,9 +165,7 @@ func (db *DB) heldTile(t tlog.Tile, forClient bool) (data []byte, verified bool)
 	if forClient {
 		return nil, false
 	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if data := db.wideTiles[key]; len(data) >= n {
+	if data, _ := db.wideTiles.Get(key); len(data) >= n {
 		return data[:n:n], false
 	}
 	return nil, false
@@ -177,10 +179,11 @@ func (db *DB) keptTile(file string) {
 		return
 	}
 	key := tileKey(t)
-	db.mu.Lock()
+	db.mu.Lock() // a read and an update of the widest width
 	defer db.mu.Unlock()
-	db.verifiedTiles = bounded(db.verifiedTiles, key, maxMemCache)
-	db.verifiedTiles[key] = max(db.verifiedTiles[key], t.W)
+	if w, _ := db.verifiedTiles.Get(key); w < t.W {
+		db.verifiedTiles.Add(key, t.W)
+	}
 }
 
 // readTile reads the hash tile at path ("/tile/8/0/x001/234.p/5") for
@@ -222,10 +225,9 @@ func (db *DB) fetchTile(ctx context.Context, t tlog.Tile) ([]byte, error) {
 		data, err := db.ReadRemote(ctx, "/"+t.Path())
 		if err == nil && len(data) == t.W*tlog.HashSize {
 			key := tileKey(t)
-			db.mu.Lock()
-			if len(db.wideTiles[key]) < len(data) {
-				db.wideTiles = bounded(db.wideTiles, key, maxWideTiles)
-				db.wideTiles[key] = data
+			db.mu.Lock() // a read and an update of the widest tile
+			if old, _ := db.wideTiles.Get(key); len(old) < len(data) {
+				db.wideTiles.Add(key, data)
 			}
 			db.mu.Unlock()
 		}

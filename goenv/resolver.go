@@ -39,8 +39,15 @@ type Options struct {
 	Client *http.Client
 
 	// Store replaces the module cache on disk; nil means a DirStore at
-	// GOMODCACHE/cache/download, shared with the go command.
+	// GOMODCACHE/cache/download, shared with the go command. The checksum
+	// database's lookups and tiles are kept there too, under "sumdb/".
 	Store cache.Store
+
+	// MemoryBytes bounds a memory tier (a cache.MemStore) in front of
+	// Store for small answers (.info, .mod, lists, checksum database
+	// lookups and tiles), so that hot ones are not read from Store again.
+	// Zero means 16 MiB; a negative value means none.
+	MemoryBytes int64
 
 	// MutableTTL is the cache's reuse time for lists, latest and branch
 	// answers. Zero means never reuse them across calls, like the go
@@ -48,10 +55,11 @@ type Options struct {
 	// positive value.
 	MutableTTL time.Duration
 
-	// WriteBehind stores fetched modules and checksum database data in the
-	// background, answering from memory (or the verified local file)
-	// meanwhile: for servers. By default everything is on disk when a call
-	// returns, as the go command leaves it.
+	// WriteBehind puts a cache.WriteBehind in front of Store: fetched
+	// modules and checksum database data reach Store in the background,
+	// and are answered from where they are held meanwhile. For servers:
+	// by default everything is in Store when a call returns, as the go
+	// command leaves its module cache.
 	WriteBehind bool
 
 	// Retry bounds retries of proxy requests.
@@ -72,7 +80,19 @@ type Stack struct {
 	DB     *checksum.DB      // checksum database; nil when GOSUMDB=off
 	Verify *checksum.Verify  // go.sum and checksum database checks
 	Cache  *cache.Cache      // the module cache
-	Store  cache.Store       // where Cache keeps answers
+
+	// Store is where Cache and DB keep answers for good (Options.Store,
+	// or a DirStore at GOMODCACHE/cache/download).
+	Store cache.Store
+
+	// Memory is the memory tier in front of Store, nil with a negative
+	// Options.MemoryBytes. A proxy.Handler serving the Stack takes it as
+	// its Store, to answer hot requests from memory.
+	Memory *cache.MemStore
+
+	// WriteBehind holds answers on their way to Store, with
+	// Options.WriteBehind; else nil.
+	WriteBehind *cache.WriteBehind
 }
 
 // Resolver builds the Resolver the go command would use with c's settings:
@@ -84,7 +104,9 @@ type Stack struct {
 //     serves it, else directly; its tiles and lookups cached under
 //     GOMODCACHE/cache/download/sumdb and its latest signed tree head under
 //     GOPATH[0]/pkg/sumdb, like the go command), GONOSUMDB and opts.GoSum;
-//   - cache.Cache over a DirStore at GOMODCACHE/cache/download.
+//   - cache.Cache over a DirStore at GOMODCACHE/cache/download (or
+//     opts.Store), behind a memory tier and, with opts.WriteBehind, a
+//     cache.WriteBehind.
 //
 // GONOPROXY and GONOSUMDB empty mean GOPRIVATE, as for the go command.
 // It returns the go command's errors for a bad GOPROXY or GOSUMDB.
@@ -128,28 +150,38 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	st := &Stack{Chain: chain, Direct: direct, DB: db}
+	st.Store = opts.Store
+	if st.Store == nil {
+		st.Store = &cache.DirStore{Dir: filepath.Join(c.GOMODCACHE, "cache", "download"), Logger: opts.Logger}
+	}
+	layers := st.Store
+	if opts.WriteBehind {
+		st.WriteBehind = &cache.WriteBehind{Next: layers, Logger: opts.Logger}
+		layers = st.WriteBehind
+	}
+	if opts.MemoryBytes >= 0 {
+		st.Memory = &cache.MemStore{MaxBytes: cmp.Or(opts.MemoryBytes, 16<<20)}
+		layers = &cache.Tiered{Fast: st.Memory, Slow: layers}
+	}
 	if db != nil {
 		db.FindURL = chain.SumDBURL
 		db.Client = client
-		db.CacheDir = filepath.Join(c.GOMODCACHE, "cache", "download", "sumdb")
+		db.Store = layers
 		if gopath := filepath.SplitList(c.GOPATH); len(gopath) > 0 && gopath[0] != "" {
 			db.StateDir = filepath.Join(gopath[0], "pkg", "sumdb")
 		}
 		db.Logger = opts.Logger
-		db.WriteBehind = opts.WriteBehind
 		db.NoSumDB = cmp.Or(c.GONOSUMDB, c.GOPRIVATE)
 	}
-	verify := &checksum.Verify{Next: chain, GoSum: opts.GoSum, DB: db}
-	store := opts.Store
-	if store == nil {
-		store = &cache.DirStore{Dir: filepath.Join(c.GOMODCACHE, "cache", "download"), Logger: opts.Logger}
-	}
+	st.Verify = &checksum.Verify{Next: chain, GoSum: opts.GoSum, DB: db}
 	ttl := opts.MutableTTL
 	if ttl == 0 {
 		ttl = -1
 	}
-	ch := &cache.Cache{Next: verify, Store: store, MutableTTL: ttl, WriteBehind: opts.WriteBehind, Logger: opts.Logger}
-	return &Stack{Resolver: ch, Chain: chain, Direct: direct, DB: db, Verify: verify, Cache: ch, Store: store}, nil
+	st.Cache = &cache.Cache{Next: st.Verify, Store: layers, MutableTTL: ttl, Logger: opts.Logger}
+	st.Resolver = st.Cache
+	return st, nil
 }
 
 // Try implements [modfetch.Walker], so that a [modfetch.Querier] over the
@@ -160,14 +192,10 @@ func (s *Stack) Try(path string, fn func(modfetch.Resolver) error) error {
 }
 
 // Flush waits until the writes that Options.WriteBehind left running have
-// reached the module cache and the checksum database cache, or until ctx
-// ends (returning its error).
+// reached Store, or until ctx ends (returning its error).
 func (s *Stack) Flush(ctx context.Context) error {
-	if err := s.Cache.Flush(ctx); err != nil {
-		return err
+	if s.WriteBehind == nil {
+		return nil
 	}
-	if s.DB != nil {
-		return s.DB.Flush(ctx)
-	}
-	return nil
+	return s.WriteBehind.Flush(ctx)
 }

@@ -43,9 +43,11 @@ func newBenchWorld(b *testing.B, n int, zipSize int) *benchWorld {
 		rc.Close()
 	}
 	w := &benchWorld{mods: mods}
-	// The warm cache needs no upstream: prove it by giving it none.
-	warm := &cache.Cache{Next: failing{fmt.Errorf("upstream must not be asked")}, Store: store}
-	w.ours = httptest.NewServer(&Handler{Resolver: warm})
+	// The warm cache needs no upstream: prove it by giving it none. Its
+	// memory tier serves hot answers, as in the proxyserver.
+	mem := &cache.MemStore{MaxBytes: 32 << 20}
+	warm := &cache.Cache{Next: failing{fmt.Errorf("upstream must not be asked")}, Store: &cache.Tiered{Fast: mem, Slow: store}}
+	w.ours = httptest.NewServer(&Handler{Resolver: warm, Store: mem})
 	w.fileServer = httptest.NewServer(http.FileServer(http.Dir(store.Dir)))
 	b.Cleanup(w.ours.Close)
 	b.Cleanup(w.fileServer.Close)

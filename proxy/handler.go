@@ -16,14 +16,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/mod/module"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/cache"
 	"github.com/modfetch/modfetch/checksum"
 )
 
@@ -71,31 +70,20 @@ type Handler struct {
 	MutableMaxAge  time.Duration
 	NotFoundMaxAge time.Duration
 
-	// MemoryBytes bounds an in-memory cache of rendered immutable answers
-	// (the .info and .mod of canonical versions, authenticated checksum
-	// database data) that serves repeated requests without asking the
-	// Resolver. Zero means 32 MiB; a negative value disables it. Zips are
-	// always served from the Resolver (a DirStore's files go out through
-	// sendfile).
-	MemoryBytes int64
+	// Store, if set, is where the Resolver's cache and the SumDBs keep
+	// what they have fetched and verified, in the go command's module
+	// cache layout, whose keys are the protocol's request paths: usually
+	// the memory tier of their cache.Tiered store (goenv.Stack.Memory),
+	// or their cache.DirStore. Immutable answers found there — the .info
+	// and .mod of canonical versions, checksum database lookups and tiles
+	// — are served from it without asking the Resolver, which makes hot
+	// answers cost about what net/http itself costs. Only a store that
+	// verifying layers write belongs here. Zips are always served from the
+	// Resolver (a DirStore's files go out through sendfile).
+	Store cache.Store
 
 	// Logger, if set, receives a record for each failed request.
 	Logger *slog.Logger
-
-	once sync.Once
-	hot  *hotCache
-}
-
-func (h *Handler) init() {
-	h.once.Do(func() {
-		limit := h.MemoryBytes
-		if limit == 0 {
-			limit = 32 << 20
-		}
-		if limit > 0 {
-			h.hot = &hotCache{limit: limit, m: make(map[string]*hotEntry)}
-		}
-	})
 }
 
 const immutable = "public, max-age=31536000, immutable"
@@ -116,9 +104,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusMethodNotAllowed, "method not allowed", nil)
 		return
 	}
-	h.init()
 	p := r.URL.Path
-	if e := h.hot.get(p); e != nil && e.serve(w, r) {
+	if h.Store != nil && h.serveStored(w, r) {
 		return
 	}
 	if rest, ok := strings.CutPrefix(p, "/sumdb/"); ok {
@@ -229,6 +216,11 @@ func etag(p string) string {
 }
 
 func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, info *modfetch.Info, immutableAnswer bool) {
+	if immutableAnswer {
+		// As the cache keeps it, so that every answer at this path (and
+		// ETag) is the same, whether it came from Store or not.
+		info = info.Clean()
+	}
 	data, err := json.Marshal(info)
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "encoding info failed", err)
@@ -249,12 +241,6 @@ func (h *Handler) serveBytes(w http.ResponseWriter, r *http.Request, ctype, cach
 	hdr.Set("Cache-Control", cacheControl)
 	if tag != "" {
 		hdr.Set("ETag", tag)
-		if cacheControl == immutable {
-			h.hot.put(r.URL.Path, &hotEntry{
-				ctype: []string{ctype}, tag: []string{tag},
-				length: []string{strconv.Itoa(len(data))}, body: data,
-			})
-		}
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 		return
 	}
@@ -496,81 +482,103 @@ var tilePathRE = regexp.MustCompile(`^[0-9]+/(data|[0-9]+)(/x[0-9]{3})*/[0-9]{3}
 
 func validTilePath(p string) bool { return tilePathRE.MatchString(p) }
 
-// A hotCache keeps rendered immutable answers by request path, bounded by
-// the size of their bodies. Eviction is CLOCK-like: entries used since the
-// last sweep get a second chance.
-type hotCache struct {
-	limit int64
+// Header values of stored answers, shared and never modified.
+var (
+	immutableHeader = []string{immutable}
+	jsonHeader      = []string{"application/json"}
+	textHeader      = []string{"text/plain; charset=utf-8"}
+	octetHeader     = []string{"application/octet-stream"}
+)
 
-	mu   sync.RWMutex
-	m    map[string]*hotEntry
-	size int64
+// storedType returns the Content-Type header of the answer to p when it
+// is an immutable answer that Store may hold, else nil: the .info or .mod
+// of a canonical version, or a lookup or tile of one of the SumDBs (a
+// lookup only for a module the DB does not skip).
+func (h *Handler) storedType(p string) []string {
+	if rest, ok := strings.CutPrefix(p, "/sumdb/"); ok {
+		for _, db := range h.SumDBs {
+			if db == nil {
+				continue
+			}
+			op, ok := strings.CutPrefix(rest, db.Name()+"/")
+			if !ok {
+				continue
+			}
+			if tile, ok := strings.CutPrefix(op, "tile/"); ok && validTilePath(tile) {
+				return octetHeader
+			}
+			if mv, ok := strings.CutPrefix(op, "lookup/"); ok {
+				i := strings.LastIndexByte(mv, '@')
+				if i <= 0 {
+					return nil
+				}
+				path, err := module.UnescapePath(mv[:i])
+				if err != nil || db.Skip(path) {
+					return nil
+				}
+				return textHeader
+			}
+			return nil
+		}
+		return nil
+	}
+	_, what, ok := splitModulePath(p)
+	if !ok {
+		return nil
+	}
+	file := strings.TrimPrefix(what, "@v/")
+	var ctype []string
+	switch {
+	case strings.HasSuffix(file, ".info"):
+		ctype, file = jsonHeader, file[:len(file)-len(".info")]
+	case strings.HasSuffix(file, ".mod"):
+		ctype, file = textHeader, file[:len(file)-len(".mod")]
+	default:
+		return nil
+	}
+	if v, err := module.UnescapeVersion(file); err != nil || !modfetch.IsCanonical(v) {
+		return nil
+	}
+	return ctype
 }
 
-type hotEntry struct {
-	ctype, tag, length []string // header values, shared and never modified
-	body               []byte
-	used               atomic.Bool
-}
-
-var immutableHeader = []string{immutable}
-
-// serve writes the entry as the answer to r, unless r needs more than a
-// plain or conditional GET/HEAD (a Range request), in which case it
-// returns false.
-func (e *hotEntry) serve(w http.ResponseWriter, r *http.Request) bool {
-	if r.Header.Get("Range") != "" {
+// serveStored answers r from Store when Store holds the immutable answer
+// it asks for, and reports whether it did. Range requests are left to the
+// Resolver's path.
+func (h *Handler) serveStored(w http.ResponseWriter, r *http.Request) bool {
+	p := r.URL.Path
+	ctype := h.storedType(p)
+	if ctype == nil || r.Header.Get("Range") != "" {
 		return false
 	}
-	e.used.Store(true)
+	rc, err := h.Store.Get(r.Context(), p[1:])
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	st, ok := modfetch.As[modfetch.Stater](rc)
+	if !ok {
+		return false
+	}
+	fi, err := st.Stat()
+	if err != nil {
+		return false
+	}
 	hdr := w.Header()
 	hdr["Cache-Control"] = immutableHeader
-	hdr["Etag"] = e.tag
-	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || strings.Contains(inm, e.tag[0])) {
+	tag := etag(p)
+	hdr["Etag"] = []string{tag}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || strings.Contains(inm, tag)) {
 		w.WriteHeader(http.StatusNotModified)
 		return true
 	}
-	hdr["Content-Type"] = e.ctype
-	hdr["Content-Length"] = e.length
+	hdr["Content-Type"] = ctype
+	hdr["Content-Length"] = []string{strconv.FormatInt(fi.Size(), 10)}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		w.Write(e.body)
+		io.Copy(w, rc)
 	}
 	return true
-}
-
-func (c *hotCache) get(key string) *hotEntry {
-	if c == nil {
-		return nil
-	}
-	c.mu.RLock()
-	e := c.m[key]
-	c.mu.RUnlock()
-	return e
-}
-
-func (c *hotCache) put(key string, e *hotEntry) {
-	if c == nil || int64(len(e.body)) > c.limit/16 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.m[key]; ok {
-		c.size -= int64(len(old.body))
-	}
-	c.m[key] = e
-	c.size += int64(len(e.body))
-	for pass := 0; c.size > c.limit && pass < 3; pass++ {
-		for k, v := range c.m {
-			if c.size <= c.limit {
-				break
-			}
-			if k != key && (pass > 0 || !v.used.Swap(false)) {
-				delete(c.m, k)
-				c.size -= int64(len(v.body))
-			}
-		}
-	}
 }
 
 // sizedFile is a freshly opened file whose size is known. It answers

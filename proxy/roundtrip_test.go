@@ -176,13 +176,26 @@ func TestOneUpstreamRequest(t *testing.T) {
 	}
 }
 
+// TestSumDBProxying serves a checksum database through the Handler, with
+// and without a Store the DB shares (whose answers the Handler serves
+// without asking the DB).
 func TestSumDBProxying(t *testing.T) {
+	for _, withStore := range []bool{false, true} {
+		t.Run(fmt.Sprintf("store=%v", withStore), func(t *testing.T) { testSumDBProxying(t, withStore) })
+	}
+}
+
+func testSumDBProxying(t *testing.T, withStore bool) {
 	set := fixture.Standard()
 	sdb := fixture.NewSumDB("sum.example.com", set.GoSumLines)
 	dbsrv := httptest.NewServer(sdb)
 	defer dbsrv.Close()
-	db := &checksum.DB{Key: sdb.Key, URL: dbsrv.URL, CacheDir: t.TempDir(), StateDir: t.TempDir(), NoSumDB: "example.com/private,*.corp.example"}
+	mem := &cache.MemStore{}
+	db := &checksum.DB{Key: sdb.Key, URL: dbsrv.URL, Store: &cache.Tiered{Fast: mem, Slow: &cache.DirStore{Dir: t.TempDir()}}, StateDir: t.TempDir(), NoSumDB: "example.com/private,*.corp.example"}
 	h := &Handler{Resolver: set, SumDBs: []*checksum.DB{db}}
+	if withStore {
+		h.Store = mem
+	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -201,10 +214,21 @@ func TestSumDBProxying(t *testing.T) {
 	if code, _, _ := get("/sumdb/sum.golang.org/supported"); code != 404 {
 		t.Fatalf("unknown database supported: %d", code)
 	}
-	code, lookup, cc := get("/sumdb/sum.example.com/lookup/example.com/!upper/!case@v1.0.0-!r!c1")
 	m := set.Module("example.com/Upper/Case", "v1.0.0-RC1")
-	if code != 200 || !strings.Contains(lookup, "example.com/Upper/Case v1.0.0-RC1 "+m.ZipSum()) || cc != immutable {
-		t.Fatalf("lookup: %d %q %q", code, lookup, cc)
+	var first string
+	for i := range 2 {
+		code, lookup, cc := get("/sumdb/sum.example.com/lookup/example.com/!upper/!case@v1.0.0-!r!c1")
+		if code != 200 || !strings.Contains(lookup, "example.com/Upper/Case v1.0.0-RC1 "+m.ZipSum()) || cc != immutable {
+			t.Fatalf("lookup #%d: %d %q %q", i+1, code, lookup, cc)
+		}
+		if i == 0 {
+			first = lookup
+		} else if lookup != first {
+			t.Fatalf("lookup #2 differs from #1:\n%s\n%s", lookup, first)
+		}
+	}
+	if n := sdb.Lookups("/lookup/"); n != 1 {
+		t.Fatalf("%d lookups reached the database, want 1", n)
 	}
 	// A client verifying through the proxy succeeds, reading the tiles the
 	// proxy's DB authenticated.

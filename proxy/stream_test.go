@@ -62,9 +62,8 @@ func TestColdZipStreams(t *testing.T) {
 
 	store := &cache.DirStore{Dir: t.TempDir()}
 	c := &cache.Cache{
-		Next:        &checksum.Verify{Next: &upstream.Proxy{URL: osrv.URL}, DB: &checksum.DB{Key: sdb.Key, URL: dbsrv.URL}},
-		Store:       store,
-		WriteBehind: true,
+		Next:  &checksum.Verify{Next: &upstream.Proxy{URL: osrv.URL}, DB: &checksum.DB{Key: sdb.Key, URL: dbsrv.URL}},
+		Store: &cache.WriteBehind{Next: store},
 	}
 	srv := httptest.NewServer(&Handler{Resolver: c})
 	defer srv.Close()
@@ -158,9 +157,8 @@ func TestMemoryStaysFlat(t *testing.T) {
 	osrv := httptest.NewServer(&fixture.Server{Set: set})
 	defer osrv.Close()
 	c := &cache.Cache{
-		Next:        &checksum.Verify{Next: &upstream.Proxy{URL: osrv.URL}, DB: &checksum.DB{Key: sdb.Key, URL: dbsrv.URL}},
-		Store:       &cache.DirStore{Dir: t.TempDir()},
-		WriteBehind: true,
+		Next:  &checksum.Verify{Next: &upstream.Proxy{URL: osrv.URL}, DB: &checksum.DB{Key: sdb.Key, URL: dbsrv.URL}},
+		Store: &cache.WriteBehind{Next: &cache.DirStore{Dir: t.TempDir()}},
 	}
 	srv := httptest.NewServer(&Handler{Resolver: c})
 	defer srv.Close()

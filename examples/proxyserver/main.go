@@ -90,11 +90,12 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	if err != nil {
 		return err
 	}
-	h := &proxy.Handler{Resolver: stack, Logger: logger}
+	// Hot answers are served straight from the stack's memory tier.
+	h := &proxy.Handler{Resolver: stack, Store: stack.Memory, Logger: logger}
 	if stack.DB != nil {
-		// Keep the database's verified lookups and tiles with the modules,
-		// in the go command's layout, and its tree head beside them.
-		stack.DB.CacheDir = filepath.Join(download, "sumdb")
+		// The database's verified lookups and tiles are kept with the
+		// modules (DIR/download/sumdb, the go command's layout), its tree
+		// head beside them.
 		stack.DB.StateDir = filepath.Join(dir, "sumdb")
 		h.SumDBs = []*checksum.DB{stack.DB}
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -37,10 +38,15 @@ func startProxy(t *testing.T, w *world, private *fixture.Set, goprivate string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	stack.DB.CacheDir = filepath.Join(store.Dir, "sumdb")
-	handler := &proxy.Handler{Resolver: stack, SumDBs: []*checksum.DB{stack.DB}}
+	handler := &proxy.Handler{Resolver: stack, Store: stack.Memory, SumDBs: []*checksum.DB{stack.DB}}
 	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		srv.Close()
+		// Writes still under way would race the removal of the store.
+		if err := stack.Flush(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	return &ourProxy{url: srv.URL, store: store, stack: stack}
 }
 
