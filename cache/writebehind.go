@@ -77,8 +77,8 @@ type WriteBehind struct {
 	once sync.Once
 	bg   *background.Group
 
-	mu   sync.Mutex
-	keys map[string]*keyWrites
+	mu      sync.Mutex
+	keys    map[string]*keyWrites
 	held    int64         // bytes of the values in keys
 	room    chan struct{} // closed when held shrinks
 	waiters int           // Puts waiting for room
