@@ -222,7 +222,7 @@ func TestMemStoreStat(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	st, ok := rc.(interface{ Stat() (fs.FileInfo, error) })
+	st, ok := rc.(modfetch.Stater)
 	if !ok {
 		t.Fatalf("MemStore reader %T has no Stat method", rc)
 	}
@@ -263,7 +263,7 @@ func TestMemStoreStat(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer newRC.Close()
-	fi2, err := newRC.(interface{ Stat() (fs.FileInfo, error) }).Stat()
+	fi2, err := newRC.(modfetch.Stater).Stat()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -551,7 +551,7 @@ func TestVerifyGood(t *testing.T) {
 		if data := readZip(t, rc); !bytes.Equal(data, m.Zip) {
 			t.Fatalf("%s@%s: zip bytes differ", m.Path, m.Version)
 		}
-		if s := rc.(interface{ Sum() string }).Sum(); s != m.ZipSum() {
+		if s := rc.(modfetch.Summer).Sum(); s != m.ZipSum() {
 			t.Fatalf("Sum = %s, want %s", s, m.ZipSum())
 		}
 	}

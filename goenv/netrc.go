@@ -234,9 +234,15 @@ func (t *netrcTransport) Rewrap(next http.RoundTripper) http.RoundTripper {
 // CloseIdleConnections forwards to the underlying transport, so that
 // [http.Client.CloseIdleConnections] keeps working.
 func (t *netrcTransport) CloseIdleConnections() {
-	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+	if c, ok := t.next.(closeIdler); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// closeIdler is a RoundTripper that can close its idle connections, as
+// net/http's own code names it.
+type closeIdler interface {
+	CloseIdleConnections()
 }
 
 // wantsCredential reports whether req may receive netrc credentials: https,

@@ -181,9 +181,7 @@ func (c *Chain) SumDBURL(ctx context.Context, name string) (string, error) {
 	// GONOPROXY routes modules, not the database (the go command's
 	// initBase walks the proxies whatever GONOPROXY says).
 	err := c.tryEntries(func(r modfetch.Resolver) error {
-		p, ok := r.(interface {
-			SumDBURL(ctx context.Context, name string) (string, error)
-		})
+		p, ok := r.(SumDBProxy)
 		if !ok {
 			return errNotSumDBProxy
 		}
@@ -203,3 +201,12 @@ func (c *Chain) SumDBURL(ctx context.Context, name string) (string, error) {
 }
 
 var errNotSumDBProxy = modfetch.NotExist(errors.New("not a checksum database proxy"))
+
+// A SumDBProxy is a Resolver that can say whether it serves a checksum
+// database, as a [Proxy] does: [Chain.SumDBURL] asks the entries that are.
+type SumDBProxy interface {
+	modfetch.Resolver
+	// SumDBURL returns the base URL of the checksum database name through
+	// the proxy, or an error (not found when it does not serve it).
+	SumDBURL(ctx context.Context, name string) (string, error)
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/coderepo"
 	"github.com/modfetch/modfetch/internal/flight"
+	"github.com/modfetch/modfetch/internal/lru"
 	"github.com/modfetch/modfetch/internal/vcs"
 )
 
@@ -266,15 +267,16 @@ func (d *Direct) proxyFor(u string) *Proxy {
 	return p
 }
 
-// maxCached bounds the lookups a Direct remembers.
-const maxCached = 10000
+// maxCachedBytes bounds the memory of the lookups a Direct remembers.
+const maxCachedBytes = 4 << 20
 
-// A ttlCache remembers successful answers for discoveryTTL, at most
-// maxCached of them, and shares the computation of one key between
-// concurrent callers. The zero value is ready to use.
+// A ttlCache remembers successful answers for discoveryTTL, within
+// maxCachedBytes (an entry counts as its key and 512 bytes), and shares
+// the computation of one key between concurrent callers. The zero value
+// is ready to use.
 type ttlCache[V any] struct {
-	mu     sync.Mutex
-	m      map[string]ttlEntry[V]
+	once   sync.Once
+	m      lru.Cache[string, ttlEntry[V]]
 	flight flight.Group[string, V]
 }
 
@@ -286,41 +288,21 @@ type ttlEntry[V any] struct {
 // Do returns the remembered answer for key, else f's (remembered when it
 // is a success).
 func (c *ttlCache[V]) Do(ctx context.Context, key string, f func(ctx context.Context) (V, error)) (V, error) {
-	c.mu.Lock()
-	e, ok := c.m[key]
-	c.mu.Unlock()
-	if ok && time.Since(e.at) < discoveryTTL {
+	c.once.Do(func() {
+		c.m.MaxCost = maxCachedBytes
+		c.m.Cost = func(k string, _ ttlEntry[V]) int64 { return int64(len(k)) + 512 }
+	})
+	if e, ok := c.m.Get(key); ok && time.Since(e.at) < discoveryTTL {
 		return e.v, nil
 	}
 	v, err, _ := c.flight.Do(ctx, key, func(ctx context.Context) (V, error) {
 		v, err := f(ctx)
 		if err == nil {
-			c.put(key, v)
+			c.m.Add(key, ttlEntry[V]{v, time.Now()})
 		}
 		return v, err
 	})
 	return v, err
-}
-
-func (c *ttlCache[V]) put(key string, v V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]ttlEntry[V])
-	}
-	// Bounded: when full, expired entries go, and if that is not enough,
-	// all of them.
-	if len(c.m) >= maxCached {
-		for k, e := range c.m {
-			if time.Since(e.at) >= discoveryTTL {
-				delete(c.m, k)
-			}
-		}
-		if len(c.m) >= maxCached {
-			clear(c.m)
-		}
-	}
-	c.m[key] = ttlEntry[V]{v, time.Now()}
 }
 
 // A target is what answers for one module in one call.

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/cache"
 )
 
@@ -574,7 +575,7 @@ func testReaderExtras(t *testing.T, newStore func(*testing.T) cache.Store, _ Opt
 	defer rc.Close()
 	var checked []string
 
-	if st, ok := rc.(interface{ Stat() (fs.FileInfo, error) }); ok {
+	if st, ok := modfetch.As[modfetch.Stater](rc); ok {
 		checked = append(checked, "Stat")
 		fi, err := st.Stat()
 		if err != nil {
@@ -586,7 +587,7 @@ func testReaderExtras(t *testing.T, newStore func(*testing.T) cache.Store, _ Opt
 		}
 	}
 
-	if ra, ok := rc.(io.ReaderAt); ok {
+	if ra, ok := modfetch.As[io.ReaderAt](rc); ok {
 		checked = append(checked, "ReadAt")
 		p := make([]byte, 100)
 		if n, err := ra.ReadAt(p, 5000); n != len(p) || err != nil {
@@ -603,7 +604,7 @@ func testReaderExtras(t *testing.T, newStore func(*testing.T) cache.Store, _ Opt
 		}
 	}
 
-	if sk, ok := rc.(io.Seeker); ok {
+	if sk, ok := modfetch.As[io.Seeker](rc); ok {
 		checked = append(checked, "Seek")
 		seek := func(off int64, whence int, want int64) {
 			t.Helper()
