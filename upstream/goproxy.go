@@ -130,24 +130,44 @@ func (c *Config) Parse(goproxy string) (*Chain, error) {
 // GOPROXY=off". It counts as not found, so a chain moves past it.
 var ErrProxyOff = modfetch.NotExist(errors.New("module lookup disabled by GOPROXY=off"))
 
-// Off is the Resolver of GOPROXY=off: every request fails with
-// [ErrProxyOff], with module context.
-type Off struct{}
+// Off is the Resolver of GOPROXY=off: it answers nothing, failing every
+// request with Err (nil means [ErrProxyOff]) in the module's context, or,
+// for an invalid module path, with the path's error. A Chain without
+// direct access answers GONOPROXY modules with Off{Err:
+// ErrDirectNotConfigured}.
+type Off struct {
+	Err error
+}
 
-func (Off) List(ctx context.Context, path string) ([]string, error) {
-	return nil, &module.ModuleError{Path: path, Err: ErrProxyOff}
+func (o Off) fail(path, version string) error {
+	err := o.Err
+	if err == nil {
+		err = ErrProxyOff
+	}
+	if perr := module.CheckPath(path); perr != nil {
+		err = perr
+	}
+	return &module.ModuleError{Path: path, Version: version, Err: err}
 }
-func (Off) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
-	return nil, &module.ModuleError{Path: path, Version: rev, Err: ErrProxyOff}
+
+func (o Off) List(ctx context.Context, path string) ([]string, error) {
+	return nil, o.fail(path, "")
 }
-func (Off) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
-	return nil, &module.ModuleError{Path: path, Err: ErrProxyOff}
+
+func (o Off) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
+	return nil, o.fail(path, rev)
 }
-func (Off) GoMod(ctx context.Context, path, version string) ([]byte, error) {
-	return nil, &module.ModuleError{Path: path, Version: version, Err: ErrProxyOff}
+
+func (o Off) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
+	return nil, o.fail(path, "")
 }
-func (Off) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
-	return nil, &module.ModuleError{Path: path, Version: version, Err: ErrProxyOff}
+
+func (o Off) GoMod(ctx context.Context, path, version string) ([]byte, error) {
+	return nil, o.fail(path, version)
+}
+
+func (o Off) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	return nil, o.fail(path, version)
 }
 
 // ErrDirectNotConfigured is the error for a request that needs direct
@@ -159,26 +179,7 @@ var ErrDirectNotConfigured = modfetch.NotExist(errors.New("direct fetching is no
 
 func directOrMissing(r modfetch.Resolver) modfetch.Resolver {
 	if r == nil {
-		return noDirect{}
+		return Off{Err: ErrDirectNotConfigured}
 	}
 	return r
-}
-
-// noDirect stands in for a missing direct Resolver.
-type noDirect struct{}
-
-func (noDirect) List(ctx context.Context, path string) ([]string, error) {
-	return nil, &module.ModuleError{Path: path, Err: ErrDirectNotConfigured}
-}
-func (noDirect) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
-	return nil, &module.ModuleError{Path: path, Version: rev, Err: ErrDirectNotConfigured}
-}
-func (noDirect) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
-	return nil, &module.ModuleError{Path: path, Err: ErrDirectNotConfigured}
-}
-func (noDirect) GoMod(ctx context.Context, path, version string) ([]byte, error) {
-	return nil, &module.ModuleError{Path: path, Version: version, Err: ErrDirectNotConfigured}
-}
-func (noDirect) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
-	return nil, &module.ModuleError{Path: path, Version: version, Err: ErrDirectNotConfigured}
 }

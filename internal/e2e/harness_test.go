@@ -83,6 +83,17 @@ func newHome(t *testing.T, w *world) *home {
 		"GONOPROXY":   "",
 		"GOINSECURE":  "",
 	}
+	// GOTELEMETRY is read-only: telemetry is off only when its mode file
+	// says so, as `go telemetry off` writes it. Otherwise a go command
+	// leaves a child process behind that writes into HOME after it exits,
+	// racing the removal of the directory.
+	mode := filepath.Join(dir, ".config", "go", "telemetry", "mode")
+	if err := os.MkdirAll(filepath.Dir(mode), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mode, []byte("off 2026-01-01"), 0o666); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { chmodAll(dir) })
 	return h
 }
