@@ -497,35 +497,3 @@ func fileURL(dir string) string {
 	}
 	return "file://" + dir
 }
-
-func ExampleDirStore_Put() {
-	dir, err := os.MkdirTemp("", "modcache")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer os.RemoveAll(dir)
-	ctx := context.Background()
-	s := &cache.DirStore{Dir: filepath.Join(dir, "cache", "download")}
-
-	for _, v := range []string{"v1.10.0", "v1.2.0", "v1.9.9"} {
-		key := "example.com/m/@v/" + v + ".mod"
-		if err := s.Put(ctx, key, strings.NewReader("module example.com/m\n")); err != nil {
-			fmt.Println(err)
-			return
-		}
-	}
-	// Like the go command, the store keeps @v/list up to date.
-	rc, err := s.Get(ctx, "example.com/m/@v/list")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer rc.Close()
-	list, _ := io.ReadAll(rc)
-	fmt.Print(string(list))
-	// Output:
-	// v1.2.0
-	// v1.9.9
-	// v1.10.0
-}

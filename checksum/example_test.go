@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http/httptest"
-	"time"
+	"os"
+	"path/filepath"
 
 	"github.com/modfetch/modfetch/checksum"
-	"github.com/modfetch/modfetch/internal/fixture"
+	"github.com/modfetch/modfetch/upstream"
 )
 
 func ExampleHashGoMod() {
@@ -35,45 +34,29 @@ func ExampleGoSum_Check() {
 }
 
 func ExampleVerify() {
-	// Modules, and a checksum database that vouches for them.
-	modules := fixture.Standard()
-	db := fixture.NewSumDB("sum.example.com", modules.GoSumLines)
-	srv := httptest.NewServer(db)
-	defer srv.Close()
+	// A module proxy (a file tree in the GOPROXY layout) on which someone
+	// replaced the go.mod file of example.com/hello v1.0.0.
+	tree, _ := os.MkdirTemp("", "proxy")
+	defer os.RemoveAll(tree)
+	os.MkdirAll(filepath.Join(tree, "example.com/hello/@v"), 0o777)
+	os.WriteFile(filepath.Join(tree, "example.com/hello/@v/v1.0.0.mod"), []byte("module example.com/hello // and something evil\n"), 0o666)
 
-	// Someone replaced the code of example.com/hello v1.0.0 upstream.
-	tampered := fixture.Standard()
-	evil := tampered.Add("example.com/hello", "v1.0.0", map[string]string{
-		"go.mod":   "module example.com/hello\n",
-		"hello.go": "package hello // and something evil",
-	}, time.Now())
-	tampered.Put(evil)
+	// The hash recorded in go.sum when the module was first used (a
+	// checksum.DB vouches the same way, for modules go.sum lacks).
+	genuine, _ := checksum.HashGoMod([]byte("module example.com/hello\n"))
+	sums := new(checksum.GoSum)
+	sums.Add("example.com/hello", "v1.0.0", true, genuine)
 
-	v := &checksum.Verify{
-		Next: tampered,
-		DB:   &checksum.DB{Key: db.Key, URL: srv.URL},
-	}
-	ctx := context.Background()
-	rc, err := v.Zip(ctx, "example.com/hello", "v1.1.0")
-	if err != nil {
-		panic(err)
-	}
-	data, _ := io.ReadAll(rc)
-	rc.Close()
-	fmt.Println("v1.1.0 verified:", len(data) > 0)
-
-	// A tampered zip fails when read to its end: the reader holds back the
-	// last bytes until the zip is verified.
-	rc, err = v.Zip(ctx, "example.com/hello", "v1.0.0")
-	if err == nil {
-		_, err = io.ReadAll(rc)
-		rc.Close()
-	}
+	v := &checksum.Verify{Next: &upstream.Proxy{URL: "file://" + filepath.ToSlash(tree)}, GoSum: sums}
+	_, err := v.GoMod(context.Background(), "example.com/hello", "v1.0.0")
 	var mismatch *checksum.MismatchError
-	fmt.Println("v1.0.0 refused:", errors.As(err, &mismatch), mismatch.Source)
+	if errors.As(err, &mismatch) {
+		fmt.Println("refused:", mismatch.Path, mismatch.Version, "go.mod:", mismatch.GoMod)
+		fmt.Println("want", mismatch.Want)
+	}
 	// Output:
-	// v1.1.0 verified: true
-	// v1.0.0 refused: true sum.example.com
+	// refused: example.com/hello v1.0.0 go.mod: true
+	// want h1:fpu2YBs8Cn+uPELS7pdczZmF9hlK1PibTkwahffYMfo=
 }
 
 func ExampleParseGOSUMDB() {

@@ -1,27 +1,41 @@
 package goenv_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/goenv"
-	"github.com/modfetch/modfetch/internal/fixture"
 )
 
 func ExampleConfig_Resolver() {
-	// A module proxy, and a throwaway module cache.
-	srv := httptest.NewServer(&fixture.Server{Set: fixture.Standard()})
-	defer srv.Close()
+	// A module proxy (a file tree in the GOPROXY layout, its zip made on
+	// the spot), and a throwaway module cache.
+	var zipData bytes.Buffer
+	zw := zip.NewWriter(&zipData)
+	w, _ := zw.Create("example.com/hello@v1.1.0/go.mod")
+	w.Write([]byte("module example.com/hello\n\ngo 1.21\n"))
+	zw.Close()
+	tree, _ := os.MkdirTemp("", "proxy")
+	defer os.RemoveAll(tree)
+	os.MkdirAll(filepath.Join(tree, "example.com/hello/@v"), 0o777)
+	for name, data := range map[string]string{
+		"v1.1.0.info": `{"Version":"v1.1.0","Time":"2024-02-01T10:00:00Z"}`,
+		"v1.1.0.mod":  "module example.com/hello\n\ngo 1.21\n",
+		"v1.1.0.zip":  zipData.String(),
+	} {
+		os.WriteFile(filepath.Join(tree, "example.com/hello/@v", name), []byte(data), 0o666)
+	}
 	dir, _ := os.MkdirTemp("", "goenv-example")
 	defer os.RemoveAll(dir)
 
 	// In a program: cfg, err := goenv.Load().
 	cfg := &goenv.Config{
-		GOPROXY:    srv.URL,
+		GOPROXY:    "file://" + filepath.ToSlash(tree),
 		GOSUMDB:    "off",
 		GOPRIVATE:  "corp.example.com",
 		GONOPROXY:  "corp.example.com",

@@ -7,9 +7,10 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 
 	"github.com/modfetch/modfetch"
-	"github.com/modfetch/modfetch/internal/fixture"
 	"github.com/modfetch/modfetch/upstream"
 )
 
@@ -31,8 +32,20 @@ func ExampleParse() {
 }
 
 func ExampleProxy() {
-	// A module proxy serving the fixture module example.com/hello.
-	srv := httptest.NewServer(&fixture.Server{Set: fixture.Standard()})
+	// A module proxy holding example.com/hello: a file tree in the GOPROXY
+	// layout (.info and .mod files), over HTTP.
+	tree, _ := os.MkdirTemp("", "proxy")
+	defer os.RemoveAll(tree)
+	os.MkdirAll(filepath.Join(tree, "example.com/hello/@v"), 0o777)
+	for name, data := range map[string]string{
+		"list":        "v1.0.0\nv1.1.0\n",
+		"v1.0.0.info": `{"Version":"v1.0.0","Time":"2024-01-01T10:00:00Z"}`,
+		"v1.1.0.info": `{"Version":"v1.1.0","Time":"2024-02-01T10:00:00Z"}`,
+		"v1.0.0.mod":  "module example.com/hello\n\ngo 1.21\n",
+	} {
+		os.WriteFile(filepath.Join(tree, "example.com/hello/@v", name), []byte(data), 0o666)
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(tree)))
 	defer srv.Close()
 
 	p := &upstream.Proxy{URL: srv.URL}
@@ -53,7 +66,20 @@ func ExampleChain() {
 	// The first proxy knows nothing (404), the second has the module.
 	empty := httptest.NewServer(http.NotFoundHandler())
 	defer empty.Close()
-	full := httptest.NewServer(&fixture.Server{Set: fixture.Standard()})
+	// The second holds example.com/hello: a file tree in the GOPROXY
+	// layout (.info and .mod files), over HTTP.
+	tree, _ := os.MkdirTemp("", "proxy")
+	defer os.RemoveAll(tree)
+	os.MkdirAll(filepath.Join(tree, "example.com/hello/@v"), 0o777)
+	for name, data := range map[string]string{
+		"list":        "v1.0.0\nv1.1.0\n",
+		"v1.0.0.info": `{"Version":"v1.0.0","Time":"2024-01-01T10:00:00Z"}`,
+		"v1.1.0.info": `{"Version":"v1.1.0","Time":"2024-02-01T10:00:00Z"}`,
+		"v1.0.0.mod":  "module example.com/hello\n\ngo 1.21\n",
+	} {
+		os.WriteFile(filepath.Join(tree, "example.com/hello/@v", name), []byte(data), 0o666)
+	}
+	full := httptest.NewServer(http.FileServer(http.Dir(tree)))
 	defer full.Close()
 
 	chain, err := (&upstream.Config{}).Parse(empty.URL + "," + full.URL)
