@@ -368,7 +368,11 @@ func TestCacheCoalescesConcurrentRequests(t *testing.T) {
 		}()
 	}
 	// Let every request arrive, then release the upstream.
-	time.Sleep(100 * time.Millisecond)
+	fixture.WaitFor(t, "every request to wait", func() bool {
+		return c.zips.Waiting("zip\x00"+m.Path+"\x00"+m.Version) == n &&
+			c.gomods.Waiting("mod\x00"+m.Path+"\x00"+m.Version) == n &&
+			c.lists.Waiting("list\x00"+m.Path) == n
+	})
 	close(next.gate)
 	wg.Wait()
 	if bad.Load() != 0 {
@@ -398,7 +402,9 @@ func TestCacheDetachedFromCallerCancellation(t *testing.T) {
 		data, _ := c.GoMod(context.Background(), m.Path, m.Version)
 		res2 <- data
 	}()
-	time.Sleep(50 * time.Millisecond)
+	fixture.WaitFor(t, "both callers to wait", func() bool {
+		return c.gomods.Waiting("mod\x00"+m.Path+"\x00"+m.Version) == 2
+	})
 	cancel1()
 	// The first caller returns at once with its own error...
 	select {
@@ -434,9 +440,7 @@ func TestCacheDetachedFromCallerCancellation(t *testing.T) {
 		c2.GoMod(ctx, m.Path, m.Version)
 		close(done)
 	}()
-	for next2.n("mod") == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	fixture.WaitFor(t, "the fetch to start", func() bool { return next2.n("mod") > 0 })
 	cancel()
 	<-done
 	next2.mu.Lock()
@@ -566,19 +570,11 @@ func TestCacheAbandonedZipReleasesDownload(t *testing.T) {
 	if _, err := c.Zip(ctx, "example.com/hello", "v1.0.0"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Zip = %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	fixture.WaitFor(t, "every reader of the download to be closed", func() bool {
 		src.mu.Lock()
-		opened, closed := src.opened, src.closed
-		src.mu.Unlock()
-		if opened > 0 && opened == closed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d readers opened, %d closed", opened, closed)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer src.mu.Unlock()
+		return src.opened > 0 && src.opened == src.closed
+	})
 }
 
 // brokenZip fails after some bytes.

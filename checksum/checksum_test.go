@@ -479,13 +479,15 @@ func TestDBFindURLThroughProxy(t *testing.T) {
 
 	// Concurrent first lookups share one search for the database.
 	var found atomic.Int32
+	release := make(chan struct{})
 	db = &DB{timer: instant{}, Key: sdb.Key, FindURL: func(ctx context.Context, name string) (string, error) {
 		found.Add(1)
-		time.Sleep(20 * time.Millisecond)
+		<-release
 		return psrv.URL + "/sumdb/" + name, nil
 	}}
 	var wg sync.WaitGroup
-	for _, m := range set.Modules() {
+	mods := set.Modules()
+	for _, m := range mods {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -494,6 +496,8 @@ func TestDBFindURLThroughProxy(t *testing.T) {
 			}
 		}()
 	}
+	fixture.WaitFor(t, "every lookup to wait for the search", func() bool { return db.bases.Waiting("") == len(mods) })
+	close(release)
 	wg.Wait()
 	if n := found.Load(); n != 1 {
 		t.Fatalf("FindURL called %d times by concurrent lookups", n)

@@ -162,6 +162,7 @@ type DB struct {
 	lookupsBusy   map[uint64]bool              // lookup answers being read
 	lookupDone    chan struct{}                // closed when one has been read
 	tileWait      time.Duration                // test hook: maxTileWait if zero
+	onTileWait    func()                       // test hook: called when widest starts to wait
 
 	lookups flight.Group[string, []string]
 	bases   flight.Group[string, string]

@@ -75,6 +75,9 @@ func (db *DB) widest(t tlog.Tile) tlog.Tile {
 		if timer == nil {
 			timer = time.NewTimer(cmp.Or(db.tileWait, maxTileWait))
 			defer timer.Stop()
+			if db.onTileWait != nil {
+				db.onTileWait()
+			}
 		}
 		changed := db.lookupDone
 		db.mu.Unlock()

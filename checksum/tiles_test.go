@@ -24,9 +24,11 @@ import (
 type tileTestDB struct {
 	srv *httptest.Server
 	// lastFirst, when set, holds the first record's answer until the last
-	// record's lookup has arrived, and delays the latter's answer.
+	// record's lookup has arrived, and the latter's answer until dbWaiting
+	// is closed (by the DB, when it waits for that lookup).
 	lastFirst bool
 	lastSeen  chan struct{}
+	dbWaiting chan struct{}
 
 	key      string
 	mods     []*fixture.Module
@@ -64,7 +66,7 @@ func newTileTestDB(t *testing.T) *tileTestDB {
 		}
 		return data
 	}
-	d := &tileTestDB{key: sdb.Key, mods: set.Modules()[:4], lastSeen: make(chan struct{})}
+	d := &tileTestDB{key: sdb.Key, mods: set.Modules()[:4], lastSeen: make(chan struct{}), dbWaiting: make(chan struct{})}
 	paths := make([]string, len(d.mods))
 	for i, m := range d.mods {
 		paths[i], _ = lookupPath(m.Path, m.Version)
@@ -86,7 +88,10 @@ func newTileTestDB(t *testing.T) *tileTestDB {
 		}
 		if r.URL.Path == paths[3] && d.lastFirst {
 			close(d.lastSeen)
-			time.Sleep(5 * time.Millisecond)
+			select {
+			case <-d.dbWaiting:
+			case <-time.After(10 * time.Second): // the test fails: the DB did not wait
+			}
 		}
 		if t, err := tlog.ParseTilePath(strings.TrimPrefix(r.URL.Path, "/")); err == nil && t.W > 4 {
 			http.NotFound(w, r) // wider than the tree
@@ -171,6 +176,8 @@ func TestDBWaitsForConcurrentLookups(t *testing.T) {
 	d.lastFirst = true
 	// The wait ends when the lookup does, not on a clock.
 	db := &DB{timer: instant{}, Key: d.key, URL: d.srv.URL, tileWait: time.Hour}
+	var once sync.Once
+	db.onTileWait = func() { once.Do(func() { close(d.dbWaiting) }) }
 	var wg sync.WaitGroup
 	for _, m := range []*fixture.Module{d.mods[0], d.mods[3]} {
 		wg.Go(func() {

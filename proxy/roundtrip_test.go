@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,7 +124,11 @@ func TestOneUpstreamRequest(t *testing.T) {
 		Next:  &checksum.Verify{Next: &upstream.Proxy{URL: osrv.URL}},
 		Store: &cache.DirStore{Dir: t.TempDir()},
 	}}
-	srv := httptest.NewServer(h)
+	var arrived atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		h.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 
 	m := set.Module("example.com/hello", "v1.1.0")
@@ -146,7 +151,8 @@ func TestOneUpstreamRequest(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Every client is in the handler while the upstream holds the zip.
+	fixture.WaitFor(t, "every client to ask", func() bool { return arrived.Load() == n })
 	gate.Done()
 	wg.Wait()
 	close(errs)

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,10 +20,15 @@ import (
 	"github.com/modfetch/modfetch/upstream"
 )
 
-// slowly serves a handler's answers in small chunks with pauses, like a
-// distant upstream.
-func slowly(h http.Handler) http.Handler {
+// holding serves h's answers, but holds the zip at zipPath after its
+// first 16 KiB until release is closed, like a distant upstream in the
+// middle of a transfer.
+func holding(h http.Handler, zipPath string, release <-chan struct{}) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != zipPath {
+			h.ServeHTTP(w, r)
+			return
+		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
 		for k, v := range rec.Header() {
@@ -30,19 +36,17 @@ func slowly(h http.Handler) http.Handler {
 		}
 		w.WriteHeader(rec.Code)
 		body := rec.Body.Bytes()
-		for len(body) > 0 {
-			n := min(16<<10, len(body))
-			w.Write(body[:n])
-			w.(http.Flusher).Flush()
-			body = body[n:]
-			time.Sleep(2 * time.Millisecond)
-		}
+		w.Write(body[:16<<10])
+		w.(http.Flusher).Flush()
+		<-release
+		w.Write(body[16<<10:])
 	})
 }
 
-// TestColdZipStreams: a cold zip larger than the held-back tail streams
-// through a write-behind cache to several clients at once and lands in the
-// store; a poisoned one fails every client and lands nowhere.
+// TestColdZipStreams: a cold zip larger than the held-back tail goes
+// through a write-behind cache to several clients at once, from one
+// upstream request, and lands in the store; a poisoned one fails every
+// client and lands nowhere.
 func TestColdZipStreams(t *testing.T) {
 	genuine := new(fixture.Set)
 	served := new(fixture.Set)
@@ -57,15 +61,22 @@ func TestColdZipStreams(t *testing.T) {
 	dbsrv := httptest.NewServer(sdb)
 	defer dbsrv.Close()
 	origin := &fixture.Server{Set: served}
-	osrv := httptest.NewServer(slowly(origin))
+	release := make(chan struct{})
+	osrv := httptest.NewServer(holding(origin, "/example.com/big/@v/v1.0.0.zip", release))
 	defer osrv.Close()
 
 	store := &cache.DirStore{Dir: t.TempDir()}
+	wb := &cache.WriteBehind{Next: store}
 	c := &cache.Cache{
 		Next:  &checksum.Verify{Next: &upstream.Proxy{URL: osrv.URL}, DB: &checksum.DB{Key: sdb.Key, URL: dbsrv.URL}},
-		Store: &cache.WriteBehind{Next: store},
+		Store: wb,
 	}
-	srv := httptest.NewServer(&Handler{Resolver: c})
+	var arrived atomic.Int32
+	h := &Handler{Resolver: c}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		h.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 
 	fetch := func(version string) ([]byte, error) {
@@ -92,27 +103,26 @@ func TestColdZipStreams(t *testing.T) {
 			}
 		}()
 	}
+	// Every client is in the handler while the upstream holds the zip.
+	fixture.WaitFor(t, "every client to ask", func() bool { return arrived.Load() == 4 })
+	close(release)
 	wg.Wait()
 	if n := origin.Hits("/example.com/big/@v/v1.0.0.zip"); n != 1 {
 		t.Errorf("upstream zip requests = %d, want 1", n)
 	}
 	// The store has it, with its hash, once the background write ends.
 	ctx := context.Background()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		rc, err := store.Get(ctx, "example.com/big/@v/v1.0.0.ziphash")
-		if err == nil {
-			h, _ := io.ReadAll(rc)
-			rc.Close()
-			if string(h) != genuine.Module("example.com/big", "v1.0.0").ZipSum() {
-				t.Fatalf("ziphash = %q", h)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("zip never reached the store")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := wb.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := store.Get(ctx, "example.com/big/@v/v1.0.0.ziphash")
+	if err != nil {
+		t.Fatalf("zip hash not stored: %v", err)
+	}
+	sum, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(sum) != genuine.Module("example.com/big", "v1.0.0").ZipSum() {
+		t.Fatalf("ziphash = %q", sum)
 	}
 
 	// Poisoned: every client fails (an aborted stream or a 502), none gets
@@ -130,7 +140,9 @@ func TestColdZipStreams(t *testing.T) {
 			t.Fatalf("client received %d of %d bytes: more than all but the held-back tail", len(data), len(bad))
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
+	if err := wb.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for _, key := range []string{"example.com/big/@v/v1.1.0.zip", "example.com/big/@v/v1.1.0.ziphash"} {
 		if rc, err := store.Get(ctx, key); err == nil {
 			rc.Close()
@@ -145,10 +157,9 @@ func TestColdZipStreams(t *testing.T) {
 // TestMemoryStaysFlat: serving a large zip, cold (downloaded, verified,
 // stored and streamed at once) or warm, allocates far less than its size.
 func TestMemoryStaysFlat(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping: builds a 48 MiB zip (not run with -short)")
-	}
-	const size = 48 << 20
+	// 8 MiB: enough for a whole zip held in memory to stand out from the
+	// buffers of the transfer, cheap enough for every run.
+	const size = 8 << 20
 	set := new(fixture.Set)
 	m := set.Add("example.com/huge", "v1.0.0", map[string]string{"go.mod": "module example.com/huge\n", "blob.bin": fixture.Noise(size)}, fixture.Day(1))
 	sdb := fixture.NewSumDB("sum.example.com", set.GoSumLines)
@@ -156,9 +167,10 @@ func TestMemoryStaysFlat(t *testing.T) {
 	defer dbsrv.Close()
 	osrv := httptest.NewServer(&fixture.Server{Set: set})
 	defer osrv.Close()
+	wb := &cache.WriteBehind{Next: &cache.DirStore{Dir: t.TempDir()}}
 	c := &cache.Cache{
 		Next:  &checksum.Verify{Next: &upstream.Proxy{URL: osrv.URL}, DB: &checksum.DB{Key: sdb.Key, URL: dbsrv.URL}},
-		Store: &cache.WriteBehind{Next: &cache.DirStore{Dir: t.TempDir()}},
+		Store: wb,
 	}
 	srv := httptest.NewServer(&Handler{Resolver: c})
 	defer srv.Close()
@@ -178,9 +190,9 @@ func TestMemoryStaysFlat(t *testing.T) {
 			t.Fatalf("%s: read %d of %d bytes: %v", phase, n, len(m.Zip), err)
 		}
 		runtime.ReadMemStats(&after)
-		// Wait for the background store write before the warm request.
-		for c.Sum(context.Background(), m.Path, m.Version) == "" {
-			time.Sleep(10 * time.Millisecond)
+		// The background store write ends before the warm request.
+		if err := wb.Flush(context.Background()); err != nil {
+			t.Fatal(err)
 		}
 		// The test's client and the fixture upstream copy the bytes too;
 		// allow them a few buffers, not the zip.

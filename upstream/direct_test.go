@@ -29,6 +29,7 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/fixture"
 	"github.com/modfetch/modfetch/internal/gitfixture"
 	"github.com/modfetch/modfetch/internal/vcs"
 )
@@ -534,17 +535,9 @@ func testDirectGitHangs(t *testing.T, s *gitfixture.Standard) {
 	}
 	// No git process for the repository is left.
 	if runtime.GOOS == "linux" {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			left := processesMentioning("https://github.com/fix/" + name)
-			if len(left) == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("processes left: %v", left)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		fixture.WaitFor(t, "the repository's git processes to end", func() bool {
+			return len(processesMentioning("https://github.com/fix/"+name)) == 0
+		})
 	}
 }
 
@@ -594,22 +587,16 @@ func TestDirectFakeGitHangs(t *testing.T) {
 		if pid == 0 {
 			t.Fatalf("no %s pid", name)
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for {
+		fixture.WaitFor(t, fmt.Sprintf("%s (pid %d) to end", name, pid), func() bool {
 			stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 			if err != nil {
-				break // gone, reaped
+				return true // gone, reaped
 			}
 			// Our child must be reaped (no zombie); the grandchild,
 			// re-parented, may wait for init to reap it.
-			if i := bytes.LastIndexByte(stat, ')'); name == "child" && i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s (pid %d) still there: %s", name, pid, stat)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			i := bytes.LastIndexByte(stat, ')')
+			return name == "child" && i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
+		})
 	}
 }
 

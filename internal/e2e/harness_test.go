@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/modfetch/modfetch/goenv"
 	"github.com/modfetch/modfetch/internal/fixture"
@@ -265,17 +264,14 @@ func startProxyServer(t *testing.T, h *home) (addr string, logs *lockedBuffer) {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 	})
-	for i := 0; ; i++ {
+	fixture.WaitFor(t, "the proxyserver to answer /healthz", func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			return addr, logs
 		}
-		if i > 100 {
-			t.Fatalf("proxyserver did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil
+	})
+	return addr, logs
 }
 
 // lockedBuffer is a bytes.Buffer safe for a writer and a reader.

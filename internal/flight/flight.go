@@ -75,3 +75,14 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(ctx context.Context
 		return zero, context.Cause(ctx), false
 	}
 }
+
+// Waiting returns the number of callers waiting for key's call, zero
+// when none runs.
+func (g *Group[K, V]) Waiting(key K) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.calls[key]; ok {
+		return c.waiters
+	}
+	return 0
+}

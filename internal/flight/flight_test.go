@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/modfetch/modfetch/internal/fixture"
 )
 
 func TestDoMergesConcurrentCalls(t *testing.T) {
@@ -30,7 +32,7 @@ func TestDoMergesConcurrentCalls(t *testing.T) {
 			results <- v
 		}()
 	}
-	time.Sleep(50 * time.Millisecond)
+	fixture.WaitFor(t, "every caller to wait", func() bool { return g.Waiting("k") == 10 })
 	close(release)
 	wg.Wait()
 	close(results)
@@ -70,7 +72,7 @@ func TestDoDetachedFromOneCaller(t *testing.T) {
 		v, _, _ := g.Do(context.Background(), "k", fn)
 		second <- v
 	}()
-	time.Sleep(20 * time.Millisecond)
+	fixture.WaitFor(t, "the second caller to wait", func() bool { return g.Waiting("k") == 2 })
 	cancel1()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("first caller: %v", err)

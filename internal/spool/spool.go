@@ -28,6 +28,7 @@ type Spool struct {
 	refs    int   // the writer and open readers
 	readers int   // open readers
 	opened  bool  // a reader was ever opened
+	blocked int   // Reads waiting for the writer
 }
 
 // ErrOrphaned is returned by Write once every reader is closed: nobody
@@ -166,7 +167,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 			}
 			return 0, err
 		}
+		s.blocked++
 		s.cond.Wait()
+		s.blocked--
 	}
 }
 

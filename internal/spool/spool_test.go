@@ -6,7 +6,8 @@ import (
 	"io"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/modfetch/modfetch/internal/fixture"
 )
 
 func TestReadersFollowTheWriter(t *testing.T) {
@@ -38,10 +39,16 @@ func TestReadersFollowTheWriter(t *testing.T) {
 		close(done)
 	}()
 	s.Write([]byte("world"))
+	// Both readers have read all they may and wait for the writer.
+	fixture.WaitFor(t, "both readers to wait for the writer", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.blocked == 2
+	})
 	select {
 	case <-done:
 		t.Fatal("reader finished before the writer")
-	case <-time.After(50 * time.Millisecond):
+	default:
 	}
 	s.Finish(nil)
 	<-done
@@ -125,7 +132,11 @@ func TestCloseWakesBlockedRead(t *testing.T) {
 		_, err := r.Read(make([]byte, 10))
 		errc <- err
 	}()
-	time.Sleep(10 * time.Millisecond) // let the Read block; the test holds either way
+	fixture.WaitFor(t, "the Read to block", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.blocked == 1
+	})
 	r.Close()
 	if err := <-errc; !errors.Is(err, ErrClosed) {
 		t.Fatalf("blocked Read after Close = %v, want ErrClosed", err)

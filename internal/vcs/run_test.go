@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modfetch/modfetch/internal/fixture"
 )
 
 // script writes an executable shell script and returns its path.
@@ -36,17 +39,14 @@ func script(t *testing.T, body string) string {
 // readPID waits for a pid file and returns its pid.
 func readPID(t *testing.T, name string) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var pid int
+	fixture.WaitFor(t, "a pid in "+name, func() bool {
 		data, err := os.ReadFile(name)
-		if pid, perr := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && perr == nil && pid > 0 {
-			return pid
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no pid in %s", name)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		p, perr := strconv.Atoi(strings.TrimSpace(string(data)))
+		pid = p
+		return err == nil && perr == nil && pid > 0
+	})
+	return pid
 }
 
 // gone reports whether process pid no longer runs: it does not exist, or
@@ -68,13 +68,7 @@ func gone(pid int, zombieOK bool) bool {
 
 func waitGone(t *testing.T, what string, pid int, zombieOK bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !gone(pid, zombieOK) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s (pid %d) is still running", what, pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	fixture.WaitFor(t, fmt.Sprintf("%s (pid %d) to end", what, pid), func() bool { return gone(pid, zombieOK) })
 }
 
 // TestRunnerTimeoutKillsProcessGroup: a process that hangs (and a child it
