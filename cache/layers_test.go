@@ -10,7 +10,7 @@ import (
 )
 
 // The Store decorators pass the Store conformance suite over the stores
-// they decorate. A 16 MiB large value is enough to show that they stream
+// they decorate. An 8 MiB large value is enough to show that they stream
 // (the suite's bound is a quarter of it), and spares the disk.
 
 func TestWriteBehindConformance(t *testing.T) {
@@ -18,7 +18,7 @@ func TestWriteBehindConformance(t *testing.T) {
 		w := &cache.WriteBehind{Next: &cache.DirStore{Dir: t.TempDir()}}
 		t.Cleanup(func() { flush(t, w) })
 		return w
-	}, cachetest.Options{LargeSize: 16 << 20})
+	}, cachetest.Options{LargeSize: 8 << 20})
 }
 
 // TestWriteBehindSmallBoundConformance: with a bound smaller than many
@@ -28,13 +28,13 @@ func TestWriteBehindSmallBoundConformance(t *testing.T) {
 		w := &cache.WriteBehind{Next: &cache.DirStore{Dir: t.TempDir()}, MaxBytes: 100 << 10}
 		t.Cleanup(func() { flush(t, w) })
 		return w
-	}, cachetest.Options{LargeSize: 16 << 20})
+	}, cachetest.Options{LargeSize: 8 << 20})
 }
 
 func TestTieredConformance(t *testing.T) {
 	cachetest.Run(t, func(t *testing.T) cache.Store {
 		return &cache.Tiered{Fast: &cache.MemStore{MaxBytes: 1 << 20}, Slow: &cache.DirStore{Dir: t.TempDir()}}
-	}, cachetest.Options{LargeSize: 16 << 20})
+	}, cachetest.Options{LargeSize: 8 << 20})
 }
 
 // TestTieredWriteBehindConformance is the proxyserver's stack: memory in
@@ -44,7 +44,7 @@ func TestTieredWriteBehindConformance(t *testing.T) {
 		w := &cache.WriteBehind{Next: &cache.DirStore{Dir: t.TempDir()}}
 		t.Cleanup(func() { flush(t, w) })
 		return &cache.Tiered{Fast: &cache.MemStore{MaxBytes: 256 << 10}, Slow: w, MaxFastValue: 16 << 10}
-	}, cachetest.Options{LargeSize: 16 << 20})
+	}, cachetest.Options{LargeSize: 8 << 20})
 }
 
 func flush(t *testing.T, w *cache.WriteBehind) {

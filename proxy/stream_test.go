@@ -157,9 +157,9 @@ func TestColdZipStreams(t *testing.T) {
 // TestMemoryStaysFlat: serving a large zip, cold (downloaded, verified,
 // stored and streamed at once) or warm, allocates far less than its size.
 func TestMemoryStaysFlat(t *testing.T) {
-	// 8 MiB: enough for a whole zip held in memory to stand out from the
+	// 4 MiB: enough for a whole zip held in memory to stand out from the
 	// buffers of the transfer, cheap enough for every run.
-	const size = 8 << 20
+	const size = 4 << 20
 	set := new(fixture.Set)
 	m := set.Add("example.com/huge", "v1.0.0", map[string]string{"go.mod": "module example.com/huge\n", "blob.bin": fixture.Noise(size)}, fixture.Day(1))
 	sdb := fixture.NewSumDB("sum.example.com", set.GoSumLines)

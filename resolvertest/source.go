@@ -140,11 +140,16 @@ func storedZip(w io.Writer, prefix string, names []string, files map[string]stri
 	}
 }
 
-// noise returns n pseudo-random, incompressible bytes, the same every
-// time.
+// noise returns n pseudo-random bytes that do not compress, the same
+// every time: 64 KiB of them, repeated (deflate's window is 32 KiB), which
+// is quick to make.
 func noise(n int) string {
+	const block = 64 << 10
 	b := make([]byte, n)
-	rand.NewChaCha8([32]byte{'r', 'e', 's', 'o', 'l', 'v', 'e', 'r'}).Read(b)
+	rand.NewChaCha8([32]byte{'r', 'e', 's', 'o', 'l', 'v', 'e', 'r'}).Read(b[:min(n, block)])
+	for off := block; off < n; off *= 2 {
+		copy(b[off:], b[:off])
+	}
 	return string(b)
 }
 

@@ -27,6 +27,7 @@ func networkHome(t *testing.T) *home {
 // TestNetworkDownloadMatchesGoCommand compares examples/download with
 // `go mod download -json` on real modules of every shape.
 func TestNetworkDownloadMatchesGoCommand(t *testing.T) {
+	t.Parallel()
 	goHome, ourHome := networkHome(t), networkHome(t)
 	ourHome.env["GOPROXY"] = goHome.env["GOPROXY"]
 	args := []string{
@@ -52,6 +53,7 @@ func TestNetworkDownloadMatchesGoCommand(t *testing.T) {
 // TestNetworkListMatchesGoCommand compares examples/list and
 // examples/download with the go command on real modules and queries.
 func TestNetworkListMatchesGoCommand(t *testing.T) {
+	t.Parallel()
 	goHome, ourHome := networkHome(t), networkHome(t)
 	for _, args := range [][]string{
 		{"-json", "k8s.io/client-go@latest"}, // latest skips the retracted v1.5.x
@@ -84,6 +86,7 @@ func TestNetworkListMatchesGoCommand(t *testing.T) {
 // module proxy and checksum database and has the go command download real
 // projects' dependencies through it, verifying them through its /sumdb/.
 func TestNetworkProxyServer(t *testing.T) {
+	t.Parallel()
 	client := networkHome(t)
 	server := networkHome(t)
 	addr, logs := startProxyServer(t, server)
