@@ -293,7 +293,7 @@ func testConcurrent(t *testing.T, e *env) {
 	ctx := t.Context()
 	mods := small(src.Modules())
 	var wg sync.WaitGroup
-	for g := range 8 {
+	for g := range 4 {
 		wg.Go(func() {
 			for i := range mods {
 				m := mods[(g+i)%len(mods)]
@@ -358,15 +358,17 @@ func testStreamsZips(t *testing.T, e *env) {
 	// A zip is held when its reader keeps it in memory: the live heap
 	// with the reader read to its end (and not closed) exceeds the live
 	// heap before by about its size. A zip is copied through memory when
-	// reading it allocates about its size more than reading a small zip
-	// of as many files (buffers, compressors) does. Either is a failure.
+	// reading it allocates more than one and a half times its size beyond
+	// what reading a small zip of as many files (buffers, compressors)
+	// allocates, as reading it whole into a growing buffer does. Either is
+	// a failure.
 	for _, phase := range []string{"first", "second"} {
 		_, base, _ := readAllocs(t, ctx, r, small, phase)
 		n, alloc, held := readAllocs(t, ctx, r, big, phase)
 		if held > n/2 {
 			t.Errorf("%s read of a %d-byte zip: its reader held %d bytes of memory", phase, n, held)
 		}
-		if alloc > base && int64(alloc-base) > n {
+		if alloc > base && int64(alloc-base) > n*3/2 {
 			t.Errorf("%s read of a %d-byte zip allocated %d bytes (%d for a small zip): it was copied through memory", phase, n, alloc, base)
 		}
 	}

@@ -39,7 +39,7 @@ type Module struct {
 
 // bigSize is the size of the incompressible file in the big module,
 // whose zip the streaming test reads.
-const bigSize = 4 << 20
+const bigSize = 2 << 20
 
 // Modules returns the suite's test modules: several versions of a
 // module, a path with capitals (escaped with "!"), a pre-release, a major

@@ -72,10 +72,12 @@ func TestDirectResolver(t *testing.T) {
 		w.Publish(repo, b)
 		w.Meta(p, p+" git https://"+repo)
 	}
-	workDir := t.TempDir() // shared: each Resolver fetches only what is new
+	// One Direct for every test (the Source plays no part in its answers),
+	// with RefsTTL as a server sets it: each call need not list the
+	// repository's refs again.
+	d := &upstream.Direct{WorkDir: t.TempDir(), Client: w.Client(), Env: w.GitEnv(), GitTimeout: time.Minute, RefsTTL: time.Minute}
 	resolvertest.Run(t, func(t *testing.T, src modfetch.Resolver) modfetch.Resolver {
-		// RefsTTL as a server sets it: each call need not list the refs again.
-		return &upstream.Direct{WorkDir: workDir, Client: w.Client(), Env: w.GitEnv(), GitTimeout: time.Minute, RefsTTL: time.Minute}
+		return d
 	}, resolvertest.Options{Copies: true, Requests: func() int64 { return int64(len(w.Requests())) }})
 }
 

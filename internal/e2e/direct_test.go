@@ -116,14 +116,11 @@ func directArgs(s *gitfixture.Standard) []string {
 // TestDirectMatchesGoCommand compares upstream.Direct with the go command
 // (GOPROXY=direct) on the standard git fixtures, served hermetically.
 func TestDirectMatchesGoCommand(t *testing.T) {
-	t.Parallel()
 	goBin(t)
 	s := gitfixture.NewStandard(t)
-	// Each subtest has its own homes and Direct; they share only the
-	// World, which serves them concurrently.
-	t.Run("Download", func(t *testing.T) { t.Parallel(); testDirectDownload(t, s) })
-	t.Run("Queries", func(t *testing.T) { t.Parallel(); testDirectQueries(t, s) })
-	t.Run("GOVCSAndInsecure", func(t *testing.T) { t.Parallel(); testDirectGOVCSAndInsecure(t, s) })
+	t.Run("Download", func(t *testing.T) { testDirectDownload(t, s) })
+	t.Run("Queries", func(t *testing.T) { testDirectQueries(t, s) })
+	t.Run("GOVCSAndInsecure", func(t *testing.T) { testDirectGOVCSAndInsecure(t, s) })
 }
 
 // testDirectDownload downloads every fixture with the go command

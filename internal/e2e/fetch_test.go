@@ -40,7 +40,6 @@ var downloadArgs = []string{
 // examples/download with the same environment and arguments and compares
 // every field.
 func TestDownloadMatchesGoCommand(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t, fixture.Standard())
 	goHome, ourHome := newHome(t, w), newHome(t, w)
 	compareDownload(t, goHome, ourHome, downloadArgs, true)
@@ -125,7 +124,6 @@ func compareDownload(t *testing.T, goHome, ourHome *home, args []string, wantFai
 // TestGoBuildUsesOurCache: what modfetch downloads, `go build` with
 // GOPROXY=off uses, verifying it against the checksum database itself.
 func TestGoBuildUsesOurCache(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t, fixture.Standard())
 	h := newHome(t, w)
 	stack, err := h.config().Resolver(nil)
@@ -177,7 +175,6 @@ func main() { fmt.Println(hello.Hello()) }
 // TestGoUsesOurCacheAsFileProxy: our cache tree serves the go command as a
 // file:// GOPROXY.
 func TestGoUsesOurCacheAsFileProxy(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t, fixture.Standard())
 	ours := newHome(t, w)
 	stack, err := ours.config().Resolver(nil)
@@ -214,7 +211,6 @@ func TestGoUsesOurCacheAsFileProxy(t *testing.T) {
 // TestOurCacheReadsGoCache: a DirStore over the go command's module cache
 // answers without any upstream.
 func TestOurCacheReadsGoCache(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t, fixture.Standard())
 	h := newHome(t, w)
 	args := []string{"mod", "download", "example.com/hello@v1.1.0", "example.com/Upper/Case@v1.0.0-RC1", "example.com/nomod@v2.0.0+incompatible"}

@@ -27,7 +27,6 @@ func networkHome(t *testing.T) *home {
 // TestNetworkDownloadMatchesGoCommand compares examples/download with
 // `go mod download -json` on real modules of every shape.
 func TestNetworkDownloadMatchesGoCommand(t *testing.T) {
-	t.Parallel()
 	goHome, ourHome := networkHome(t), networkHome(t)
 	ourHome.env["GOPROXY"] = goHome.env["GOPROXY"]
 	args := []string{
@@ -53,7 +52,6 @@ func TestNetworkDownloadMatchesGoCommand(t *testing.T) {
 // TestNetworkListMatchesGoCommand compares examples/list and
 // examples/download with the go command on real modules and queries.
 func TestNetworkListMatchesGoCommand(t *testing.T) {
-	t.Parallel()
 	goHome, ourHome := networkHome(t), networkHome(t)
 	for _, args := range [][]string{
 		{"-json", "k8s.io/client-go@latest"}, // latest skips the retracted v1.5.x
@@ -86,7 +84,6 @@ func TestNetworkListMatchesGoCommand(t *testing.T) {
 // module proxy and checksum database and has the go command download real
 // projects' dependencies through it, verifying them through its /sumdb/.
 func TestNetworkProxyServer(t *testing.T) {
-	t.Parallel()
 	client := networkHome(t)
 	server := networkHome(t)
 	addr, logs := startProxyServer(t, server)

@@ -14,7 +14,6 @@ import (
 // and checksum database never hear of it, while public modules still come
 // from them.
 func TestPrivateGitModuleThroughProxyServer(t *testing.T) {
-	t.Parallel()
 	gitfixture.NeedGit(t)
 	gw := gitfixture.NewStandard(t)
 	w := newWorld(t, fixture.Standard())

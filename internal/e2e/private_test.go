@@ -17,7 +17,6 @@ import (
 // requested from a proxy and never looked up in a checksum database, while
 // public modules still are, through the composition goenv builds.
 func TestPrivateModulesStayPrivate(t *testing.T) {
-	t.Parallel()
 	public := fixture.Standard()
 	// The proxy also holds a copy of the private module (say, leaked), so a
 	// request that reached it would succeed and go unnoticed otherwise.
@@ -104,7 +103,6 @@ func TestPrivateModulesStayPrivate(t *testing.T) {
 // TestNoSumDBStillUsesProxy: GONOSUMDB alone keeps a module from the
 // checksum database but not from the proxy.
 func TestNoSumDBStillUsesProxy(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t, fixture.Standard())
 	h := newHome(t, w)
 	h.env["GONOSUMDB"] = "example.com/hello"

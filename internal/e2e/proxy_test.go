@@ -61,7 +61,6 @@ func client(t *testing.T, w *world, p *ourProxy) *home {
 }
 
 func TestGoCommandThroughOurProxy(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t, fixture.Queries())
 	p := startProxy(t, w, nil, "")
 	c := client(t, w, p)
@@ -113,7 +112,6 @@ func TestGoCommandThroughOurProxy(t *testing.T) {
 }
 
 func TestPoisonedUpstreamRefused(t *testing.T) {
-	t.Parallel()
 	genuine := fixture.Standard()
 	w := newWorld(t, genuine)
 	// The database vouches for the genuine module; the upstream proxy now
@@ -155,7 +153,6 @@ func TestPoisonedUpstreamRefused(t *testing.T) {
 }
 
 func TestPrivateModuleThroughOurProxy(t *testing.T) {
-	t.Parallel()
 	public := fixture.Standard()
 	private := new(fixture.Set)
 	for _, s := range []*fixture.Set{public, private} {

@@ -25,7 +25,6 @@ func compareList(t *testing.T, goHome, ourHome *home, args ...string) {
 // TestListMatchesGoCommand compares examples/list with `go list -m` for
 // every query form and choice rule, on fixture modules.
 func TestListMatchesGoCommand(t *testing.T) {
-	t.Parallel()
 	set := fixture.Queries()
 	w := newWorld(t, set)
 	w.proxy.NoLatest = true // like the restricted mirror: @latest is 404
@@ -89,7 +88,6 @@ func TestListMatchesGoCommand(t *testing.T) {
 // TestDownloadQueriesMatchGoCommand: examples/download resolves every
 // query form like `go mod download`.
 func TestDownloadQueriesMatchGoCommand(t *testing.T) {
-	t.Parallel()
 	set := fixture.Queries()
 	w := newWorld(t, set)
 	w.proxy.NoLatest = true
