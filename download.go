@@ -159,18 +159,17 @@ func spoolZip(r io.Reader, dir string) (f *os.File, size int64, cleanup func(), 
 // extracted in the module cache modcache: modcache/<escaped path>@<escaped
 // version>.
 func ModCacheDir(modcache, path, version string) (string, error) {
-	enc, err := module.EscapePath(path)
-	if err != nil {
-		return "", err
-	}
 	if !IsCanonical(version) {
+		if err := module.CheckPath(path); err != nil {
+			return "", err
+		}
 		return "", fmt.Errorf("non-canonical module version %q", version)
 	}
-	ev, err := module.EscapeVersion(version)
+	em, err := EscapeModule(path, version)
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(modcache, filepath.FromSlash(enc+"@"+ev)), nil
+	return filepath.Join(modcache, filepath.FromSlash(em)), nil
 }
 
 // ExtractedDir returns the directory where path@version is extracted in
@@ -206,15 +205,34 @@ func ExtractedDir(modcache, path, version string) (string, bool) {
 // which share one layout: "<escaped path>/@v/<escaped version>.<ext>",
 // slash-separated. It fails for a path or version that cannot be escaped.
 func VersionFile(path, version, ext string) (string, error) {
-	enc, err := module.EscapePath(path)
-	if err != nil {
-		return "", err
-	}
-	ev, err := module.EscapeVersion(version)
+	enc, ev, err := escape(path, version)
 	if err != nil {
 		return "", err
 	}
 	return enc + "/@v/" + ev + "." + ext, nil
+}
+
+// EscapeModule returns path@version escaped as the go command names it in
+// file names and URLs ("!" before capitals): "<escaped path>@<escaped
+// version>", slash-separated, as in a module cache directory's name or a
+// checksum database lookup. It fails for a path or version that cannot
+// be escaped.
+func EscapeModule(path, version string) (string, error) {
+	enc, ev, err := escape(path, version)
+	if err != nil {
+		return "", err
+	}
+	return enc + "@" + ev, nil
+}
+
+func escape(path, version string) (enc, ev string, err error) {
+	if enc, err = module.EscapePath(path); err != nil {
+		return "", "", err
+	}
+	if ev, err = module.EscapeVersion(version); err != nil {
+		return "", "", err
+	}
+	return enc, ev, nil
 }
 
 // downloadFile is the name of path@version's file with extension ext in

@@ -2,6 +2,7 @@ package modfetch
 
 import (
 	"archive/zip"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -92,15 +93,16 @@ func (q *Querier) QueryPackage(ctx context.Context, pkg, query string, opts *Que
 		wg.Wait()
 
 		found = found[:0]
+		// The first failure of each kind, the most helpful kind first.
 		var (
-			noPackage      *PackageNotInModuleError
-			noVersion      *NoMatchingVersionError
-			noPatchBase    *NoPatchBaseError
-			invalidPath    *module.InvalidPathError
-			invalidVersion error
-			notExist       error
-			other          error
+			other, noPackage, noVersion, noPatchBase error
+			invalidPath, invalidVersion, notExist    error
 		)
+		keep := func(first *error, err error) {
+			if *first == nil {
+				*first = err
+			}
+		}
 		for _, res := range results {
 			err := res.err
 			if err == nil {
@@ -116,54 +118,30 @@ func (q *Querier) QueryPackage(ctx context.Context, pkg, query string, opts *Que
 			var iv *module.InvalidVersionError
 			switch {
 			case errors.As(err, &pe):
-				if noPackage == nil {
-					noPackage = pe
-				}
+				keep(&noPackage, pe)
 			case errors.As(err, &nm):
-				if noVersion == nil {
-					noVersion = nm
-				}
+				keep(&noVersion, nm)
 			case errors.As(err, &np):
-				if noPatchBase == nil {
-					noPatchBase = np
-				}
+				keep(&noPatchBase, np)
 			case errors.As(err, &ip):
-				if invalidPath == nil {
-					invalidPath = ip
-				}
+				keep(&invalidPath, ip)
 			case errors.Is(err, fs.ErrNotExist):
-				if notExist == nil {
-					notExist = err
-				}
+				keep(&notExist, err)
 			case errors.As(err, &iv):
-				if invalidVersion == nil {
-					invalidVersion = err
-				}
+				keep(&invalidVersion, err)
 			default:
 				// A failure for a shorter path does not matter once a longer
 				// one may hold the package (go.dev/issue/34094).
-				if other == nil && len(found) == 0 && noPackage == nil {
-					other = err
+				if len(found) == 0 && noPackage == nil {
+					keep(&other, err)
 				}
 			}
 		}
-		switch {
-		case len(found) > 0:
+		if len(found) > 0 {
 			return nil
-		case other != nil:
-			return other
-		case noPackage != nil:
-			return noPackage
-		case noVersion != nil:
-			return noVersion
-		case noPatchBase != nil:
-			return noPatchBase
-		case invalidPath != nil:
-			return invalidPath
-		case invalidVersion != nil:
-			return invalidVersion
-		case notExist != nil:
-			return notExist
+		}
+		if err := cmp.Or(other, noPackage, noVersion, noPatchBase, invalidPath, invalidVersion, notExist); err != nil {
+			return err
 		}
 		return fmt.Errorf("no module provides package %s", pkg)
 	})

@@ -166,19 +166,7 @@ func (c *Cache) noteError(key string, err error) {
 // get returns the value of key in the store, at most limit bytes (a
 // longer value is an error).
 func (c *Cache) get(ctx context.Context, key string, limit int64) ([]byte, error) {
-	rc, err := c.store.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, &fs.PathError{Op: "get", Path: key, Err: modfetch.ErrTooLarge}
-	}
-	return data, nil
+	return ReadValue(ctx, c.store, key, limit)
 }
 
 // put stores data under key, logging a failure.

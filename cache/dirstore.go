@@ -100,8 +100,8 @@ func (d *DirStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cache: get %s: %w", key, context.Cause(ctx))
+	if err := ctxErr(ctx, "get", key); err != nil {
+		return nil, err
 	}
 	if strings.HasPrefix(key, "sumdb/") {
 		return getLocked(ctx, name)
@@ -241,8 +241,8 @@ func (d *DirStore) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cache: delete %s: %w", key, context.Cause(ctx))
+	if err := ctxErr(ctx, "delete", key); err != nil {
+		return err
 	}
 	if fi, err := os.Lstat(name); err == nil && fi.IsDir() {
 		return nil

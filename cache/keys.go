@@ -1,9 +1,27 @@
 package cache
 
 import (
+	"context"
 	"fmt"
 	"strings"
 )
+
+// checkOp checks the key of a Store operation op ("get", "delete") and
+// that ctx is not done.
+func checkOp(ctx context.Context, op, key string) error {
+	if err := checkStoreKey(key); err != nil {
+		return err
+	}
+	return ctxErr(ctx, op, key)
+}
+
+// ctxErr is nil, or, once ctx is done, the error of operation op on key.
+func ctxErr(ctx context.Context, op, key string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cache: %s %s: %w", op, key, context.Cause(ctx))
+	}
+	return nil
+}
 
 // storeKeyError reports a key that breaks the rules in the [Store]
 // documentation.

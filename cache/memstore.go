@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/fileinfo"
 	"github.com/modfetch/modfetch/internal/lru"
 )
 
@@ -76,11 +77,8 @@ func (m *MemStore) init() {
 // Get returns an *fs.PathError wrapping fs.ErrNotExist. It also fails if
 // key is invalid or ctx is already done.
 func (m *MemStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	if err := checkStoreKey(key); err != nil {
+	if err := checkOp(ctx, "get", key); err != nil {
 		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cache: get %s: %w", key, context.Cause(ctx))
 	}
 	m.init()
 	v, ok := m.vals.Get(key)
@@ -123,11 +121,8 @@ func (m *MemStore) Put(ctx context.Context, key string, r io.Reader) error {
 // an error. Delete fails only if key is invalid or ctx is already done.
 // Readers already returned by Get keep reading the deleted value.
 func (m *MemStore) Delete(ctx context.Context, key string) error {
-	if err := checkStoreKey(key); err != nil {
+	if err := checkOp(ctx, "delete", key); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cache: delete %s: %w", key, context.Cause(ctx))
 	}
 	m.init()
 	m.vals.Remove(key)
@@ -303,7 +298,7 @@ func (r *memReader) Stat() (fs.FileInfo, error) {
 	if r.closed.Load() {
 		return nil, r.errClosed("stat")
 	}
-	return fileInfo{r.v.name, r.v.size, r.v.modTime}, nil
+	return fileinfo.New(r.v.name, r.v.size, 0o444, r.v.modTime), nil
 }
 
 // Close marks the reader closed. Closing it again returns an error
@@ -314,18 +309,3 @@ func (r *memReader) Close() error {
 	}
 	return nil
 }
-
-// fileInfo is the fs.FileInfo of a read-only value that is not a file
-// (in a MemStore, or being written behind).
-type fileInfo struct {
-	name    string
-	size    int64
-	modTime time.Time
-}
-
-func (fi fileInfo) Name() string       { return fi.name }
-func (fi fileInfo) Size() int64        { return fi.size }
-func (fi fileInfo) Mode() fs.FileMode  { return 0o444 }
-func (fi fileInfo) ModTime() time.Time { return fi.modTime }
-func (fi fileInfo) IsDir() bool        { return false }
-func (fi fileInfo) Sys() any           { return nil }

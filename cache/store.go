@@ -3,6 +3,9 @@ package cache
 import (
 	"context"
 	"io"
+	"io/fs"
+
+	"github.com/modfetch/modfetch"
 )
 
 // A Store holds byte values under string keys. It is the whole contract a
@@ -36,4 +39,23 @@ type Store interface {
 
 	// Delete removes key. Deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+}
+
+// ReadValue returns the value of key in s, which must be at most limit
+// bytes: a longer one is an error wrapping modfetch.ErrTooLarge, read no
+// further than limit+1 bytes.
+func ReadValue(ctx context.Context, s Store, key string, limit int64) ([]byte, error) {
+	rc, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, &fs.PathError{Op: "get", Path: key, Err: modfetch.ErrTooLarge}
+	}
+	return data, nil
 }

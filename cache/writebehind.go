@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/modfetch/modfetch/internal/background"
+	"github.com/modfetch/modfetch/internal/ctxio"
+	"github.com/modfetch/modfetch/internal/fileinfo"
 )
 
 // Defaults for a WriteBehind's zero fields.
@@ -179,11 +181,8 @@ func (w *WriteBehind) Put(ctx context.Context, key string, r io.Reader) error {
 // Delete implements [Store]: the key reads as missing at once, and is
 // deleted from Next in the background.
 func (w *WriteBehind) Delete(ctx context.Context, key string) error {
-	if err := checkStoreKey(key); err != nil {
+	if err := checkOp(ctx, "delete", key); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cache: delete %s: %w", key, context.Cause(ctx))
 	}
 	w.init()
 	w.mu.Lock()
@@ -234,7 +233,7 @@ func (w *WriteBehind) hold(ctx context.Context, key string, r io.Reader) (*heldV
 		hv.tmpName = f.Name()
 	}
 	hv.f = f
-	n, err := io.Copy(f, io.MultiReader(bytes.NewReader(buf), &ctxReader{ctx, r}))
+	n, err := io.Copy(f, io.MultiReader(bytes.NewReader(buf), ctxio.Reader(ctx, r)))
 	if err != nil {
 		hv.close()
 		return nil, err
@@ -384,20 +383,7 @@ func (r *heldReader) Close() error {
 }
 
 func (r *heldReader) Stat() (fs.FileInfo, error) {
-	return fileInfo{name: r.hv.name, size: r.hv.size, modTime: r.hv.modTime}, nil
-}
-
-// ctxReader fails reads once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, context.Cause(c.ctx)
-	}
-	return c.r.Read(p)
+	return fileinfo.New(r.hv.name, r.hv.size, 0o444, r.hv.modTime), nil
 }
 
 func cmpOr(d, def time.Duration) time.Duration {

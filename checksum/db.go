@@ -445,12 +445,11 @@ type clientOps struct {
 	db     *DB
 	client *sumdb.Client
 
-	mu sync.Mutex
-	// failed holds the HTTP failures of this generation's /lookup/ reads.
-	// x/mod's client remembers a failed lookup for its lifetime and
-	// flattens its error to text; failed lets Lookup say again, for
-	// errors.Is, what the failure was (a 404 is not found).
-	failed map[string]error
+	// failed holds the HTTP failures of this generation's /lookup/ reads
+	// (path -> error). x/mod's client remembers a failed lookup for its
+	// lifetime and flattens its error to text; failed lets Lookup say
+	// again, for errors.Is, what the failure was (a 404 is not found).
+	failed sync.Map
 }
 
 func (o *clientOps) context() context.Context { return context.Background() }
@@ -467,12 +466,7 @@ func (o *clientOps) ReadRemote(path string) ([]byte, error) {
 	o.db.lookupEnded(id, data)
 	var he *modfetch.HTTPError
 	if errors.As(err, &he) {
-		o.mu.Lock()
-		if o.failed == nil {
-			o.failed = make(map[string]error)
-		}
-		o.failed[path] = err
-		o.mu.Unlock()
+		o.failed.Store(path, err)
 	}
 	return data, err
 }
@@ -484,23 +478,20 @@ func (o *clientOps) lookupError(path, version string) error {
 	if err != nil {
 		return nil
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.failed[rp]
+	if err, ok := o.failed.Load(rp); ok {
+		return err.(error)
+	}
+	return nil
 }
 
 // lookupPath is the database path of path@version's record,
 // "/lookup/<escaped path>@<escaped version>".
 func lookupPath(path, version string) (string, error) {
-	epath, err := module.EscapePath(path)
+	em, err := modfetch.EscapeModule(path, version)
 	if err != nil {
 		return "", err
 	}
-	evers, err := module.EscapeVersion(version)
-	if err != nil {
-		return "", err
-	}
-	return "/lookup/" + epath + "@" + evers, nil
+	return "/lookup/" + em, nil
 }
 
 func (o *clientOps) ReadConfig(file string) ([]byte, error) {
@@ -573,20 +564,12 @@ const maxCacheValue = 1 << 20
 // "<name>/tile/...") from the store. An empty value is missing: the go
 // command creates its cache files before it writes them under a lock.
 func (db *DB) readCache(file string) ([]byte, error) {
-	ctx := context.Background() // x/mod's client gives no context
-	rc, err := db.store.Get(ctx, "sumdb/"+file)
-	if err != nil {
-		return nil, err
+	// x/mod's client gives no context.
+	data, err := cache.ReadValue(context.Background(), db.store, "sumdb/"+file, maxCacheValue)
+	if err == nil && len(data) == 0 {
+		err = &fs.PathError{Op: "read", Path: "sumdb/" + file, Err: fs.ErrNotExist}
 	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxCacheValue+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) == 0 || len(data) > maxCacheValue {
-		return nil, &fs.PathError{Op: "read", Path: "sumdb/" + file, Err: fs.ErrNotExist}
-	}
-	return data, nil
+	return data, err
 }
 
 func (o *clientOps) WriteCache(file string, data []byte) {

@@ -9,9 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
-	"path"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +19,7 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/fileinfo"
 	"github.com/modfetch/modfetch/internal/h1"
 )
 
@@ -101,7 +100,7 @@ func newModule(p, version string, t time.Time, files map[string]string) *Module 
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		zf = append(zf, memFile{name, files[name]})
+		zf = append(zf, fileinfo.ZipFile{Name: name, Data: files[name]})
 	}
 	var buf bytes.Buffer
 	if len(files["blob.bin"]) > 1<<20 {
@@ -326,21 +325,8 @@ type zipReader struct {
 func (z *zipReader) Close() error { return nil }
 func (z *zipReader) Sum() string  { return z.m.ZipSum }
 func (z *zipReader) Stat() (fs.FileInfo, error) {
-	return fileInfo{name: z.m.Version + ".zip", size: int64(len(z.m.Zip)), t: z.m.Time}, nil
+	return fileinfo.New(z.m.Version+".zip", int64(len(z.m.Zip)), 0o444, z.m.Time), nil
 }
-
-type fileInfo struct {
-	name string
-	size int64
-	t    time.Time
-}
-
-func (fi fileInfo) Name() string       { return fi.name }
-func (fi fileInfo) Size() int64        { return fi.size }
-func (fi fileInfo) Mode() fs.FileMode  { return 0o444 }
-func (fi fileInfo) ModTime() time.Time { return fi.t }
-func (fi fileInfo) IsDir() bool        { return false }
-func (fi fileInfo) Sys() any           { return nil }
 
 // walker is a Resolver of alternatives, like a GOPROXY list with ","
 // (upstream.Chain): it walks them on not-found errors.
@@ -381,15 +367,4 @@ func (w *walker) GoMod(ctx context.Context, p, version string) (data []byte, err
 func (w *walker) Zip(ctx context.Context, p, version string) (rc io.ReadCloser, err error) {
 	err = w.Try(p, func(r modfetch.Resolver) error { rc, err = r.Zip(ctx, p, version); return err })
 	return rc, err
-}
-
-// memFile is a file for x/mod's zip.Create.
-type memFile struct{ name, data string }
-
-func (f memFile) Path() string { return f.name }
-func (f memFile) Lstat() (fs.FileInfo, error) {
-	return fileInfo{name: path.Base(f.name), size: int64(len(f.data))}, nil
-}
-func (f memFile) Open() (io.ReadCloser, error) {
-	return io.NopCloser(strings.NewReader(f.data)), nil
 }

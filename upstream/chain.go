@@ -101,63 +101,41 @@ func (c *Chain) tryEntries(fn func(r modfetch.Resolver) error) error {
 }
 
 // List implements [modfetch.Resolver].
-func (c *Chain) List(ctx context.Context, path string) (list []string, err error) {
-	err = c.Try(path, func(r modfetch.Resolver) error {
-		l, err := r.List(ctx, path)
-		if err == nil {
-			list = l
-		}
-		return err
-	})
-	return list, c.err(path, "", err)
+func (c *Chain) List(ctx context.Context, path string) ([]string, error) {
+	return walk(c, path, "", func(r modfetch.Resolver) ([]string, error) { return r.List(ctx, path) })
 }
 
 // Stat implements [modfetch.Resolver].
-func (c *Chain) Stat(ctx context.Context, path, rev string) (info *modfetch.Info, err error) {
-	err = c.Try(path, func(r modfetch.Resolver) error {
-		i, err := r.Stat(ctx, path, rev)
-		if err == nil {
-			info = i
-		}
-		return err
-	})
-	return info, c.err(path, rev, err)
+func (c *Chain) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
+	return walk(c, path, rev, func(r modfetch.Resolver) (*modfetch.Info, error) { return r.Stat(ctx, path, rev) })
 }
 
 // Latest implements [modfetch.Resolver].
-func (c *Chain) Latest(ctx context.Context, path string) (info *modfetch.Info, err error) {
-	err = c.Try(path, func(r modfetch.Resolver) error {
-		i, err := r.Latest(ctx, path)
-		if err == nil {
-			info = i
-		}
-		return err
-	})
-	return info, c.err(path, "", err)
+func (c *Chain) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
+	return walk(c, path, "", func(r modfetch.Resolver) (*modfetch.Info, error) { return r.Latest(ctx, path) })
 }
 
 // GoMod implements [modfetch.Resolver].
-func (c *Chain) GoMod(ctx context.Context, path, version string) (data []byte, err error) {
-	err = c.Try(path, func(r modfetch.Resolver) error {
-		d, err := r.GoMod(ctx, path, version)
-		if err == nil {
-			data = d
-		}
-		return err
-	})
-	return data, c.err(path, version, err)
+func (c *Chain) GoMod(ctx context.Context, path, version string) ([]byte, error) {
+	return walk(c, path, version, func(r modfetch.Resolver) ([]byte, error) { return r.GoMod(ctx, path, version) })
 }
 
 // Zip implements [modfetch.Resolver].
-func (c *Chain) Zip(ctx context.Context, path, version string) (rc io.ReadCloser, err error) {
-	err = c.Try(path, func(r modfetch.Resolver) error {
-		z, err := r.Zip(ctx, path, version)
+func (c *Chain) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	return walk(c, path, version, func(r modfetch.Resolver) (io.ReadCloser, error) { return r.Zip(ctx, path, version) })
+}
+
+// walk returns the first answer of ask from c's entries, by c's rules.
+func walk[T any](c *Chain, path, version string, ask func(modfetch.Resolver) (T, error)) (T, error) {
+	var answer T
+	err := c.Try(path, func(r modfetch.Resolver) error {
+		v, err := ask(r)
 		if err == nil {
-			rc = z
+			answer = v
 		}
 		return err
 	})
-	return rc, c.err(path, version, err)
+	return answer, c.err(path, version, err)
 }
 
 // err gives chain-level errors (which no entry produced) module context.

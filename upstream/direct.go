@@ -350,18 +350,8 @@ func moduleErr(path, version string, err error) error {
 // repository's tags (+incompatible ones included, as the go command
 // lists them); no pseudo-versions.
 func (d *Direct) List(ctx context.Context, path string) ([]string, error) {
-	t, err := d.lookup(ctx, path)
-	if err != nil {
-		return nil, moduleErr(path, "", err)
-	}
-	if t.proxy != nil {
-		return t.proxy.List(ctx, path)
-	}
-	list, err := t.code.Versions(ctx, "")
-	if err != nil {
-		return nil, moduleErr(path, "", err)
-	}
-	return list, nil
+	return answer(ctx, d, path, "", func(p *Proxy) ([]string, error) { return p.List(ctx, path) },
+		func(code *coderepo.Repo) ([]string, error) { return code.Versions(ctx, "") })
 }
 
 // Stat implements [modfetch.Resolver]. rev may be a version, a
@@ -369,82 +359,76 @@ func (d *Direct) List(ctx context.Context, path string) ([]string, error) {
 // hash or a prefix of one, or "HEAD". An unknown revision is a not-found
 // error.
 func (d *Direct) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
-	t, err := d.lookup(ctx, path)
-	if err != nil {
-		return nil, moduleErr(path, rev, err)
-	}
-	if t.proxy != nil {
-		return t.proxy.Stat(ctx, path, rev)
-	}
-	info, err := t.code.Stat(ctx, rev)
-	if err != nil {
-		return nil, moduleErr(path, rev, err)
-	}
-	return info.Clean(), nil
+	return answer(ctx, d, path, rev, func(p *Proxy) (*modfetch.Info, error) { return p.Stat(ctx, path, rev) },
+		func(code *coderepo.Repo) (*modfetch.Info, error) {
+			info, err := code.Stat(ctx, rev)
+			return info.Clean(), err
+		})
 }
 
 // Latest implements [modfetch.Resolver]: the version of the commit at the
 // repository's HEAD (its tag, or a pseudo-version; for a tag Origin.Ref is
 // "HEAD"). A repository without commits is a not-found error.
 func (d *Direct) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
-	t, err := d.lookup(ctx, path)
-	if err != nil {
-		return nil, moduleErr(path, "", err)
-	}
-	if t.proxy != nil {
-		return t.proxy.Latest(ctx, path)
-	}
-	info, err := t.code.Latest(ctx)
-	if err != nil {
-		return nil, moduleErr(path, "", err)
-	}
-	return info.Clean(), nil
+	return answer(ctx, d, path, "", func(p *Proxy) (*modfetch.Info, error) { return p.Latest(ctx, path) },
+		func(code *coderepo.Repo) (*modfetch.Info, error) {
+			info, err := code.Latest(ctx)
+			return info.Clean(), err
+		})
 }
 
 // GoMod implements [modfetch.Resolver]: the module's go.mod at version,
 // or "module <path>\n" for a module without one.
 func (d *Direct) GoMod(ctx context.Context, path, version string) ([]byte, error) {
-	t, err := d.lookup(ctx, path)
-	if err != nil {
-		return nil, moduleErr(path, version, err)
-	}
-	if t.proxy != nil {
-		return t.proxy.GoMod(ctx, path, version)
-	}
-	data, err := t.code.GoMod(ctx, version)
-	if err != nil {
-		return nil, moduleErr(path, version, err)
-	}
-	if data == nil {
-		return modfetch.LegacyGoMod(path), nil
-	}
-	return data, nil
+	return answer(ctx, d, path, version, func(p *Proxy) ([]byte, error) { return p.GoMod(ctx, path, version) },
+		func(code *coderepo.Repo) ([]byte, error) {
+			data, err := code.GoMod(ctx, version)
+			if err == nil && data == nil {
+				data = modfetch.LegacyGoMod(path)
+			}
+			return data, err
+		})
 }
 
 // Zip implements [modfetch.Resolver]. The zip is built completely in a
 // temporary file before Zip returns; closing the reader removes the file.
 func (d *Direct) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	return answer(ctx, d, path, version, func(p *Proxy) (io.ReadCloser, error) { return p.Zip(ctx, path, version) },
+		func(code *coderepo.Repo) (io.ReadCloser, error) {
+			f, err := os.CreateTemp(d.TempDir, "modfetch-direct-*.zip")
+			if err != nil {
+				return nil, err
+			}
+			z := &tempZip{f}
+			if err := code.Zip(ctx, f, version); err != nil {
+				z.Close()
+				return nil, err
+			}
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				z.Close()
+				return nil, err
+			}
+			return z, nil
+		})
+}
+
+// answer finds what answers for path and asks it: the module proxy of a
+// "mod" go-import tag (whose errors are its own), or the repository's code,
+// whose errors get module context.
+func answer[T any](ctx context.Context, d *Direct, path, version string, viaProxy func(*Proxy) (T, error), viaCode func(*coderepo.Repo) (T, error)) (T, error) {
+	var zero T
 	t, err := d.lookup(ctx, path)
 	if err != nil {
-		return nil, moduleErr(path, version, err)
+		return zero, moduleErr(path, version, err)
 	}
 	if t.proxy != nil {
-		return t.proxy.Zip(ctx, path, version)
+		return viaProxy(t.proxy)
 	}
-	f, err := os.CreateTemp(d.TempDir, "modfetch-direct-*.zip")
+	v, err := viaCode(t.code)
 	if err != nil {
-		return nil, moduleErr(path, version, err)
+		return zero, moduleErr(path, version, err)
 	}
-	z := &tempZip{f}
-	if err := t.code.Zip(ctx, f, version); err != nil {
-		z.Close()
-		return nil, moduleErr(path, version, err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		z.Close()
-		return nil, moduleErr(path, version, err)
-	}
-	return z, nil
+	return v, nil
 }
 
 // RemoveWorkDir deletes the work directory of the repository holding

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/modfetch/modfetch/internal/ctxio"
 )
 
 // Write copies r to name atomically, creating the parent directory (0777
@@ -38,7 +40,7 @@ func Write(ctx context.Context, name string, r io.Reader, perm fs.FileMode, chec
 			os.Remove(tmp)
 		}
 	}()
-	n, err = io.Copy(f, &ctxReader{ctx, r})
+	n, err = io.Copy(f, ctxio.Reader(ctx, r))
 	if err != nil {
 		return n, err
 	}
@@ -74,17 +76,4 @@ func tempFile(dir, base string) (*os.File, error) {
 			return f, err
 		}
 	}
-}
-
-// ctxReader fails reads once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, context.Cause(c.ctx)
-	}
-	return c.r.Read(p)
 }

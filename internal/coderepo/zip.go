@@ -2,18 +2,17 @@ package coderepo
 
 import (
 	"archive/zip"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
 	"strings"
-	"time"
 
 	"golang.org/x/mod/module"
 	modzip "golang.org/x/mod/zip"
+
+	"github.com/modfetch/modfetch/internal/fileinfo"
 )
 
 // Zip writes the module zip of canonical version to dst, as the go
@@ -80,7 +79,7 @@ func (r *Repo) Zip(ctx context.Context, dst io.Writer, version string) error {
 	}
 	if !haveLICENSE && subdir != "" {
 		if data, err := r.code.ReadFile(ctx, rev, "LICENSE", modzip.MaxLICENSE); err == nil {
-			files = append(files, dataFile{name: "LICENSE", data: data})
+			files = append(files, fileinfo.ZipFile{Name: "LICENSE", Data: string(data)})
 		} else if ctx.Err() != nil {
 			return err
 		}
@@ -97,23 +96,3 @@ type zipFile struct {
 func (f zipFile) Path() string                 { return f.name }
 func (f zipFile) Lstat() (fs.FileInfo, error)  { return f.f.FileInfo(), nil }
 func (f zipFile) Open() (io.ReadCloser, error) { return f.f.Open() }
-
-// dataFile is a file held in memory (the root LICENSE, at most 16 MiB).
-type dataFile struct {
-	name string
-	data []byte
-}
-
-func (f dataFile) Path() string                 { return f.name }
-func (f dataFile) Lstat() (fs.FileInfo, error)  { return dataFileInfo{f}, nil }
-func (f dataFile) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(f.data)), nil }
-
-type dataFileInfo struct{ f dataFile }
-
-func (fi dataFileInfo) Name() string       { return path.Base(fi.f.name) }
-func (fi dataFileInfo) Size() int64        { return int64(len(fi.f.data)) }
-func (fi dataFileInfo) Mode() fs.FileMode  { return 0o644 }
-func (fi dataFileInfo) ModTime() time.Time { return time.Time{} }
-func (fi dataFileInfo) IsDir() bool        { return false }
-func (fi dataFileInfo) Sys() any           { return nil }
-func (fi dataFileInfo) String() string     { return fs.FormatFileInfo(fi) }
