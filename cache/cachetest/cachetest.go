@@ -317,18 +317,30 @@ func testCanceledMidway(t *testing.T, newStore func(*testing.T) cache.Store, _ O
 			defer cancel()
 			r := &cancelReader{r: bytes.NewReader(pattern(10, 1<<20)), after: 64 << 10, cancel: cancel}
 			err := s.Put(ctx, key, r)
-			if err == nil {
-				t.Fatalf("Put whose ctx was canceled after %d bytes succeeded, want error", r.n)
-			}
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("Put with canceled ctx: error %q does not wrap context.Canceled", err)
-			}
-			if prev {
-				wantValue(t, s, key, old)
-			} else {
-				wantMissing(t, s, key)
-			}
+			wantCanceled(t, err, fmt.Sprintf("Put whose ctx was canceled after %d bytes", r.n))
+			wantPrevious(t, s, key, prev, old)
 		})
+	}
+}
+
+// wantCanceled checks that err, of what, wraps context.Canceled.
+func wantCanceled(t *testing.T, err error, what string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s succeeded, want error", what)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("%s: error %q does not wrap context.Canceled", what, err)
+	}
+}
+
+// wantPrevious checks that key still has old when prev, else nothing.
+func wantPrevious(t *testing.T, s cache.Store, key string, prev bool, old []byte) {
+	t.Helper()
+	if prev {
+		wantValue(t, s, key, old)
+	} else {
+		wantMissing(t, s, key)
 	}
 }
 
@@ -345,18 +357,9 @@ func testCanceledBefore(t *testing.T, newStore func(*testing.T) cache.Store, _ O
 			cancel()
 			for _, val := range [][]byte{{}, []byte("module example.com/m // new\n")} {
 				err := s.Put(ctx, key, bytes.NewReader(val))
-				if err == nil {
-					t.Fatalf("Put of %d bytes with an already canceled ctx succeeded, want error", len(val))
-				}
-				if !errors.Is(err, context.Canceled) {
-					t.Errorf("Put with canceled ctx: error %q does not wrap context.Canceled", err)
-				}
+				wantCanceled(t, err, fmt.Sprintf("Put of %d bytes with an already canceled ctx", len(val)))
 			}
-			if prev {
-				wantValue(t, s, key, old)
-			} else {
-				wantMissing(t, s, key)
-			}
+			wantPrevious(t, s, key, prev, old)
 		})
 	}
 }

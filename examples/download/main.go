@@ -25,9 +25,9 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
-	"sync"
 
 	"golang.org/x/mod/module"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/cache"
@@ -95,9 +95,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// files between them.
 	q := &modfetch.Querier{Resolver: stack}
 
+	// Several downloads at a time, as the go command does.
 	mods := make([]*moduleJSON, len(targets))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, t := range targets {
 		m := &moduleJSON{Path: t.path, Version: t.query}
 		mods[i] = m
@@ -105,15 +106,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			m.Error = moduleError(t.path, t.query, stackErr).Error()
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			download(ctx, cfg, stack, q, m)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	g.Wait()
 
 	code := 0
 	for _, m := range mods {

@@ -24,10 +24,10 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/mod/module"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/cache"
@@ -138,29 +138,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stack, stackErr := cfg.Resolver(nil)
 
 	mods := make([]*modulePublic, fs.NArg())
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var q *modfetch.Querier
-	if stackErr == nil {
-		q = &modfetch.Querier{Resolver: stack}
-	}
 	for i, arg := range fs.Args() {
 		path, vers, _ := strings.Cut(arg, "@")
-		m := &modulePublic{Path: path, Version: vers}
-		mods[i] = m
-		if stackErr != nil {
-			m.Error = &moduleError{Err: wrap(path, vers, stackErr).Error()}
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			list(ctx, cfg, stack, q, m, f)
-		}()
+		mods[i] = &modulePublic{Path: path, Version: vers}
 	}
-	wg.Wait()
+	if stackErr != nil {
+		for _, m := range mods {
+			m.Error = &moduleError{Err: wrap(m.Path, m.Version, stackErr).Error()}
+		}
+	} else {
+		// Several modules at a time; one Querier for all, which remembers
+		// retractions and go.mod files between them.
+		q := &modfetch.Querier{Resolver: stack}
+		var g errgroup.Group
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for _, m := range mods {
+			g.Go(func() error {
+				list(ctx, cfg, stack, q, m, f)
+				return nil
+			})
+		}
+		g.Wait()
+	}
 
 	code := 0
 	if !f.e {

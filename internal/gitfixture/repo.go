@@ -110,12 +110,16 @@ func (b *Builder) Write(files map[string]string) {
 	}
 }
 
-// Commit writes files and commits everything at when, returning the hash.
-func (b *Builder) Commit(when time.Time, msg string, files map[string]string) string {
+// Commit writes files and commits everything at when, tags the commit
+// with the lightweight tags given, and returns its hash.
+func (b *Builder) Commit(when time.Time, msg string, files map[string]string, tags ...string) string {
 	b.t.Helper()
 	b.Write(files)
 	b.Git(when, "add", "-A")
 	b.Git(when, "commit", "-q", "--allow-empty", "-m", msg)
+	for _, tag := range tags {
+		b.Tag(tag)
+	}
 	return b.Git(when, "rev-parse", "HEAD")
 }
 

@@ -1,6 +1,7 @@
 package gitfixture
 
 import (
+	"embed"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,27 @@ type Standard struct {
 
 	// Hashes of interesting commits, by name.
 	Hash map[string]string
+}
+
+//go:embed testdata/*.txt
+var testdata embed.FS
+
+// commitFiles returns the files of testdata/<name>.txt, a txtar archive
+// of a commit's files: name to content, where the target of a symbolic
+// link ("<name>@symlink") is its line without the newline.
+func commitFiles(name string) map[string]string {
+	data, err := testdata.ReadFile("testdata/" + name + ".txt")
+	if err != nil {
+		panic(err)
+	}
+	files := make(map[string]string)
+	for _, f := range fixture.ParseTxtar(data).Files {
+		files[f.Name] = string(f.Data)
+		if strings.HasSuffix(f.Name, "@symlink") {
+			files[f.Name] = strings.TrimSuffix(string(f.Data), "\n")
+		}
+	}
+	return files
 }
 
 // Big is the size of the large (but allowed) file in github.com/fix/huge.
@@ -62,70 +84,40 @@ func NewStandard(t testing.TB) *Standard {
 
 	// basic
 	b := nb("basic")
-	s.Hash["basic/v1.0.0"] = b.Commit(At(0), "one", map[string]string{
-		"go.mod": "module github.com/fix/basic\n\ngo 1.20\n",
-		"a.go":   "package basic\n",
-	})
-	b.Tag("v1.0.0")
+	s.Hash["basic/v1.0.0"] = b.Commit(At(0), "one", commitFiles("basic-one"), "v1.0.0")
 	s.Hash["basic/v1.1.0"] = b.Commit(At(1), "two", map[string]string{"b.go": "package basic\n\nfunc B() {}\n"})
 	b.AnnotatedTag(At(1), "v1.1.0")
 	b.Tag("v1.1.0+meta")
 	b.Tag("v1.2")
 	s.Hash["basic/main"] = b.Commit(At(2), "three", map[string]string{"c.go": "package basic\n\nfunc C() {}\n"})
 	b.Branch("feature")
-	b.Commit(At(3), "four", map[string]string{"d.go": "package basic\n\nfunc D() {}\n"})
-	b.Tag("v1.2.0-rc.1")
+	b.Commit(At(3), "four", map[string]string{"d.go": "package basic\n\nfunc D() {}\n"}, "v1.2.0-rc.1")
 	s.Hash["basic/feature"] = b.Commit(At(4), "five", map[string]string{"e.go": "package basic\n\nfunc E() {}\n"})
 	b.Checkout("main")
 	w.Publish("github.com/fix/basic", b)
 
 	// multi
 	b = nb("multi")
-	b.Commit(At(0), "root", map[string]string{
-		"go.mod":     "module github.com/fix/multi\n\ngo 1.21\n",
-		"LICENSE":    "root license\n",
-		"root.go":    "package multi\n",
-		"sub/go.mod": "module github.com/fix/multi/sub\n\ngo 1.21\n",
-		"sub/sub.go": "package sub\n",
-		"sub/README": "sub module\n",
-	})
-	b.Tag("v1.0.0")
-	b.Tag("sub/v1.0.0")
-	s.Hash["multi/sub/v1.1.0"] = b.Commit(At(1), "sub two, v2", map[string]string{
-		"sub/more.go": "package sub\n\nfunc More() {}\n",
-		"v2/go.mod":   "module github.com/fix/multi/v2\n\ngo 1.21\n",
-		"v2/v2.go":    "package multi\n\nconst V = 2\n",
-	})
-	b.Tag("sub/v1.1.0")
-	b.Tag("v2.0.0")
+	b.Commit(At(0), "root", commitFiles("multi-root"), "v1.0.0", "sub/v1.0.0")
+	s.Hash["multi/sub/v1.1.0"] = b.Commit(At(1), "sub two, v2", commitFiles("multi-sub-two-v2"), "sub/v1.1.0", "v2.0.0")
 	s.Hash["multi/main"] = b.Commit(At(2), "after", map[string]string{"sub/later.go": "package sub\n"})
 	w.Publish("github.com/fix/multi", b)
 
 	// major
 	b = nb("major")
-	s.Hash["major/v1.0.0"] = b.Commit(At(0), "v1", map[string]string{
-		"go.mod":   "module github.com/fix/major\n\ngo 1.21\n",
-		"major.go": "package major\n",
-	})
-	b.Tag("v1.0.0")
+	s.Hash["major/v1.0.0"] = b.Commit(At(0), "v1", commitFiles("major-v1"), "v1.0.0")
 	b.Branch("v2")
-	s.Hash["major/v2-first"] = b.Commit(At(1), "v2 start", map[string]string{
-		"go.mod": "module github.com/fix/major/v2\n\ngo 1.21\n",
-	})
-	s.Hash["major/v2.0.0"] = b.Commit(At(2), "v2 release", map[string]string{"v2.go": "package major\n"})
-	b.Tag("v2.0.0")
+	s.Hash["major/v2-first"] = b.Commit(At(1), "v2 start", commitFiles("major-v2-start"))
+	s.Hash["major/v2.0.0"] = b.Commit(At(2), "v2 release", map[string]string{"v2.go": "package major\n"}, "v2.0.0")
 	b.Checkout("main")
 	s.Hash["major/main"] = b.Commit(At(3), "v1 work", map[string]string{"more.go": "package major\n"})
 	w.Publish("github.com/fix/major", b)
 
 	// nomod
 	b = nb("nomod")
-	b.Commit(At(0), "one", map[string]string{"x.go": "package nomod\n"})
-	b.Tag("v1.0.0")
-	b.Commit(At(1), "two", map[string]string{"y.go": "package nomod\n"})
-	b.Tag("v2.0.0")
-	b.Commit(At(2), "three", map[string]string{"z.go": "package nomod\n"})
-	b.Tag("v3.0.0")
+	b.Commit(At(0), "one", map[string]string{"x.go": "package nomod\n"}, "v1.0.0")
+	b.Commit(At(1), "two", map[string]string{"y.go": "package nomod\n"}, "v2.0.0")
+	b.Commit(At(2), "three", map[string]string{"z.go": "package nomod\n"}, "v3.0.0")
 	s.Hash["nomod/main"] = b.Commit(At(3), "four", map[string]string{"w.go": "package nomod\n"})
 	w.Publish("github.com/fix/nomod", b)
 
@@ -137,10 +129,8 @@ func NewStandard(t testing.TB) *Standard {
 
 	// wrongpath
 	b = nb("wrongpath")
-	b.Commit(At(0), "one", map[string]string{"go.mod": "module example.com/other\n\ngo 1.20\n", "w.go": "package other\n"})
-	b.Tag("v1.0.0")
-	b.Commit(At(1), "two", map[string]string{"go.mod": "module github.com/fix/wrongpath/v3\n\ngo 1.20\n"})
-	b.Tag("v1.1.0")
+	b.Commit(At(0), "one", map[string]string{"go.mod": "module example.com/other\n\ngo 1.20\n", "w.go": "package other\n"}, "v1.0.0")
+	b.Commit(At(1), "two", map[string]string{"go.mod": "module github.com/fix/wrongpath/v3\n\ngo 1.20\n"}, "v1.1.0")
 	w.Publish("github.com/fix/wrongpath", b)
 
 	// huge
@@ -150,46 +140,23 @@ func NewStandard(t testing.TB) *Standard {
 		"go.mod":  "module github.com/fix/huge\n",
 		"big.txt": big,
 		"h.go":    "package huge\n",
-	})
-	b.Tag("v1.0.0")
+	}, "v1.0.0")
 	// The same content for both, so git stores it once.
 	over := "module github.com/fix/huge\n" + Over16MiB
-	b.Commit(At(1), "big license", map[string]string{"LICENSE": over, "big.txt": "\x00delete"})
-	b.Tag("v1.1.0")
-	b.Commit(At(2), "big go.mod", map[string]string{"LICENSE": "\x00delete", "go.mod": over})
-	b.Tag("v1.2.0")
+	b.Commit(At(1), "big license", map[string]string{"LICENSE": over, "big.txt": "\x00delete"}, "v1.1.0")
+	b.Commit(At(2), "big go.mod", map[string]string{"LICENSE": "\x00delete", "go.mod": over}, "v1.2.0")
 	w.Publish("github.com/fix/huge", b)
 
 	// layout
 	b = nb("layout")
-	b.Commit(At(0), "layout", map[string]string{
-		"go.mod":                      "module github.com/fix/layout\n\ngo 1.24\n",
-		"l.go":                        "package layout\n",
-		"vendor/modules.txt":          "# example.com/dep v1.0.0\n",
-		"vendor/example.com/dep/d.go": "package dep\n",
-		"vendor/keep.go":              "package vendor\n",
-		"inner/go.mod":                "module github.com/fix/layout/inner\n",
-		"inner/i.go":                  "package inner\n",
-		"deep/vendor/x/x.go":          "package x\n",
-		".hg_archival.txt":            "repo: 0\n",
-		"link.go@symlink":             "l.go",
-		"LICENSE":                     "layout license\n",
-	})
-	b.Tag("v1.0.0")
+	b.Commit(At(0), "layout", commitFiles("layout-layout"), "v1.0.0")
 	w.Publish("github.com/fix/layout", b)
 
 	w.PublishEmpty("github.com/fix/empty")
 
 	// Vanity paths.
 	b = nb("lib")
-	b.Commit(At(0), "lib", map[string]string{
-		"go.mod":     "module vanity.example.com/lib\n\ngo 1.21\n",
-		"lib.go":     "package lib\n",
-		"sub/go.mod": "module vanity.example.com/lib/sub\n\ngo 1.21\n",
-		"sub/s.go":   "package sub\n",
-	})
-	b.Tag("v1.0.0")
-	b.Tag("sub/v0.1.0")
+	b.Commit(At(0), "lib", commitFiles("lib-lib"), "v1.0.0", "sub/v0.1.0")
 	w.Publish("git.example.com/lib", b)
 	w.Meta("vanity.example.com/lib", "vanity.example.com/lib git https://git.example.com/lib")
 	w.Meta("vanity.example.com/lib/sub", "vanity.example.com/lib git https://git.example.com/lib")
@@ -197,14 +164,7 @@ func NewStandard(t testing.TB) *Standard {
 	w.HTTPOnly("insecure.example.com")
 
 	b = nb("monorepo")
-	b.Commit(At(0), "mono", map[string]string{
-		"README":        "monorepo\n",
-		"LICENSE":       "mono license\n",
-		"go/sd/go.mod":  "module vanity.example.com/sd\n\ngo 1.21\n",
-		"go/sd/sd.go":   "package sd\n",
-		"go/sd/LICENSE": "sd license\n",
-	})
-	b.Tag("go/sd/v1.0.0")
+	b.Commit(At(0), "mono", commitFiles("monorepo-mono"), "go/sd/v1.0.0")
 	w.Publish("git.example.com/monorepo", b)
 	w.Meta("vanity.example.com/sd", "vanity.example.com/sd git https://git.example.com/monorepo go/sd")
 
@@ -225,10 +185,8 @@ func NewStandard(t testing.TB) *Standard {
 
 	// gopkg.in
 	b = nb("gopkgin")
-	b.Commit(At(0), "v1", map[string]string{"fix.go": "package fix\n"})
-	b.Tag("v1.0.0")
-	b.Commit(At(1), "v2", map[string]string{"fix2.go": "package fix\n"})
-	b.Tag("v2.0.0")
+	b.Commit(At(0), "v1", map[string]string{"fix.go": "package fix\n"}, "v1.0.0")
+	b.Commit(At(1), "v2", map[string]string{"fix2.go": "package fix\n"}, "v2.0.0")
 	w.Publish("gopkg.in/fix.v1", b)
 	w.Meta("gopkg.in/fix.v1", "gopkg.in/fix.v1 git https://gopkg.in/fix.v1")
 	return s
