@@ -46,5 +46,5 @@
 //	disk := &cache.WriteBehind{Next: &cache.DirStore{Dir: dir}}
 //	store := &cache.Tiered{Fast: mem, Slow: disk}
 //	// cache.Cache{Store: store}, checksum.DB{Store: store},
-//	// proxy.Handler{Store: mem}
+//	// proxy.Handler{Memory: mem}
 package cache

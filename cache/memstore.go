@@ -23,9 +23,9 @@ const defaultMemStoreBytes = 64 << 20
 
 // A MemStore is a [Store] that keeps values in memory, bounded in size:
 // the sum of the lengths of the values it holds never exceeds MaxBytes.
-// To make room for a new value it evicts the least recently used values,
-// where both Put and Get count as a use. Values are gone when the process
-// ends.
+// To make room for a new value it evicts values not used recently (by
+// CLOCK, an approximation of least recently used), where Put, Get and
+// Rendered count as uses. Values are gone when the process ends.
 //
 // The zero value is an empty store of the default size, ready to use. A
 // MemStore is safe for concurrent use by multiple goroutines. It must not
@@ -45,11 +45,16 @@ type MemStore struct {
 // number of readers may share it while the store replaces or drops it.
 type memValue struct {
 	name    string   // last key element, for Stat
-	chunks  [][]byte // the content, in order; none empty
+	chunks  [][]byte // the content, in order; none empty; one up to maxMemChunk
 	starts  []int64  // starts[i] is the offset of chunks[i]
 	size    int64
 	modTime time.Time
+
+	rendered atomic.Pointer[rendering] // what Rendered made of it
 }
+
+// A rendering is what a Rendered caller made of a value.
+type rendering struct{ v any }
 
 func (m *MemStore) limit() int64 {
 	if m.MaxBytes <= 0 {
@@ -117,6 +122,37 @@ func (m *MemStore) Put(ctx context.Context, key string, r io.Reader) error {
 	return nil
 }
 
+// Rendered returns what render made of key's value, and whether key has
+// a value. render is given the value's bytes (which it must not modify,
+// and may keep) and time of Put, and is called once per stored value: on
+// the first call after the Put (concurrent first callers may each call it;
+// one result is kept). The result is kept with the value and goes with
+// it, when it is replaced, deleted or evicted. This is how a server keeps
+// what it derives from hot values, such as an HTTP answer's headers, in
+// the one memory layer that bounds them; the result is not counted in
+// MaxBytes, so it should be small beside the value. A value over 1 MiB,
+// or none, reports false. Rendered neither checks key (a key that is not
+// valid has no value) nor blocks.
+func (m *MemStore) Rendered(key string, render func(key string, data []byte, modTime time.Time) any) (any, bool) {
+	m.init()
+	v, ok := m.vals.Get(key)
+	if !ok || len(v.chunks) > 1 {
+		return nil, false
+	}
+	if r := v.rendered.Load(); r != nil {
+		return r.v, true
+	}
+	var data []byte
+	if len(v.chunks) == 1 {
+		data = v.chunks[0]
+	}
+	r := &rendering{render(key, data, v.modTime)}
+	if !v.rendered.CompareAndSwap(nil, r) {
+		r = v.rendered.Load()
+	}
+	return r.v, true
+}
+
 // Delete removes the value of key, if any. Deleting a missing key is not
 // an error. Delete fails only if key is invalid or ctx is already done.
 // Readers already returned by Get keep reading the deleted value.
@@ -177,6 +213,14 @@ func readMemValue(ctx context.Context, r io.Reader, limit int64) (*memValue, err
 			buf = append([]byte(nil), buf...)
 		}
 		v.add(buf)
+	}
+	if len(v.chunks) > 1 && v.size <= maxMemChunk {
+		// Contiguous, so that Rendered can lend it whole.
+		whole := make([]byte, 0, v.size)
+		for _, c := range v.chunks {
+			whole = append(whole, c...)
+		}
+		v.chunks, v.starts = [][]byte{whole}, []int64{0}
 	}
 	return v, nil
 }

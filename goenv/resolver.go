@@ -87,7 +87,7 @@ type Stack struct {
 
 	// Memory is the memory tier in front of Store, nil with a negative
 	// Options.MemoryBytes. A proxy.Handler serving the Stack takes it as
-	// its Store, to answer hot requests from memory.
+	// its Memory, to answer hot requests from memory.
 	Memory *cache.MemStore
 
 	// WriteBehind holds answers on their way to Store, with

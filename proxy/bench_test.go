@@ -47,7 +47,7 @@ func newBenchWorld(b *testing.B, n int, zipSize int) *benchWorld {
 	// memory tier serves hot answers, as in the proxyserver.
 	mem := &cache.MemStore{MaxBytes: 32 << 20}
 	warm := &cache.Cache{Next: failing{fmt.Errorf("upstream must not be asked")}, Store: &cache.Tiered{Fast: mem, Slow: store}}
-	w.ours = httptest.NewServer(&Handler{Resolver: warm, Store: mem})
+	w.ours = httptest.NewServer(&Handler{Resolver: warm, Memory: mem})
 	w.fileServer = httptest.NewServer(http.FileServer(http.Dir(store.Dir)))
 	b.Cleanup(w.ours.Close)
 	b.Cleanup(w.fileServer.Close)

@@ -55,7 +55,7 @@ func Example() {
 			Next:  &checksum.Verify{Next: &upstream.Proxy{URL: upstreamSrv.URL}, GoSum: sums},
 			Store: &cache.Tiered{Fast: memory, Slow: &cache.DirStore{Dir: cacheDir}},
 		},
-		Store: memory, // hot answers straight from memory
+		Memory: memory, // hot answers straight from memory
 	}
 	srv := httptest.NewServer(handler)
 	defer srv.Close()

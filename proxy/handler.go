@@ -70,17 +70,18 @@ type Handler struct {
 	MutableMaxAge  time.Duration
 	NotFoundMaxAge time.Duration
 
-	// Store, if set, is where the Resolver's cache and the SumDBs keep
-	// what they have fetched and verified, in the go command's module
-	// cache layout, whose keys are the protocol's request paths: usually
-	// the memory tier of their cache.Tiered store (goenv.Stack.Memory),
-	// or their cache.DirStore. Immutable answers found there — the .info
-	// and .mod of canonical versions, checksum database lookups and tiles
-	// — are served from it without asking the Resolver, which makes hot
-	// answers cost about what net/http itself costs. Only a store that
-	// verifying layers write belongs here. Zips are always served from the
-	// Resolver (a DirStore's files go out through sendfile).
-	Store cache.Store
+	// Memory, if set, is the memory tier of the store that the
+	// Resolver's cache and the SumDBs keep their answers in (the Fast
+	// store of their cache.Tiered; goenv.Stack.Memory), in the go
+	// command's module cache layout, whose keys are the protocol's request
+	// paths. Immutable answers it holds — the .info and .mod of canonical
+	// versions, checksum database lookups and tiles — are served from it
+	// without asking the Resolver, their headers rendered once and kept
+	// with them (cache.MemStore.Rendered), so that a hot answer costs about
+	// what net/http itself costs. Only a store that verifying layers write
+	// belongs here. Zips are always served from the Resolver (a DirStore's
+	// files go out through sendfile).
+	Memory *cache.MemStore
 
 	// Logger, if set, receives a record for each failed request.
 	Logger *slog.Logger
@@ -105,7 +106,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Path
-	if h.Store != nil && h.serveStored(w, r) {
+	if h.Memory != nil && h.serveHot(w, r) {
 		return
 	}
 	if rest, ok := strings.CutPrefix(p, "/sumdb/"); ok {
@@ -490,11 +491,11 @@ var (
 	octetHeader     = []string{"application/octet-stream"}
 )
 
-// storedType returns the Content-Type header of the answer to p when it
-// is an immutable answer that Store may hold, else nil: the .info or .mod
-// of a canonical version, or a lookup or tile of one of the SumDBs (a
-// lookup only for a module the DB does not skip).
-func (h *Handler) storedType(p string) []string {
+// hotEligible reports whether the answer to p is immutable and may be
+// served from Memory: the .info or .mod of a canonical version, or a
+// lookup or tile of one of the SumDBs (a lookup only for a module the DB
+// does not skip). It allocates nothing for the common, unescaped paths.
+func (h *Handler) hotEligible(p string) bool {
 	if rest, ok := strings.CutPrefix(p, "/sumdb/"); ok {
 		for _, db := range h.SumDBs {
 			if db == nil {
@@ -504,81 +505,97 @@ func (h *Handler) storedType(p string) []string {
 			if !ok {
 				continue
 			}
-			if tile, ok := strings.CutPrefix(op, "tile/"); ok && validTilePath(tile) {
-				return octetHeader
+			if tile, ok := strings.CutPrefix(op, "tile/"); ok {
+				return validTilePath(tile)
 			}
-			if mv, ok := strings.CutPrefix(op, "lookup/"); ok {
-				i := strings.LastIndexByte(mv, '@')
-				if i <= 0 {
-					return nil
-				}
-				path, err := module.UnescapePath(mv[:i])
-				if err != nil || db.Skip(path) {
-					return nil
-				}
-				return textHeader
+			mv, ok := strings.CutPrefix(op, "lookup/")
+			i := strings.LastIndexByte(mv, '@')
+			if !ok || i <= 0 {
+				return false
 			}
-			return nil
+			if db.NoSumDB == "" {
+				return true
+			}
+			path, err := unescape(mv[:i], module.UnescapePath)
+			return err == nil && !db.Skip(path)
 		}
-		return nil
+		return false
 	}
-	_, what, ok := splitModulePath(p)
-	if !ok {
-		return nil
+	enc, what, ok := splitModulePath(p)
+	if !ok || strings.HasPrefix(enc, "modfetch/") {
+		// Not a module path: cache.Cache's keys for mutable answers.
+		return false
 	}
 	file := strings.TrimPrefix(what, "@v/")
-	var ctype []string
-	switch {
-	case strings.HasSuffix(file, ".info"):
-		ctype, file = jsonHeader, file[:len(file)-len(".info")]
-	case strings.HasSuffix(file, ".mod"):
-		ctype, file = textHeader, file[:len(file)-len(".mod")]
-	default:
-		return nil
+	file, ok = strings.CutSuffix(file, ".info")
+	if !ok {
+		if file, ok = strings.CutSuffix(file, ".mod"); !ok {
+			return false
+		}
 	}
-	if v, err := module.UnescapeVersion(file); err != nil || !modfetch.IsCanonical(v) {
-		return nil
-	}
-	return ctype
+	v, err := unescape(file, module.UnescapeVersion)
+	return err == nil && modfetch.IsCanonical(v)
 }
 
-// serveStored answers r from Store when Store holds the immutable answer
-// it asks for, and reports whether it did. Range requests are left to the
+// unescape undoes the "!" escaping of s with f, without allocating when
+// there is none.
+func unescape(s string, f func(string) (string, error)) (string, error) {
+	if !strings.Contains(s, "!") {
+		return s, nil
+	}
+	return f(s)
+}
+
+// serveHot answers r from Memory when it holds the immutable answer r
+// asks for, and reports whether it did. Range requests are left to the
 // Resolver's path.
-func (h *Handler) serveStored(w http.ResponseWriter, r *http.Request) bool {
+func (h *Handler) serveHot(w http.ResponseWriter, r *http.Request) bool {
 	p := r.URL.Path
-	ctype := h.storedType(p)
-	if ctype == nil || r.Header.Get("Range") != "" {
+	if !h.hotEligible(p) || r.Header.Get("Range") != "" {
 		return false
 	}
-	rc, err := h.Store.Get(r.Context(), p[1:])
-	if err != nil {
-		return false
-	}
-	defer rc.Close()
-	st, ok := modfetch.As[modfetch.Stater](rc)
+	v, ok := h.Memory.Rendered(p[1:], renderHot)
 	if !ok {
 		return false
 	}
-	fi, err := st.Stat()
-	if err != nil {
-		return false
+	v.(*hotAnswer).serve(w, r)
+	return true
+}
+
+// A hotAnswer is an immutable answer held in Memory, with its headers.
+type hotAnswer struct {
+	ctype, tag, length []string // header values, shared and never modified
+	body               []byte
+}
+
+// renderHot makes the hotAnswer of the value of key (a request path
+// without its leading "/") for MemStore.Rendered.
+func renderHot(key string, data []byte, _ time.Time) any {
+	ctype := textHeader // .mod, lookups
+	switch {
+	case strings.HasSuffix(key, ".info"):
+		ctype = jsonHeader
+	case strings.HasPrefix(key, "sumdb/") && strings.Contains(key, "/tile/"):
+		ctype = octetHeader
 	}
+	return &hotAnswer{ctype: ctype, tag: []string{etag("/" + key)}, length: []string{strconv.Itoa(len(data))}, body: data}
+}
+
+// serve writes the answer to r: a plain or conditional GET or HEAD.
+func (a *hotAnswer) serve(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr["Cache-Control"] = immutableHeader
-	tag := etag(p)
-	hdr["Etag"] = []string{tag}
-	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || strings.Contains(inm, tag)) {
+	hdr["Etag"] = a.tag
+	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || strings.Contains(inm, a.tag[0])) {
 		w.WriteHeader(http.StatusNotModified)
-		return true
+		return
 	}
-	hdr["Content-Type"] = ctype
-	hdr["Content-Length"] = []string{strconv.FormatInt(fi.Size(), 10)}
+	hdr["Content-Type"] = a.ctype
+	hdr["Content-Length"] = a.length
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		io.Copy(w, rc)
+		w.Write(a.body)
 	}
-	return true
 }
 
 // sizedFile is a freshly opened file whose size is known. It answers

@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/module"
 
@@ -234,4 +236,77 @@ func testConditionalAndRange(t *testing.T, set *fixture.Set, h *Handler) {
 	if r := do(t, h, "GET", "/example.com/hello/@v/v1.1.0.mod", map[string]string{"If-None-Match": mresp.Header.Get("ETag")}); r.StatusCode != http.StatusNotModified {
 		t.Fatalf(".mod If-None-Match: status %d", r.StatusCode)
 	}
+}
+
+// TestHandlerMemory: immutable answers held in Memory are served from it
+// without asking the Resolver, byte for byte as the Resolver's path serves
+// them; anything else, and keys that are not module paths (the cache's
+// mutable answers), go to the Resolver.
+func TestHandlerMemory(t *testing.T) {
+	set := fixture.Standard()
+	set.Revs = map[string]string{"example.com/nomod@v2.0.0": "v2.0.0+incompatible"}
+	next := &countingResolver{Resolver: set}
+	mem := &cache.MemStore{}
+	c := &cache.Cache{Next: next, Store: &cache.Tiered{Fast: mem, Slow: &cache.DirStore{Dir: t.TempDir()}}, MutableTTL: time.Hour}
+	h := &Handler{Resolver: c, Memory: mem}
+	get := func(p string, hdr ...string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", p, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	paths := []string{"/example.com/hello/@v/v1.0.0.info", "/example.com/hello/@v/v1.0.0.mod"}
+	var first []*httptest.ResponseRecorder
+	for _, p := range paths {
+		first = append(first, get(p)) // fetched, stored, promoted
+	}
+	before := next.calls.Load()
+	for i, p := range paths {
+		rec := get(p)
+		if rec.Code != 200 || rec.Body.String() != first[i].Body.String() {
+			t.Fatalf("%s from memory: %d %q, want %q", p, rec.Code, rec.Body, first[i].Body)
+		}
+		for _, k := range []string{"Content-Type", "Content-Length", "Etag", "Cache-Control"} {
+			if rec.Header().Get(k) != first[i].Header().Get(k) {
+				t.Errorf("%s from memory: %s = %q, want %q", p, k, rec.Header().Get(k), first[i].Header().Get(k))
+			}
+		}
+		if rec := get(p, "If-None-Match", first[i].Header().Get("Etag")); rec.Code != http.StatusNotModified {
+			t.Errorf("%s conditional from memory: %d", p, rec.Code)
+		}
+	}
+	if n := next.calls.Load() - before; n != 0 {
+		t.Fatalf("answers held in memory asked the Resolver %d times", n)
+	}
+	// A revision resolved elsewhere is kept under modfetch/, which the
+	// memory path never serves: a request for that key as a module path
+	// reaches the Resolver and is not found.
+	if rec := get("/example.com/nomod/@v/v2.0.0.info"); rec.Code != 200 {
+		t.Fatalf("v2.0.0 resolving to +incompatible: %d %s", rec.Code, rec.Body)
+	}
+	if _, ok := mem.Rendered("modfetch/example.com/nomod/@v/v2.0.0.info", renderHot); !ok {
+		t.Fatal("the mutable answer is not in memory: the next check proves nothing")
+	}
+	if rec := get("/modfetch/example.com/nomod/@v/v2.0.0.info"); rec.Code != http.StatusNotFound {
+		t.Fatalf("a mutable cache entry served as a module's .info: %d %q", rec.Code, rec.Body)
+	}
+}
+
+// countingResolver counts the calls that reach a Resolver.
+type countingResolver struct {
+	modfetch.Resolver
+	calls atomic.Int32
+}
+
+func (c *countingResolver) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
+	c.calls.Add(1)
+	return c.Resolver.Stat(ctx, path, rev)
+}
+
+func (c *countingResolver) GoMod(ctx context.Context, path, version string) ([]byte, error) {
+	c.calls.Add(1)
+	return c.Resolver.GoMod(ctx, path, version)
 }

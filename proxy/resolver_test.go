@@ -30,7 +30,7 @@ func TestServerResolver(t *testing.T) {
 			Next:  &checksum.Verify{Next: src, GoSum: gosum, TempDir: t.TempDir()},
 			Store: &cache.Tiered{Fast: mem, Slow: disk},
 		}
-		srv := httptest.NewServer(&proxy.Handler{Resolver: c, Store: mem})
+		srv := httptest.NewServer(&proxy.Handler{Resolver: c, Memory: mem})
 		t.Cleanup(func() {
 			srv.Close()
 			if err := disk.Flush(context.Background()); err != nil {

@@ -200,7 +200,7 @@ func testSumDBProxying(t *testing.T, withStore bool) {
 	db := &checksum.DB{Key: sdb.Key, URL: dbsrv.URL, Store: &cache.Tiered{Fast: mem, Slow: &cache.DirStore{Dir: t.TempDir()}}, StateDir: t.TempDir(), NoSumDB: "example.com/private,*.corp.example"}
 	h := &Handler{Resolver: set, SumDBs: []*checksum.DB{db}}
 	if withStore {
-		h.Store = mem
+		h.Memory = mem
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()

@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 		return err
 	}
 	// Hot answers are served straight from the stack's memory tier.
-	h := &proxy.Handler{Resolver: stack, Store: stack.Memory, Logger: logger}
+	h := &proxy.Handler{Resolver: stack, Memory: stack.Memory, Logger: logger}
 	if stack.DB != nil {
 		// The database's verified lookups and tiles are kept with the
 		// modules (DIR/download/sumdb, the go command's layout), its tree

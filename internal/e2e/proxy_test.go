@@ -38,7 +38,7 @@ func startProxy(t *testing.T, w *world, private *fixture.Set, goprivate string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler := &proxy.Handler{Resolver: stack, Store: stack.Memory, SumDBs: []*checksum.DB{stack.DB}}
+	handler := &proxy.Handler{Resolver: stack, Memory: stack.Memory, SumDBs: []*checksum.DB{stack.DB}}
 	srv := httptest.NewServer(handler)
 	t.Cleanup(func() {
 		srv.Close()

@@ -126,7 +126,7 @@ func runWarm(n, zipSize int, d time.Duration, conns, rounds int) error {
 	// from which the handler serves hot answers.
 	mem := &cache.MemStore{MaxBytes: 32 << 20}
 	warm := &cache.Cache{Next: nowhere{}, Store: &cache.Tiered{Fast: mem, Slow: store}}
-	ours, err := serve(&proxy.Handler{Resolver: warm, Store: mem})
+	ours, err := serve(&proxy.Handler{Resolver: warm, Memory: mem})
 	if err != nil {
 		return err
 	}
@@ -434,7 +434,7 @@ func runCold(project string, rounds int) error {
 		if err != nil {
 			return err
 		}
-		h := &countingHandler{t0: t0, h: &proxy.Handler{Resolver: stack, Store: stack.Memory, SumDBs: []*checksum.DB{stack.DB}}}
+		h := &countingHandler{t0: t0, h: &proxy.Handler{Resolver: stack, Memory: stack.Memory, SumDBs: []*checksum.DB{stack.DB}}}
 		base, err := serve(h)
 		if err != nil {
 			return err

@@ -1,9 +1,19 @@
 // Package lru is the one way modfetch bounds what it keeps in memory: a
 // map whose entries each have a cost in bytes, holding at most MaxCost of
-// them and evicting the least recently used entries to make room.
+// them and evicting entries not used recently to make room.
+//
+// Eviction is CLOCK (second chance), the usual approximation of least
+// recently used: entries sit on a ring in the order they were added, a
+// hand sweeps it when room is needed, and an entry used since the hand
+// last passed is spared once. Reads take a shared lock and set a flag, so
+// that a hot cache read by many goroutines at once does not serialise
+// them.
 package lru
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // A Cache maps keys to values, bounded by the sum of the entries' costs.
 // Get and Add count as uses. It is safe for concurrent use; it must not
@@ -19,9 +29,9 @@ type Cache[K comparable, V any] struct {
 	// its arguments.
 	Cost func(K, V) int64
 
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	m     map[K]*entry[K, V]
-	root  entry[K, V] // sentinel: root.next is the most recently used
+	hand  *entry[K, V] // the next entry the sweep looks at; nil when empty
 	total int64
 }
 
@@ -29,6 +39,7 @@ type entry[K comparable, V any] struct {
 	key        K
 	val        V
 	cost       int64
+	used       atomic.Bool // used since the hand last passed
 	prev, next *entry[K, V]
 }
 
@@ -47,22 +58,24 @@ func (c *Cache[K, V]) cost(k K, v V) int64 {
 }
 
 // Get returns the value of key and whether there is one, marking it as
-// recently used.
+// used.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.m[key]
 	if !ok {
 		var zero V
 		return zero, false
 	}
-	c.moveToFront(e)
+	if !e.used.Load() {
+		e.used.Store(true)
+	}
 	return e.val, true
 }
 
-// Add sets the value of key, evicting least recently used entries until
-// the total cost is within MaxCost. It reports whether the value is held:
-// a value whose cost alone exceeds MaxCost is not, and then the cache is
+// Add sets the value of key, evicting entries not used recently until the
+// total cost is within MaxCost. It reports whether the value is held: a
+// value whose cost alone exceeds MaxCost is not, and then the cache is
 // left as it was (an older value of key stays).
 func (c *Cache[K, V]) Add(key K, val V) bool {
 	cost := c.cost(key, val)
@@ -74,22 +87,30 @@ func (c *Cache[K, V]) Add(key K, val V) bool {
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = make(map[K]*entry[K, V])
-		c.root.next, c.root.prev = &c.root, &c.root
 	}
-	if e, ok := c.m[key]; ok {
+	e, ok := c.m[key]
+	if ok {
 		c.total += cost - e.cost
 		e.val, e.cost = val, cost
-		c.moveToFront(e)
+		e.used.Store(true)
 	} else {
-		e := &entry[K, V]{key: key, val: val, cost: cost}
+		e = &entry[K, V]{key: key, val: val, cost: cost}
 		c.m[key] = e
 		c.total += cost
-		c.insertFront(e)
+		c.insert(e)
 	}
-	// The new entry is at the front and fits alone, so this stops before
-	// reaching it.
+	// e fits alone and is never the one evicted, so this ends.
 	for c.total > limit {
-		c.remove(c.root.prev)
+		victim := c.hand
+		c.hand = victim.next
+		if victim == e {
+			continue
+		}
+		if victim.used.Load() {
+			victim.used.Store(false)
+			continue
+		}
+		c.remove(victim)
 	}
 	return true
 }
@@ -117,33 +138,40 @@ func (c *Cache[K, V]) RemoveIf(f func(K, V) bool) {
 
 // Len returns the number of entries.
 func (c *Cache[K, V]) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return len(c.m)
 }
 
 // Total returns the sum of the entries' costs.
 func (c *Cache[K, V]) Total() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return c.total
 }
 
-func (c *Cache[K, V]) insertFront(e *entry[K, V]) {
-	e.prev, e.next = &c.root, c.root.next
+// insert puts e on the ring just behind the hand: the sweep reaches it
+// last. c.mu is held.
+func (c *Cache[K, V]) insert(e *entry[K, V]) {
+	if c.hand == nil {
+		e.prev, e.next = e, e
+		c.hand = e
+		return
+	}
+	e.prev, e.next = c.hand.prev, c.hand
 	e.prev.next, e.next.prev = e, e
 }
 
-func (c *Cache[K, V]) moveToFront(e *entry[K, V]) {
-	if c.root.next == e {
-		return
-	}
-	e.prev.next, e.next.prev = e.next, e.prev
-	c.insertFront(e)
-}
-
+// remove drops e from the ring and the map. c.mu is held.
 func (c *Cache[K, V]) remove(e *entry[K, V]) {
-	e.prev.next, e.next.prev = e.next, e.prev
+	if e.next == e {
+		c.hand = nil
+	} else {
+		if c.hand == e {
+			c.hand = e.next
+		}
+		e.prev.next, e.next.prev = e.next, e.prev
+	}
 	e.prev, e.next = nil, nil
 	delete(c.m, e.key)
 	c.total -= e.cost

@@ -7,17 +7,28 @@ import (
 	"testing"
 )
 
-// keys returns c's keys from most to least recently used.
-func keys(c *Cache[string, int]) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// keys returns c's keys, sorted, checking that the ring holds exactly
+// the map's entries.
+func keys(t *testing.T, c *Cache[string, int]) []string {
+	t.Helper()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	var ks []string
-	if c.m == nil {
-		return nil
+	if e := c.hand; e != nil {
+		for {
+			ks = append(ks, e.key)
+			if c.m[e.key] != e || e.next.prev != e {
+				t.Fatalf("ring entry %q is not the map's, or badly linked", e.key)
+			}
+			if e = e.next; e == c.hand {
+				break
+			}
+		}
 	}
-	for e := c.root.next; e != &c.root; e = e.next {
-		ks = append(ks, e.key)
+	if len(ks) != len(c.m) {
+		t.Fatalf("ring holds %d entries, map %d", len(ks), len(c.m))
 	}
+	slices.Sort(ks)
 	return ks
 }
 
@@ -32,12 +43,15 @@ func TestCache(t *testing.T) {
 		name  string
 		max   int64
 		ops   []op
-		keys  []string // most recently used first
+		keys  []string // sorted
 		total int64
 	}{
-		{"fits", 10, []op{{"add", "a", 3, true}, {"add", "b", 3, true}, {"add", "c", 4, true}}, []string{"c", "b", "a"}, 10},
-		{"evicts least recently used", 10, []op{{"add", "a", 3, true}, {"add", "b", 3, true}, {"get", "a", 0, true}, {"add", "c", 5, true}}, []string{"c", "a"}, 8},
+		{"fits", 10, []op{{"add", "a", 3, true}, {"add", "b", 3, true}, {"add", "c", 4, true}}, []string{"a", "b", "c"}, 10},
+		{"evicts the oldest unused", 10, []op{{"add", "a", 3, true}, {"add", "b", 3, true}, {"add", "c", 5, true}}, []string{"b", "c"}, 8},
+		{"spares what was used", 10, []op{{"add", "a", 3, true}, {"add", "b", 3, true}, {"get", "a", 0, true}, {"add", "c", 5, true}}, []string{"a", "c"}, 8},
+		{"spares once", 3, []op{{"add", "a", 1, true}, {"add", "b", 1, true}, {"add", "c", 1, true}, {"get", "a", 0, true}, {"get", "b", 0, true}, {"get", "c", 0, true}, {"add", "d", 1, true}}, []string{"b", "c", "d"}, 3},
 		{"evicts several", 10, []op{{"add", "a", 3, true}, {"add", "b", 3, true}, {"add", "c", 3, true}, {"add", "d", 9, true}}, []string{"d"}, 9},
+		{"never the new value", 10, []op{{"add", "a", 3, true}, {"get", "a", 0, true}, {"add", "b", 10, true}}, []string{"b"}, 10},
 		{"replace changes cost", 10, []op{{"add", "a", 3, true}, {"add", "b", 3, true}, {"add", "a", 7, true}}, []string{"a", "b"}, 10},
 		{"too large is refused, old value kept", 10, []op{{"add", "a", 3, true}, {"add", "a", 11, false}, {"get", "a", 0, true}}, []string{"a"}, 3},
 		{"remove", 10, []op{{"add", "a", 3, true}, {"add", "b", 3, true}, {"remove", "a", 0, false}, {"get", "a", 0, false}}, []string{"b"}, 3},
@@ -60,7 +74,7 @@ func TestCache(t *testing.T) {
 					c.Remove(o.key)
 				}
 			}
-			if got := keys(c); !slices.Equal(got, tt.keys) {
+			if got := keys(t, c); !slices.Equal(got, tt.keys) {
 				t.Errorf("keys = %q, want %q", got, tt.keys)
 			}
 			if c.Total() != tt.total || c.Len() != len(tt.keys) {
@@ -76,7 +90,7 @@ func TestCacheRemoveIf(t *testing.T) {
 		c.Add(fmt.Sprint(i), i)
 	}
 	c.RemoveIf(func(_ string, v int) bool { return v%2 == 0 })
-	if got := keys(c); !slices.Equal(got, []string{"9", "7", "5", "3", "1"}) {
+	if got := keys(t, c); !slices.Equal(got, []string{"1", "3", "5", "7", "9"}) {
 		t.Errorf("keys after RemoveIf = %q", got)
 	}
 	if c.Total() != 5 {
@@ -110,7 +124,7 @@ func TestCacheConcurrent(t *testing.T) {
 		sum += e.cost
 	}
 	c.mu.Unlock()
-	if sum != c.Total() || sum > 50 || len(keys(c)) != c.Len() {
-		t.Fatalf("after concurrent use: entries cost %d, Total %d, list %d, map %d (max 50)", sum, c.Total(), len(keys(c)), c.Len())
+	if n := len(keys(t, c)); sum != c.Total() || sum > 50 || n != c.Len() {
+		t.Fatalf("after concurrent use: entries cost %d, Total %d, ring %d, map %d (max 50)", sum, c.Total(), n, c.Len())
 	}
 }
