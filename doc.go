@@ -33,10 +33,19 @@
 // Proxies' failures are *[HTTPError] values with the redacted URL, the
 // status and the server's short explanation.
 //
+// # Readers and their abilities
+//
+// Zips are streams (io.ReadCloser) that may have more to offer: their
+// verified hash ([Summer]), their size and time ([Stater]), reads at an
+// offset (io.ReaderAt, io.Seeker), the file behind them (*os.File, for
+// sendfile), more readers of one download ([Reopener]). Each ability is a
+// named interface found with [As], through wrappers that pass the bytes on
+// unchanged and say so with an Unwrap method.
+//
 // # Downloading
 //
 // [Download] fetches a version's .info, go.mod and zip through any Resolver,
-// reports their go.sum hashes, and can extract the zip into a module cache
-// exactly as the go command does, so that `go build` with GOPROXY=off uses
-// it.
+// reports their go.sum hashes (taking the zip's from its reader when it is
+// a [Summer]), and can extract the zip into a module cache exactly as the
+// go command does, so that `go build` with GOPROXY=off uses it.
 package modfetch

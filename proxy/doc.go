@@ -22,7 +22,10 @@
 // front of the upstreams to merge identical concurrent requests into one
 // upstream request and to keep answers; with a cache.DirStore, zips are
 // served from disk through the kernel's file-sending path, with Range and
-// conditional requests, and memory use does not grow with zip size.
-// Cache-Control headers let clients and CDNs keep immutable answers
-// forever and mutable ones briefly.
+// conditional requests, and memory use does not grow with zip size. Give
+// the Handler the cache's memory tier (Handler.Memory) and hot immutable
+// answers are served from memory with headers rendered once, kept with
+// the values under the tier's one byte bound. Cache-Control headers let
+// clients and CDNs keep immutable answers forever and mutable ones
+// briefly.
 package proxy
