@@ -20,6 +20,15 @@
 // against the requests the go command made to it.
 //
 //	go run ./internal/loadtest -cold [-project github.com/spf13/cobra@v1.8.0] [-rounds 2]
+//
+// Against another build (-against BIN): this build's warm server and
+// another's (a loadtest built from the code before a change, run with
+// -serve), each in its own process over the same fixture modules, loaded
+// in turn; it reports each one's rate and CPU per request, and their
+// ratios.
+//
+//	go build -o /tmp/lt-before ./internal/loadtest   # on the code before
+//	go run ./internal/loadtest -against /tmp/lt-before -warmrounds 5
 package main
 
 import (
@@ -76,6 +85,8 @@ func main() {
 	clientCPUs = flag.String("clientcpus", "", "run the go command under `taskset -c` with this CPU list (cold)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	verbose = flag.Bool("v", false, "print the request paths of cold runs")
+	serveOnly := flag.Bool("serve", false, "serve a warm world until standard input ends (for -against)")
+	against := flag.String("against", "", "compare warm serving with another build of loadtest, a `binary` run with -serve (the code before a change, say)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -86,9 +97,14 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	var err error
-	if *cold {
+	switch {
+	case *serveOnly:
+		err = runServe(*modules, *zipKB<<10)
+	case *against != "":
+		err = runAgainst(*against, *modules, *zipKB<<10, *duration, *conns, *warmRounds)
+	case *cold:
 		err = runCold(*project, *rounds)
-	} else {
+	default:
 		err = runWarm(*modules, *zipKB<<10, *duration, *conns, *warmRounds)
 	}
 	if err != nil {
@@ -97,12 +113,11 @@ func main() {
 	}
 }
 
-func runWarm(n, zipSize int, d time.Duration, conns, rounds int) error {
-	dir, err := os.MkdirTemp("", "modfetch-loadtest")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+// warmWorld fills dir with a module cache of n fixture modules and
+// returns them and our server over it, composed as the proxyserver
+// composes it: a memory tier in front of the disk, from which the handler
+// serves hot answers.
+func warmWorld(dir string, n, zipSize int) ([]*fixture.Module, http.Handler, error) {
 	set := fixture.Bulk("load", n, zipSize)
 	mods := set.Modules()
 	store := &cache.DirStore{Dir: dir}
@@ -110,23 +125,33 @@ func runWarm(n, zipSize int, d time.Duration, conns, rounds int) error {
 	ctx := context.Background()
 	for _, m := range mods {
 		if _, err := fill.Stat(ctx, m.Path, m.Version); err != nil {
-			return err
+			return nil, nil, err
 		}
 		if _, err := fill.GoMod(ctx, m.Path, m.Version); err != nil {
-			return err
+			return nil, nil, err
 		}
 		rc, err := fill.Zip(ctx, m.Path, m.Version)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		rc.Close()
 	}
-
-	// As the proxyserver composes it: a memory tier in front of the disk,
-	// from which the handler serves hot answers.
 	mem := &cache.MemStore{MaxBytes: 32 << 20}
 	warm := &cache.Cache{Next: nowhere{}, Store: &cache.Tiered{Fast: mem, Slow: store}}
-	ours, err := serve(&proxy.Handler{Resolver: warm, Memory: mem})
+	return mods, &proxy.Handler{Resolver: warm, Memory: mem}, nil
+}
+
+func runWarm(n, zipSize int, d time.Duration, conns, rounds int) error {
+	dir, err := os.MkdirTemp("", "modfetch-loadtest")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	mods, h, err := warmWorld(dir, n, zipSize)
+	if err != nil {
+		return err
+	}
+	ours, err := serve(h)
 	if err != nil {
 		return err
 	}
