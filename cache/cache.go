@@ -455,26 +455,30 @@ func (c *Cache) storedZip(ctx context.Context, key string) io.ReadCloser {
 }
 
 // A storedZip is a zip read from the store. Its Sum reads the hash
-// recorded beside it when first asked.
+// recorded beside it when asked, until it has found one.
 type storedZip struct {
 	io.ReadCloser
-	c    *Cache
-	key  string // of the .ziphash
-	once sync.Once
-	sum  string
+	c   *Cache
+	key string // of the .ziphash
+
+	mu  sync.Mutex
+	sum string
 }
 
 // Sum implements modfetch.Summer: the h1: hash recorded beside the zip
-// when it was stored, or "" if there is none.
+// when it was stored, or "" if there is none (yet: the hash is stored
+// just after the zip).
 func (z *storedZip) Sum() string {
-	z.once.Do(func() {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.sum == "" {
 		// A small read from the store that has just answered; Sum has no
 		// context of its own.
 		data, err := z.c.get(context.Background(), z.key, 1<<10)
 		if data = bytes.TrimSpace(data); err == nil && h1.ValidZiphash(data) {
 			z.sum = string(data)
 		}
-	})
+	}
 	return z.sum
 }
 
@@ -512,7 +516,9 @@ func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (
 		spare.Close()
 	}
 	if sum != "" {
-		c.put(ctx, ziphashKey(key), []byte(sum))
+		// Even when every caller has left: a zip stored without its hash
+		// would never get one (it is immutable, and not fetched again).
+		c.put(context.WithoutCancel(ctx), ziphashKey(key), []byte(sum))
 	}
 	return nil, nil
 }

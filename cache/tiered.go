@@ -32,9 +32,12 @@ const DefaultMaxFastValue = 64 << 10
 //     store changes.
 //   - Delete deletes from Slow, then from Fast.
 //
-// A Get that reads a value from Slow while a Put or Delete of the same key
-// runs does not promote what it read, so Fast never keeps a value older
-// than Slow's.
+// Fast never keeps a value other than Slow's for long: a Get that reads a
+// value from Slow while a Put or Delete of the same key runs does not
+// promote what it read, and when writes of one key overlap (so that the
+// order in which Slow took them is unknown), the last to finish removes
+// the key from Fast instead of putting its value there. Fast's operations
+// run under a lock, so Fast must not block (a MemStore does not).
 //
 // Fast's own evictions are invisible: a value evicted from Fast is read
 // from Slow again. Fast failing to keep a value (a MemStore too small for
@@ -49,10 +52,16 @@ type Tiered struct {
 	// read, for values another writer put there).
 	MaxFastValue int64
 
-	mu   sync.Mutex
-	seed maphash.Seed
-	once sync.Once
-	gens [256]uint64 // changes of keys, by hash of the key
+	mu    sync.Mutex
+	seed  maphash.Seed
+	once  sync.Once
+	slots [256]slot // writes of keys, by hash of the key
+}
+
+// A slot counts the writes (Puts and Deletes) of the keys that hash to it.
+type slot struct {
+	gen    uint64 // changes at the start and the end of every write
+	active int    // writes under way
 }
 
 func (t *Tiered) maxFast() int64 {
@@ -62,10 +71,31 @@ func (t *Tiered) maxFast() int64 {
 	return t.MaxFastValue
 }
 
-// gen returns the slot of key's change counter.
-func (t *Tiered) gen(key string) *uint64 {
+// slot returns key's slot.
+func (t *Tiered) slot(key string) *slot {
 	t.once.Do(func() { t.seed = maphash.MakeSeed() })
-	return &t.gens[maphash.String(t.seed, key)%uint64(len(t.gens))]
+	return &t.slots[maphash.String(t.seed, key)%uint64(len(t.slots))]
+}
+
+// startWrite records the start of a write of key and returns its slot
+// and the slot's gen once started.
+func (t *Tiered) startWrite(key string) (*slot, uint64) {
+	sl := t.slot(key)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sl.gen++
+	sl.active++
+	return sl, sl.gen
+}
+
+// endWrite records the end of the write started at gen and reports
+// whether no other write of the slot overlapped it (so that Fast may take
+// its value). t.mu is held by the caller.
+func (t *Tiered) endWrite(sl *slot, gen uint64) (alone bool) {
+	alone = sl.gen == gen && sl.active == 1
+	sl.gen++
+	sl.active--
+	return alone
 }
 
 // Get implements [Store].
@@ -73,9 +103,9 @@ func (t *Tiered) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if rc, err := t.Fast.Get(ctx, key); err == nil {
 		return rc, nil
 	}
-	g := t.gen(key)
+	sl := t.slot(key)
 	t.mu.Lock()
-	before := *g
+	before := sl.gen
 	t.mu.Unlock()
 	rc, err := t.Slow.Get(ctx, key)
 	if err != nil {
@@ -101,7 +131,7 @@ func (t *Tiered) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		return t.Slow.Get(ctx, key)
 	}
 	t.mu.Lock()
-	if *g == before {
+	if sl.gen == before && sl.active == 0 {
 		t.Fast.Put(ctx, key, bytes.NewReader(data))
 	}
 	t.mu.Unlock()
@@ -112,14 +142,18 @@ func (t *Tiered) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 func (t *Tiered) Put(ctx context.Context, key string, r io.Reader) error {
 	limit := t.maxFast()
 	tee := &headCopy{r: r, limit: limit}
-	if err := t.Slow.Put(ctx, key, tee); err != nil {
-		return err
-	}
-	g := t.gen(key)
+	sl, gen := t.startWrite(key)
+	err := t.Slow.Put(ctx, key, tee)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	*g++
-	if limit >= 0 && !tee.over {
+	alone := t.endWrite(sl, gen)
+	if err != nil {
+		if !alone {
+			t.Fast.Delete(context.WithoutCancel(ctx), key)
+		}
+		return err
+	}
+	if alone && limit >= 0 && !tee.over {
 		if err := t.Fast.Put(ctx, key, bytes.NewReader(tee.buf)); err == nil {
 			return nil
 		}
@@ -133,14 +167,15 @@ func (t *Tiered) Put(ctx context.Context, key string, r io.Reader) error {
 
 // Delete implements [Store].
 func (t *Tiered) Delete(ctx context.Context, key string) error {
-	if err := t.Slow.Delete(ctx, key); err != nil {
-		return err
-	}
-	g := t.gen(key)
+	sl, gen := t.startWrite(key)
+	err := t.Slow.Delete(ctx, key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	*g++
-	return t.Fast.Delete(context.WithoutCancel(ctx), key)
+	t.endWrite(sl, gen)
+	if ferr := t.Fast.Delete(context.WithoutCancel(ctx), key); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // headCopy reads r, keeping a copy of what it reads as long as that is

@@ -138,3 +138,68 @@ func TestTieredSlowFailure(t *testing.T) {
 		t.Fatalf("Fast after a refused Put: %q", got)
 	}
 }
+
+// holdingStore is a MemStore whose first Put (or Delete) waits, after it
+// has stored (or deleted), for release before it returns; entered is
+// closed when it waits.
+type holdingStore struct {
+	MemStore
+	release, entered chan struct{}
+	held             atomic.Bool
+}
+
+func (h *holdingStore) hold() {
+	if !h.held.Swap(true) {
+		close(h.entered)
+		<-h.release
+	}
+}
+
+func (h *holdingStore) Put(ctx context.Context, key string, r io.Reader) error {
+	err := h.MemStore.Put(ctx, key, r)
+	h.hold()
+	return err
+}
+
+func (h *holdingStore) Delete(ctx context.Context, key string) error {
+	err := h.MemStore.Delete(ctx, key)
+	h.hold()
+	return err
+}
+
+// TestTieredOverlappingWrites: when writes of one key overlap, the first
+// to reach Slow may be the last to return; Fast then keeps neither value,
+// so that reads see Slow's, and a deleted key stays deleted.
+func TestTieredOverlappingWrites(t *testing.T) {
+	ctx := context.Background()
+	for _, second := range []string{"put", "delete"} {
+		t.Run(second, func(t *testing.T) {
+			slow := &holdingStore{release: make(chan struct{}), entered: make(chan struct{})}
+			tr := &Tiered{Fast: &MemStore{}, Slow: slow}
+			done := make(chan error, 1)
+			// The first write reaches Slow first and returns last.
+			go func() { done <- tr.Put(ctx, "k", strings.NewReader("first")) }()
+			<-slow.entered
+			var err error
+			if second == "put" {
+				err = tr.Put(ctx, "k", strings.NewReader("second"))
+			} else {
+				err = tr.Delete(ctx, "k")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			close(slow.release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if second == "put" {
+				if got := reader(t)(tr.Get(ctx, "k")); string(got) != "second" {
+					t.Fatalf("Tiered.Get = %q after overlapping writes; Slow took %q last", got, "second")
+				}
+			} else if _, err := tr.Get(ctx, "k"); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("Tiered.Get after a Delete that overlapped a Put: %v, want not found", err)
+			}
+		})
+	}
+}

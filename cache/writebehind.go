@@ -10,10 +10,10 @@ import (
 	"os"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modfetch/modfetch/internal/background"
-	"github.com/modfetch/modfetch/internal/ctxio"
 	"github.com/modfetch/modfetch/internal/fileinfo"
 )
 
@@ -40,21 +40,26 @@ const maxWriters = 256
 //
 // A value is held — in memory up to 64 KiB, else in an unlinked temporary
 // file — from the moment Put returns until Next has it, and Get serves it
-// from there meanwhile (with the abilities of a MemStore's reader). Delete
-// is written behind too. For one key, writes reach Next in the order of
-// the calls, and a value replaced before its write started is never
-// written. Put is all or nothing like any Store's: if r fails or ctx ends
-// while Put reads it, nothing is held and nothing changes.
+// from there meanwhile (the reader of a value held in a file has
+// io.ReaderAt, io.Seeker and modfetch.Stater). Delete is written behind
+// too. For one key, writes reach Next in the order of the calls, and a
+// value replaced before its write started is never written. Put is all or
+// nothing like any Store's: if r fails or ctx ends while Put reads it,
+// nothing is held and nothing changes.
 //
-// The bytes held are bounded by MaxBytes: a Put that would go past the
-// bound waits, before it returns, until enough held values have been
-// written (a value larger than the bound waits until nothing else is
-// held), so that a store slower than its callers slows them down instead
-// of filling memory or disk. A background write that fails is logged and
-// its value dropped: later Gets miss, as after an eviction. So a value
-// that Next refuses (a MemStore too small for it) is accepted by Put and
-// then dropped; put a WriteBehind only in front of a store that takes what
-// its callers put.
+// The bytes held, counting those of the values Puts are still reading,
+// are bounded by MaxBytes: while the bound is passed and values wait to be
+// written, a Put reading a large value waits between its chunks of 64 KiB
+// until writes have made room, so that a store slower than its callers
+// slows them down instead of filling memory or disk. (Each Put may go past
+// the bound by one chunk, and small values are never held up.)
+//
+// A background write that fails (or takes longer than Timeout) is logged
+// and its value dropped; for a failed Put, the key is then deleted from
+// Next too, as far as Next allows, so that later Gets miss, as after an
+// eviction, rather than see an older value. So a value that Next refuses
+// (a MemStore too small for it) is accepted by Put and then dropped; put a
+// WriteBehind only in front of a store that takes what its callers put.
 //
 // Flush waits until everything held has been written. Set the fields
 // before first use and do not change them afterwards.
@@ -81,8 +86,10 @@ type WriteBehind struct {
 
 	mu      sync.Mutex
 	keys    map[string]*keyWrites
-	held    int64         // bytes of the values in keys
+	held    int64         // bytes of the values being read and of those in keys
+	queued  int64         // bytes of the values in keys
 	room    chan struct{} // closed when held shrinks
+	empty   chan struct{} // closed when keys empties
 	waiters int           // Puts waiting for room
 }
 
@@ -151,7 +158,28 @@ func (w *WriteBehind) Put(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("cache: put %s: %w", key, err)
 	}
 	w.mu.Lock()
-	for w.held > 0 && w.held+hv.size > w.maxBytes() {
+	w.enqueue(key, hv)
+	w.mu.Unlock()
+	w.startWriter(key)
+	return nil
+}
+
+// count adds n bytes to those held (n < 0 removes them), waking Puts
+// waiting for room when they shrink. w.mu is held.
+func (w *WriteBehind) count(n int64) {
+	w.held += n
+	if n < 0 && w.room != nil {
+		close(w.room)
+		w.room = nil
+	}
+}
+
+// waitRoom waits while the bytes held pass the bound and values wait to
+// be written (whose writes will make room), or until ctx ends.
+func (w *WriteBehind) waitRoom(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.held > w.maxBytes() && w.queued > 0 {
 		if w.room == nil {
 			w.room = make(chan struct{})
 		}
@@ -167,14 +195,9 @@ func (w *WriteBehind) Put(ctx context.Context, key string, r io.Reader) error {
 		w.mu.Lock()
 		w.waiters--
 		if err != nil {
-			w.releaseLocked(hv)
-			w.mu.Unlock()
-			return fmt.Errorf("cache: put %s: %w", key, err)
+			return err
 		}
 	}
-	w.enqueue(key, hv)
-	w.mu.Unlock()
-	w.startWriter(key)
 	return nil
 }
 
@@ -197,13 +220,42 @@ func (w *WriteBehind) Delete(ctx context.Context, key string) error {
 // it when it shuts down, so that what it fetched is not lost.
 func (w *WriteBehind) Flush(ctx context.Context) error {
 	w.init()
-	return w.bg.Wait(ctx)
+	for {
+		w.mu.Lock()
+		if len(w.keys) == 0 {
+			w.mu.Unlock()
+			return w.bg.Wait(ctx)
+		}
+		if w.empty == nil {
+			w.empty = make(chan struct{})
+		}
+		empty := w.empty
+		w.mu.Unlock()
+		select {
+		case <-empty:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
 }
 
 // hold reads r to its end into a new heldValue (with one reference, the
-// caller's).
+// caller's), counting its bytes as held as they arrive.
 func (w *WriteBehind) hold(ctx context.Context, key string, r io.Reader) (*heldValue, error) {
 	hv := &heldValue{w: w, name: path.Base(key), refs: 1}
+	var counted int64 // bytes counted as held so far
+	ok := false
+	defer func() {
+		held := int64(0)
+		if ok {
+			held = hv.size
+		} else {
+			hv.close()
+		}
+		w.mu.Lock()
+		w.count(held - counted)
+		w.mu.Unlock()
+	}()
 	buf := make([]byte, 0, 4<<10)
 	for int64(len(buf)) <= maxHeldInMemory {
 		if err := ctx.Err(); err != nil {
@@ -216,13 +268,15 @@ func (w *WriteBehind) hold(ctx context.Context, key string, r io.Reader) (*heldV
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			hv.data, hv.size, hv.modTime = buf, int64(len(buf)), time.Now()
+			ok = true
 			return hv, nil
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	// Large: spill into an unlinked temporary file.
+	// Large: spill into an unlinked temporary file, a chunk at a time,
+	// waiting for room between chunks.
 	f, err := os.CreateTemp(w.TempDir, "modfetch-writebehind-*")
 	if err != nil {
 		return nil, err
@@ -233,13 +287,35 @@ func (w *WriteBehind) hold(ctx context.Context, key string, r io.Reader) (*heldV
 		hv.tmpName = f.Name()
 	}
 	hv.f = f
-	n, err := io.Copy(f, io.MultiReader(bytes.NewReader(buf), ctxio.Reader(ctx, r)))
-	if err != nil {
-		hv.close()
-		return nil, err
+	chunk := buf[:cap(buf)]
+	for n := len(buf); ; {
+		if _, err := f.Write(chunk[:n]); err != nil {
+			return nil, err
+		}
+		w.mu.Lock()
+		w.count(int64(n))
+		counted += int64(n)
+		w.mu.Unlock()
+		if err := w.waitRoom(ctx); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, context.Cause(ctx)
+		}
+		var rerr error
+		n, rerr = io.ReadFull(r, chunk)
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			if _, err := f.Write(chunk[:n]); err != nil {
+				return nil, err
+			}
+			hv.size, hv.modTime = counted+int64(n), time.Now()
+			ok = true
+			return hv, nil
+		}
+		if rerr != nil {
+			return nil, rerr
+		}
 	}
-	hv.size, hv.modTime = n, time.Now()
-	return hv, nil
 }
 
 // enqueue makes hv (nil: a delete) key's latest operation, taking over
@@ -259,7 +335,7 @@ func (w *WriteBehind) enqueue(key string, hv *heldValue) {
 	kw.latest = hv
 	kw.version++
 	if hv != nil {
-		w.held += hv.size
+		w.queued += hv.size
 	}
 }
 
@@ -299,8 +375,18 @@ func (w *WriteBehind) write(key string, kw *keyWrites) {
 			w.release(hv)
 		}
 		cancel()
-		if err != nil && w.Logger != nil {
-			w.Logger.Warn("cache write failed", "key", key, "error", err)
+		if err != nil {
+			if w.Logger != nil {
+				w.Logger.Warn("cache write failed", "key", key, "error", err)
+			}
+			if hv != nil {
+				// Not an older value in place of the one dropped.
+				ctx, cancel := context.WithTimeout(context.Background(), cmpOr(w.Timeout, DefaultWriteBehindTimeout))
+				if err := w.Next.Delete(ctx, key); err != nil && w.Logger != nil {
+					w.Logger.Warn("cache delete after a failed write failed", "key", key, "error", err)
+				}
+				cancel()
+			}
 		}
 
 		w.mu.Lock()
@@ -309,6 +395,10 @@ func (w *WriteBehind) write(key string, kw *keyWrites) {
 				w.unhold(hv)
 			}
 			delete(w.keys, key)
+			if len(w.keys) == 0 && w.empty != nil {
+				close(w.empty)
+				w.empty = nil
+			}
 			w.mu.Unlock()
 			return
 		}
@@ -319,12 +409,9 @@ func (w *WriteBehind) write(key string, kw *keyWrites) {
 // unhold drops hv from the values held, waking Puts waiting for room.
 // w.mu is held.
 func (w *WriteBehind) unhold(hv *heldValue) {
-	w.held -= hv.size
+	w.queued -= hv.size
+	w.count(-hv.size)
 	w.releaseLocked(hv)
-	if w.room != nil {
-		close(w.room)
-		w.room = nil
-	}
 }
 
 func (w *WriteBehind) release(hv *heldValue) {
@@ -366,23 +453,55 @@ func (hv *heldValue) reader() io.ReadCloser {
 		hv.w.release(hv) // memory needs no reference
 		return newValueReader(hv.name, hv.data, hv.modTime)
 	}
-	return &heldReader{SectionReader: io.NewSectionReader(hv.f, 0, hv.size), hv: hv}
+	return &heldReader{sr: io.NewSectionReader(hv.f, 0, hv.size), hv: hv}
 }
 
 // A heldReader reads a value held in a file. Besides io.ReadCloser it
-// has the abilities io.ReaderAt, io.Seeker and modfetch.Stater.
+// has the abilities io.ReaderAt, io.Seeker and modfetch.Stater. After
+// Close, its methods fail with fs.ErrClosed.
 type heldReader struct {
-	*io.SectionReader
-	hv   *heldValue
-	once sync.Once
+	sr     *io.SectionReader
+	hv     *heldValue
+	closed atomic.Bool
+}
+
+func (r *heldReader) errClosed(op string) error {
+	return &fs.PathError{Op: op, Path: r.hv.name, Err: fs.ErrClosed}
+}
+
+func (r *heldReader) Read(p []byte) (int, error) {
+	if r.closed.Load() {
+		return 0, r.errClosed("read")
+	}
+	return r.sr.Read(p)
+}
+
+func (r *heldReader) ReadAt(p []byte, off int64) (int, error) {
+	if r.closed.Load() {
+		return 0, r.errClosed("read")
+	}
+	return r.sr.ReadAt(p, off)
+}
+
+func (r *heldReader) Seek(offset int64, whence int) (int64, error) {
+	if r.closed.Load() {
+		return 0, r.errClosed("seek")
+	}
+	return r.sr.Seek(offset, whence)
 }
 
 func (r *heldReader) Close() error {
-	r.once.Do(func() { r.hv.w.release(r.hv) })
+	if r.closed.Swap(true) {
+		return r.errClosed("close")
+	}
+	r.hv.w.release(r.hv)
 	return nil
 }
 
 func (r *heldReader) Stat() (fs.FileInfo, error) {
+	if r.closed.Load() {
+		return nil, r.errClosed("stat")
+	}
 	return fileinfo.New(r.hv.name, r.hv.size, 0o444, r.hv.modTime), nil
 }
 

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,13 +176,16 @@ func TestWriteBehindDelete(t *testing.T) {
 	}
 }
 
-// TestWriteBehindBound: a Put that would hold more than MaxBytes waits
-// until a write makes room; one whose ctx ends meanwhile holds nothing.
+// TestWriteBehindBound: past MaxBytes, while values wait to be written,
+// a Put reading a large value waits until a write makes room; one whose
+// ctx ends meanwhile holds nothing.
 func TestWriteBehindBound(t *testing.T) {
 	store := &gatedStore{gate: make(chan struct{})}
 	w := &WriteBehind{Next: store, MaxBytes: 100 << 10}
 	ctx := context.Background()
-	big := bytes.Repeat([]byte("x"), 60<<10)
+	big := bytes.Repeat([]byte("x"), 200<<10)
+	// The first large value is held whole: nothing waits to be written
+	// that would make room.
 	if err := w.Put(ctx, "a", bytes.NewReader(big)); err != nil {
 		t.Fatal(err)
 	}
@@ -191,12 +194,18 @@ func TestWriteBehindBound(t *testing.T) {
 		defer w.mu.Unlock()
 		return w.waiters == 1
 	}
+	heldBytes := func() int64 {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.held
+	}
 	// A Put whose ctx ends while it waits.
 	cctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- w.Put(cctx, "b", bytes.NewReader(big)) }()
-	for !waiting() {
-		runtime.Gosched()
+	fixture.WaitFor(t, "the second Put to wait for room", waiting)
+	if n := heldBytes(); n > int64(len(big))+maxHeldInMemory+1 {
+		t.Fatalf("%d bytes held with a Put waiting, want at most one value and one chunk", n)
 	}
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
@@ -205,12 +214,13 @@ func TestWriteBehindBound(t *testing.T) {
 	if _, err := w.Get(ctx, "b"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a Put that failed left a value: %v", err)
 	}
-	// A Put that waits, then proceeds when the first write is done.
+	if n := heldBytes(); n != int64(len(big)) {
+		t.Fatalf("%d bytes held after the failed Put, want %d", n, len(big))
+	}
+	// A Put that waits, then goes on when the first write is done.
 	done := make(chan error, 1)
 	go func() { done <- w.Put(ctx, "c", bytes.NewReader(big)) }()
-	for !waiting() {
-		runtime.Gosched()
-	}
+	fixture.WaitFor(t, "the third Put to wait for room", waiting)
 	select {
 	case err := <-done:
 		t.Fatalf("Put over the bound returned (%v) while nothing was written", err)
@@ -224,6 +234,81 @@ func TestWriteBehindBound(t *testing.T) {
 	if n := store.puts.Load(); n != 2 {
 		t.Fatalf("%d writes reached the store, want 2", n)
 	}
+	if n := heldBytes(); n != 0 {
+		t.Fatalf("%d bytes held after Flush", n)
+	}
+}
+
+// keyGatedStore delays the Puts of key "k" until gateK is closed, and
+// every other Put until gate is.
+type keyGatedStore struct {
+	MemStore
+	gate, gateK chan struct{}
+}
+
+func (g *keyGatedStore) Put(ctx context.Context, key string, r io.Reader) error {
+	if key == "k" {
+		<-g.gateK
+	} else {
+		<-g.gate
+	}
+	return g.MemStore.Put(ctx, key, r)
+}
+
+// TestWriteBehindFlushWaitsForForegroundWrites: with every background
+// slot busy, a write runs in its caller's goroutine; Flush waits for it
+// and for the values queued behind it.
+func TestWriteBehindFlushWaitsForForegroundWrites(t *testing.T) {
+	store := &keyGatedStore{gate: make(chan struct{}), gateK: make(chan struct{})}
+	w := &WriteBehind{Next: store}
+	ctx := context.Background()
+	for i := range maxWriters {
+		if err := w.Put(ctx, fmt.Sprintf("busy/%d", i), strings.NewReader("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fg := make(chan error, 1)
+	go func() { fg <- w.Put(ctx, "k", strings.NewReader("first")) }() // writes in the foreground
+	fixture.WaitFor(t, "the foreground write to start", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		kw := w.keys["k"]
+		return kw != nil && kw.running
+	})
+	if err := w.Put(ctx, "k", strings.NewReader("second")); err != nil {
+		t.Fatal(err)
+	}
+	// The background writes end; the foreground one is still held.
+	close(store.gate)
+	fixture.WaitFor(t, "the background writes to end", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return len(w.keys) == 1
+	})
+	// What the store has when Flush returns: Flush must be waiting (or
+	// have returned, wrongly) before the foreground write may go on.
+	flushed := make(chan string, 1)
+	var returned atomic.Bool
+	go func() {
+		if err := w.Flush(ctx); err != nil {
+			t.Error(err)
+		}
+		returned.Store(true)
+		data, _ := ReadValue(ctx, &store.MemStore, "k", 100)
+		flushed <- string(data)
+	}()
+	fixture.WaitFor(t, "Flush to wait or return", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.empty != nil || returned.Load()
+	})
+	close(store.gateK)
+	if got := <-flushed; got != "second" {
+		t.Fatalf("when Flush returned the store had %q, want the last value", got)
+	}
+	if err := <-fg; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // failingPutStore fails every Put.
@@ -234,11 +319,14 @@ func (f *failingPutStore) Put(ctx context.Context, key string, r io.Reader) erro
 }
 
 // TestWriteBehindFailureLogged: a background write that fails is logged,
-// and its value is dropped rather than kept forever.
+// and its value is dropped rather than kept forever; the key then misses
+// rather than showing the value it replaced.
 func TestWriteBehindFailureLogged(t *testing.T) {
 	var logs syncBuffer
-	w := &WriteBehind{Next: &failingPutStore{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	next := &failingPutStore{}
+	w := &WriteBehind{Next: next, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	ctx := context.Background()
+	next.MemStore.Put(ctx, "k", strings.NewReader("older"))
 	if err := w.Put(ctx, "k", strings.NewReader("v")); err != nil {
 		t.Fatal(err)
 	}
