@@ -106,8 +106,8 @@ func (m *MemStore) Put(ctx context.Context, key string, r io.Reader) error {
 	}
 	limit := m.limit()
 	v, err := readMemValue(ctx, r, limit)
-	if errors.Is(err, modfetch.ErrTooLarge) {
-		return fmt.Errorf("cache: put %s: value %w for the store (limit %d bytes)", key, err, limit)
+	if err == errOverLimit {
+		return fmt.Errorf("cache: put %s: %w (limit %d bytes)", key, err, limit)
 	}
 	if err != nil {
 		return fmt.Errorf("cache: put %s: %w", key, err)
@@ -173,8 +173,12 @@ const (
 	maxMemChunk = 1 << 20
 )
 
+// errOverLimit is the failure of a value larger than the whole store
+// (and not a reader's own failure that wraps modfetch.ErrTooLarge).
+var errOverLimit = fmt.Errorf("value %w for the store", modfetch.ErrTooLarge)
+
 // readMemValue reads r to its end into a new memValue. It reads at most
-// limit+1 bytes and fails with modfetch.ErrTooLarge if r holds more than limit. It
+// limit+1 bytes and fails with errOverLimit if r holds more than limit. It
 // checks ctx before every Read.
 func readMemValue(ctx context.Context, r io.Reader, limit int64) (*memValue, error) {
 	v := new(memValue)
@@ -199,7 +203,7 @@ func readMemValue(ctx context.Context, r io.Reader, limit int64) (*memValue, err
 		}
 		buf = buf[:len(buf)+n]
 		if v.size+int64(len(buf)) > limit {
-			return nil, modfetch.ErrTooLarge
+			return nil, errOverLimit
 		}
 		if err == io.EOF {
 			break

@@ -2,7 +2,9 @@ package checksum_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modfetch/modfetch"
@@ -35,10 +37,14 @@ func TestVerifyResolver(t *testing.T) {
 	})
 	t.Run("DB", func(t *testing.T) {
 		sdb := fixture.NewSumDB("sum.example.com", lines)
-		srv := httptest.NewServer(sdb)
+		var requests atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			sdb.ServeHTTP(w, r)
+		}))
 		t.Cleanup(srv.Close)
 		resolvertest.Run(t, func(t *testing.T, src modfetch.Resolver) modfetch.Resolver {
 			return &checksum.Verify{Next: src, DB: &checksum.DB{Key: sdb.Key, URL: srv.URL}, TempDir: t.TempDir()}
-		}, resolvertest.Options{Decorator: true})
+		}, resolvertest.Options{Decorator: true, Requests: requests.Load})
 	})
 }

@@ -2,7 +2,9 @@ package proxy_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modfetch/modfetch"
@@ -23,6 +25,7 @@ func TestServerResolver(t *testing.T) {
 		gosum.Add(m.Path, m.Version, false, m.ZipSum)
 		gosum.Add(m.Path, m.Version, true, m.ModSum)
 	}
+	var requests atomic.Int64
 	resolvertest.Run(t, func(t *testing.T, src modfetch.Resolver) modfetch.Resolver {
 		mem := &cache.MemStore{}
 		disk := &cache.WriteBehind{Next: &cache.DirStore{Dir: t.TempDir()}}
@@ -30,7 +33,11 @@ func TestServerResolver(t *testing.T) {
 			Next:  &checksum.Verify{Next: src, GoSum: gosum, TempDir: t.TempDir()},
 			Store: &cache.Tiered{Fast: mem, Slow: disk},
 		}
-		srv := httptest.NewServer(&proxy.Handler{Resolver: c, Memory: mem})
+		h := &proxy.Handler{Resolver: c, Memory: mem}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			h.ServeHTTP(w, r)
+		}))
 		t.Cleanup(func() {
 			srv.Close()
 			if err := disk.Flush(context.Background()); err != nil {
@@ -38,5 +45,5 @@ func TestServerResolver(t *testing.T) {
 			}
 		})
 		return &upstream.Proxy{URL: srv.URL, Retry: modfetch.Retry{Attempts: 1}}
-	}, resolvertest.Options{})
+	}, resolvertest.Options{Requests: requests.Load})
 }

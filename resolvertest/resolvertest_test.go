@@ -3,6 +3,7 @@ package resolvertest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,8 +35,12 @@ func (l *layer) ctx(ctx context.Context) context.Context {
 }
 
 func (l *layer) err(err error) error {
-	if err != nil && l.broken == "hides-not-found" {
+	switch {
+	case err == nil:
+	case l.broken == "hides-not-found":
 		return fmt.Errorf("%v", err)
+	case l.broken == "all-not-found":
+		return modfetch.NotExist(err)
 	}
 	return err
 }
@@ -57,6 +62,9 @@ func (l *layer) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 }
 
 func (l *layer) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
+	if l.broken == "latest-not-found" {
+		return nil, modfetch.NotExist(errors.New("no latest here"))
+	}
 	info, err := l.next.Latest(l.ctx(ctx), path)
 	return info, l.err(err)
 }
@@ -84,6 +92,29 @@ func (l *layer) Zip(ctx context.Context, path, version string) (io.ReadCloser, e
 		return io.NopCloser(bytes.NewReader(data)), nil
 	case "lying-sum":
 		return lyingSum{rc}, nil
+	case "buffers-exact":
+		// The whole zip in one buffer of its size, then a file.
+		defer rc.Close()
+		st, ok := modfetch.As[modfetch.Stater](rc)
+		if !ok {
+			return nil, errors.New("no size")
+		}
+		fi, err := st.Stat()
+		if err != nil {
+			return nil, err
+		}
+		buf := make([]byte, fi.Size())
+		if _, err := io.ReadFull(rc, buf); err != nil {
+			return nil, err
+		}
+		f, err := os.CreateTemp("", "resolvertest-*")
+		if err != nil {
+			return nil, err
+		}
+		os.Remove(f.Name())
+		f.Write(buf)
+		f.Seek(0, io.SeekStart)
+		return f, nil
 	}
 	return rc, nil
 }
@@ -99,6 +130,9 @@ func (l walkingLayer) Try(path string, fn func(modfetch.Resolver) error) error {
 	w, ok := l.next.(modfetch.Walker)
 	if !ok {
 		return fn(l)
+	}
+	if l.broken == "raw-walker" {
+		return w.Try(path, fn)
 	}
 	return w.Try(path, func(alt modfetch.Resolver) error {
 		return fn(walkingLayer{&layer{next: alt, broken: l.broken}})
@@ -131,12 +165,16 @@ func TestSuiteCatches(t *testing.T) {
 		{"none", ""},
 		{"io-on-invalid-path", "InvalidPath"},
 		{"hides-not-found", "NotFound"},
+		{"all-not-found", "Failures"},
+		{"latest-not-found", "Answers"},
 		{"unsorted", "Answers"},
 		{"wrong-mod", "Answers"},
 		{"ignores-ctx", "Cancel"},
 		{"buffers-zips", "StreamsZips"},
+		{"buffers-exact", "StreamsZips"},
 		{"lying-sum", "ZipAbilities"},
 		{"no-walker", "Walker"},
+		{"raw-walker", "Walker"},
 	} {
 		t.Run(tt.broken, func(t *testing.T) {
 			// A broken layer runs only the test that must catch it.

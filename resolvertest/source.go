@@ -38,7 +38,7 @@ type Module struct {
 
 // bigSize is the size of the incompressible file in the big module,
 // whose zip the streaming test reads.
-const bigSize = 2 << 20
+const bigSize = 4 << 20
 
 // Modules returns the suite's test modules: several versions of a
 // module, a path with capitals (escaped with "!"), a pre-release, a major
@@ -163,6 +163,7 @@ type Source struct {
 	mu      sync.Mutex
 	held    chan struct{} // when not nil, calls wait for it to be closed
 	waiting int           // calls waiting
+	fail    error         // when not nil, the error of every call
 }
 
 // NewSource returns a Source of mods.
@@ -205,6 +206,14 @@ func (s *Source) Release() {
 	}
 }
 
+// Fail makes every call that reaches the Source's modules fail with err,
+// in the module's context, until Fail(nil).
+func (s *Source) Fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = err
+}
+
 // Waiting returns the number of calls waiting because of Hold.
 func (s *Source) Waiting() int {
 	s.mu.Lock()
@@ -218,11 +227,14 @@ func (s *Source) enter(ctx context.Context, p, version string) error {
 	}
 	s.calls.Add(1)
 	s.mu.Lock()
-	held := s.held
-	if held != nil {
+	held, fail := s.held, s.fail
+	if held != nil && fail == nil {
 		s.waiting++
 	}
 	s.mu.Unlock()
+	if fail != nil {
+		return &module.ModuleError{Path: p, Version: version, Err: fail}
+	}
 	if held == nil {
 		return nil
 	}
