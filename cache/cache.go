@@ -217,9 +217,13 @@ func (c *Cache) putMutable(ctx context.Context, key string, body []byte) {
 }
 
 // encodeInfo is the content of a .info file: info as the go command
-// keeps it (Info.Clean).
+// keeps it (Info.Clean). It is nil when info cannot be encoded (a time
+// outside the years 0 to 9999), and then nothing is stored.
 func encodeInfo(info *modfetch.Info) []byte {
-	data, _ := json.Marshal(info.Clean())
+	data, err := json.Marshal(info.Clean())
+	if err != nil {
+		return nil
+	}
 	return data
 }
 
@@ -244,7 +248,9 @@ func (c *Cache) putInfo(ctx context.Context, path string, info *modfetch.Info) {
 	if err != nil {
 		return
 	}
-	c.put(ctx, key, encodeInfo(info))
+	if data := encodeInfo(info); data != nil {
+		c.put(ctx, key, data)
+	}
 }
 
 // ensureInfo keeps info as its canonical version's .info unless one is
@@ -309,7 +315,9 @@ func (c *Cache) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 			c.ensureInfo(ctx, path, info)
 		}
 		if info.Version != rev && mkey != "" {
-			c.putMutable(ctx, mkey, encodeInfo(info))
+			if data := encodeInfo(info); data != nil {
+				c.putMutable(ctx, mkey, data)
+			}
 		}
 		return info, nil
 	})
@@ -341,7 +349,9 @@ func (c *Cache) Latest(ctx context.Context, path string) (*modfetch.Info, error)
 		if modfetch.IsCanonical(info.Version) {
 			c.ensureInfo(ctx, path, info)
 		}
-		c.putMutable(ctx, mkey, encodeInfo(info))
+		if data := encodeInfo(info); data != nil {
+			c.putMutable(ctx, mkey, data)
+		}
 		return info, nil
 	})
 	return copyInfo(info), err

@@ -743,3 +743,41 @@ func TestZipSourceLimit(t *testing.T) {
 		t.Fatalf("short zip: %q, %v, %v", data, err, ok.err)
 	}
 }
+
+// farFuture answers Stat and Latest with a time JSON cannot encode.
+type farFuture struct{ modfetch.Resolver }
+
+func (f farFuture) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
+	info, err := f.Resolver.Stat(ctx, path, rev)
+	if err == nil {
+		info.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return info, err
+}
+
+func (f farFuture) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
+	return f.Stat(ctx, path, "v1.1.0")
+}
+
+// TestCacheUnencodableInfo: an answer the cache cannot write as a .info
+// file is served but not stored (an empty file would be read back as
+// missing at best).
+func TestCacheUnencodableInfo(t *testing.T) {
+	set := fixture.Standard()
+	set.Revs = map[string]string{"example.com/hello@master": "v1.0.0"}
+	store := &recordingStore{}
+	c := &Cache{Next: farFuture{set}, Store: store, MutableTTL: time.Hour}
+	ctx := context.Background()
+	for _, rev := range []string{"v1.0.0", "master"} {
+		info, err := c.Stat(ctx, "example.com/hello", rev)
+		if err != nil || info.Time.Year() != 10000 {
+			t.Fatalf("Stat(%s) = %+v, %v", rev, info, err)
+		}
+	}
+	if info, err := c.Latest(ctx, "example.com/hello"); err != nil || info.Version != "v1.1.0" {
+		t.Fatalf("Latest = %+v, %v", info, err)
+	}
+	if ks := store.keys(); len(ks) != 0 {
+		t.Errorf("stored %q", ks)
+	}
+}

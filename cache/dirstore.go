@@ -88,7 +88,9 @@ func (d *DirStore) Path(key string) (string, error) {
 // Get opens the file holding the value of key for reading and returns
 // it as an *os.File, which also implements io.Seeker, io.ReaderAt and
 // Stat. An open file keeps its content when the key is later overwritten
-// or deleted.
+// or deleted. Keys under "sumdb/" are the exception: their values (a few
+// KiB at most) are read whole under the file's shared lock, and Get
+// returns a reader of those bytes.
 //
 // When the file does not exist, or key names a directory (a prefix of
 // other keys) rather than a value, Get returns an error for which

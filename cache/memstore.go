@@ -123,9 +123,10 @@ func (m *MemStore) Put(ctx context.Context, key string, r io.Reader) error {
 }
 
 // Rendered returns what render made of key's value, and whether key has
-// a value. render is given the value's bytes (which it must not modify,
-// and may keep) and time of Put, and is called once per stored value: on
-// the first call after the Put (concurrent first callers may each call it;
+// a value that render accepted. render is given the value's bytes (which
+// it must not modify, and may keep) and time of Put, and is called once
+// per stored value: on the first call after the Put that it does not
+// decline by returning nil (concurrent first callers may each call it;
 // one result is kept). The result is kept with the value and goes with
 // it, when it is replaced, deleted or evicted. This is how a server keeps
 // what it derives from hot values, such as an HTTP answer's headers, in
@@ -146,7 +147,11 @@ func (m *MemStore) Rendered(key string, render func(key string, data []byte, mod
 	if len(v.chunks) == 1 {
 		data = v.chunks[0]
 	}
-	r := &rendering{render(key, data, v.modTime)}
+	rv := render(key, data, v.modTime)
+	if rv == nil {
+		return nil, false // declined: asked again next time
+	}
+	r := &rendering{rv}
 	if !v.rendered.CompareAndSwap(nil, r) {
 		r = v.rendered.Load()
 	}

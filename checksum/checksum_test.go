@@ -399,6 +399,9 @@ func TestDBDetectsForkAndRollback(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if db.Misbehaved() {
+		t.Fatal("Misbehaved() = true for an honest database")
+	}
 	target := set.Module("example.com/nomod", "v1.0.0")
 
 	for _, tt := range []struct {
@@ -430,6 +433,9 @@ func TestDBDetectsForkAndRollback(t *testing.T) {
 			var se *SecurityError
 			if !errors.As(err, &se) || !strings.Contains(se.Msg, "go.sum database server misbehavior detected!") || se.DB != "sum.example.com" {
 				t.Fatalf("err = %#v", err)
+			}
+			if !victim.Misbehaved() {
+				t.Error("victim.Misbehaved() = false after a security error")
 			}
 			// Still refused next time: the stored head was not replaced.
 			again := &DB{timer: instant{}, Key: vkey, URL: esrv.URL, Store: &cache.DirStore{Dir: cacheDir}, StateDir: stateDir}

@@ -3,6 +3,7 @@ package checksum
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/module"
@@ -151,18 +153,20 @@ type DB struct {
 	client *clientOps // current client generation
 	uses   int        // lookups done by client
 	store  cache.Store
-	latest []byte // latest tree when StateDir is empty
-	secMsg string // last security report
+	latest []byte      // latest tree when StateDir is empty
+	secMsg string      // last security report
+	failed atomic.Bool // secMsg is set
 
 	verifier      note.Verifier
-	verifiedTiles lru.Cache[tlog.Tile, int]    // widest width authenticated, by tile
-	wideTiles     lru.Cache[tlog.Tile, []byte] // wider tiles read for narrower reads, unauthenticated
-	maxTree       int64                        // largest tree seen signed
-	lookupSeq     uint64                       // lookup answers started
-	lookupsBusy   map[uint64]bool              // lookup answers being read
-	lookupDone    chan struct{}                // closed when one has been read
-	tileWait      time.Duration                // test hook: maxTileWait if zero
-	onTileWait    func()                       // test hook: called when widest starts to wait
+	vouched       lru.Cache[string, [sha256.Size]byte] // hashes of values served or kept as verified, by store key
+	verifiedTiles lru.Cache[tlog.Tile, int]            // widest width authenticated, by tile
+	wideTiles     lru.Cache[tlog.Tile, []byte]         // wider tiles read for narrower reads, unauthenticated
+	maxTree       int64                                // largest tree seen signed
+	lookupSeq     uint64                               // lookup answers started
+	lookupsBusy   map[uint64]bool                      // lookup answers being read
+	lookupDone    chan struct{}                        // closed when one has been read
+	tileWait      time.Duration                        // test hook: maxTileWait if zero
+	onTileWait    func()                               // test hook: called when widest starts to wait
 
 	lookups flight.Group[string, []string]
 	bases   flight.Group[string, string]
@@ -206,6 +210,8 @@ func (db *DB) init() error {
 		}
 		db.verifiedTiles.MaxCost = maxTileBooks
 		db.verifiedTiles.Cost = func(tlog.Tile, int) int64 { return tileBookCost }
+		db.vouched.MaxCost = maxVouchedBytes
+		db.vouched.Cost = func(key string, _ [sha256.Size]byte) int64 { return int64(len(key)) + tileBookCost }
 		db.wideTiles.MaxCost = maxWideTileBytes
 		db.wideTiles.Cost = func(_ tlog.Tile, data []byte) int64 { return int64(len(data)) + tileBookCost }
 	})
@@ -377,10 +383,42 @@ func (db *DB) Record(ctx context.Context, path, version string) (data []byte, ve
 		return nil, false, err
 	}
 	if data, err := db.readCache(db.name + rp); err == nil {
+		db.vouch(db.name+rp, data)
 		return data, true, nil
 	}
 	data, err = db.ReadRemote(ctx, rp)
 	return data, false, err
+}
+
+// Misbehaved reports whether the database has been caught misbehaving
+// (see ErrSecurity): from then on the DB refuses every lookup, and
+// nothing it vouched for before should be served either.
+func (db *DB) Misbehaved() bool {
+	return db.failed.Load()
+}
+
+// maxVouchedBytes bounds the memory of the DB's record of what it vouched
+// for.
+const maxVouchedBytes = 1 << 20
+
+// vouch records that data is the verified value of file ("<name>/lookup/...",
+// "<name>/tile/...").
+func (db *DB) vouch(file string, data []byte) {
+	db.vouched.Add("sumdb/"+file, sha256.Sum256(data))
+}
+
+// Vouches reports whether data is a value this DB has, in this process,
+// kept or served as verified (a lookup or tile it authenticated, see
+// Record and Tile) under the store key ("sumdb/<name>/lookup/...",
+// "sumdb/<name>/tile/..."), and the DB has seen no misbehavior. A server
+// that keeps the DB's Store in memory uses it before serving a value from
+// there, so that it serves nothing the DB would not.
+func (db *DB) Vouches(key string, data []byte) bool {
+	if db.init() != nil || db.Misbehaved() {
+		return false
+	}
+	sum, ok := db.vouched.Get(key)
+	return ok && sum == sha256.Sum256(data)
 }
 
 // Tile returns the tile at tilePath ("8/0/x001/234", "8/1/000.p/5", as in
@@ -393,10 +431,12 @@ func (db *DB) Tile(ctx context.Context, tilePath string) (data []byte, verified 
 	if err := db.init(); err != nil {
 		return nil, false, err
 	}
-	if data, err := db.readCache(db.name + "/tile/" + tilePath); err == nil {
+	t, terr := tlog.ParseTilePath("tile/" + tilePath)
+	if data, err := db.readCache(db.name + "/tile/" + tilePath); err == nil && (terr != nil || t.L < 0 || len(data) == t.W*tlog.HashSize) {
+		db.vouch(db.name+"/tile/"+tilePath, data)
 		return data, true, nil
 	}
-	if t, err := tlog.ParseTilePath("tile/" + tilePath); err == nil && t.L >= 0 {
+	if terr == nil && t.L >= 0 {
 		if data, _ := db.heldTile(t, true); data != nil {
 			return data, true, nil
 		}
@@ -577,6 +617,7 @@ func (o *clientOps) WriteCache(file string, data []byte) {
 	if strings.HasPrefix(file, db.name+"/tile/") {
 		db.keptTile(file)
 	}
+	db.vouch(file, data)
 	if err := db.store.Put(context.Background(), "sumdb/"+file, bytes.NewReader(data)); err != nil && db.Logger != nil {
 		db.Logger.Warn("writing checksum database cache", "key", "sumdb/"+file, "error", err)
 	}
@@ -591,6 +632,7 @@ func (o *clientOps) Log(msg string) {
 func (o *clientOps) SecurityError(msg string) {
 	o.db.mu.Lock()
 	o.db.secMsg = msg
+	o.db.failed.Store(true)
 	o.db.mu.Unlock()
 	if o.db.Logger != nil {
 		o.db.Logger.Error("checksum database misbehavior", "db", o.db.name, "report", msg)

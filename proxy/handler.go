@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -76,15 +77,20 @@ type Handler struct {
 	// command's module cache layout, whose keys are the protocol's request
 	// paths. Immutable answers it holds — the .info and .mod of canonical
 	// versions, checksum database lookups and tiles — are served from it
-	// without asking the Resolver, their headers rendered once and kept
-	// with them (cache.MemStore.Rendered), so that a hot answer costs about
-	// what net/http itself costs. Only a store that verifying layers write
-	// belongs here. Zips are always served from the Resolver (a DirStore's
-	// files go out through sendfile).
+	// without asking the Resolver, as the Resolver's path would serve them
+	// (checked once per value, with the cache's rules for .info and .mod
+	// files and, for checksum database data, only what the DB vouches for),
+	// their headers rendered once and kept with them
+	// (cache.MemStore.Rendered), so that a hot answer costs about what
+	// net/http itself costs. Zips are always served from the Resolver (a
+	// DirStore's files go out through sendfile).
 	Memory *cache.MemStore
 
 	// Logger, if set, receives a record for each failed request.
 	Logger *slog.Logger
+
+	once   sync.Once
+	render func(key string, data []byte, modTime time.Time) any
 }
 
 const immutable = "public, max-age=31536000, immutable"
@@ -412,28 +418,34 @@ func (h *Handler) serveSumDBData(w http.ResponseWriter, r *http.Request, ctype s
 		h.resolverError(w, r, err)
 		return
 	}
-	cc := maxAge(h.MutableMaxAge, DefaultMutableMaxAge)
-	if verified {
-		cc = immutable
+	if !verified {
+		// Read from the database again as is: other bytes than another
+		// read's, so no validator.
+		h.serveBytes(w, r, ctype, maxAge(h.MutableMaxAge, DefaultMutableMaxAge), "", data)
+		return
 	}
-	h.serveBytes(w, r, ctype, cc, etag(r.URL.Path), data)
+	h.serveBytes(w, r, ctype, immutable, etag(r.URL.Path), data)
 }
 
 // serveSumDB serves /sumdb/<name>/{supported,lookup/...,tile/...,latest}.
-func (h *Handler) serveSumDB(w http.ResponseWriter, r *http.Request, rest string) {
-	var db *checksum.DB
-	var op string
+// sumDB returns the database of rest ("<name>/<op>"), the one with the
+// longest name when several match, and op.
+func (h *Handler) sumDB(rest string) (db *checksum.DB, op string) {
 	for _, d := range h.SumDBs {
 		if d == nil {
 			continue
 		}
-		if name := d.Name(); name != "" {
+		if name := d.Name(); name != "" && (db == nil || len(name) > len(db.Name())) {
 			if o, ok := strings.CutPrefix(rest, name+"/"); ok {
 				db, op = d, o
-				break
 			}
 		}
 	}
+	return db, op
+}
+
+func (h *Handler) serveSumDB(w http.ResponseWriter, r *http.Request, rest string) {
+	db, op := h.sumDB(rest)
 	if db == nil {
 		h.notFound(w, r, "not found: unknown checksum database")
 		return
@@ -491,50 +503,60 @@ var (
 	octetHeader     = []string{"application/octet-stream"}
 )
 
-// hotEligible reports whether the answer to p is immutable and may be
-// served from Memory: the .info or .mod of a canonical version, or a
-// lookup or tile of one of the SumDBs (a lookup only for a module the DB
-// does not skip). It allocates nothing for the common, unescaped paths.
-func (h *Handler) hotEligible(p string) bool {
+// A hotKind is a kind of immutable answer that Memory may hold.
+type hotKind int
+
+const (
+	notHot hotKind = iota
+	hotInfo
+	hotMod
+	hotLookup
+	hotTile
+)
+
+// classify tells what kind of immutable answer the request path p is,
+// and for checksum database data which DB's; notHot for everything else:
+// mutable answers, zips, the cache's own keys under "modfetch/", lookups
+// of modules the DB skips, malformed paths. It allocates nothing for the
+// common, unescaped paths.
+func (h *Handler) classify(p string) (hotKind, *checksum.DB) {
 	if rest, ok := strings.CutPrefix(p, "/sumdb/"); ok {
-		for _, db := range h.SumDBs {
-			if db == nil {
-				continue
-			}
-			op, ok := strings.CutPrefix(rest, db.Name()+"/")
-			if !ok {
-				continue
-			}
-			if tile, ok := strings.CutPrefix(op, "tile/"); ok {
-				return validTilePath(tile)
-			}
-			mv, ok := strings.CutPrefix(op, "lookup/")
-			i := strings.LastIndexByte(mv, '@')
-			if !ok || i <= 0 {
-				return false
-			}
-			if db.NoSumDB == "" {
-				return true
-			}
-			path, err := unescape(mv[:i], module.UnescapePath)
-			return err == nil && !db.Skip(path)
+		db, op := h.sumDB(rest)
+		if db == nil {
+			return notHot, nil
 		}
-		return false
+		if tile, ok := strings.CutPrefix(op, "tile/"); ok && validTilePath(tile) {
+			return hotTile, db
+		}
+		mv, ok := strings.CutPrefix(op, "lookup/")
+		i := strings.LastIndexByte(mv, '@')
+		if !ok || i <= 0 {
+			return notHot, nil
+		}
+		if db.NoSumDB != "" {
+			if path, err := unescape(mv[:i], module.UnescapePath); err != nil || db.Skip(path) {
+				return notHot, nil
+			}
+		}
+		return hotLookup, db
 	}
 	enc, what, ok := splitModulePath(p)
 	if !ok || strings.HasPrefix(enc, "modfetch/") {
 		// Not a module path: cache.Cache's keys for mutable answers.
-		return false
+		return notHot, nil
 	}
-	file := strings.TrimPrefix(what, "@v/")
+	kind, file := hotInfo, strings.TrimPrefix(what, "@v/")
 	file, ok = strings.CutSuffix(file, ".info")
 	if !ok {
 		if file, ok = strings.CutSuffix(file, ".mod"); !ok {
-			return false
+			return notHot, nil
 		}
+		kind = hotMod
 	}
-	v, err := unescape(file, module.UnescapeVersion)
-	return err == nil && modfetch.IsCanonical(v)
+	if v, err := unescape(file, module.UnescapeVersion); err != nil || !modfetch.IsCanonical(v) {
+		return notHot, nil
+	}
+	return kind, nil
 }
 
 // unescape undoes the "!" escaping of s with f, without allocating when
@@ -547,14 +569,21 @@ func unescape(s string, f func(string) (string, error)) (string, error) {
 }
 
 // serveHot answers r from Memory when it holds the immutable answer r
-// asks for, and reports whether it did. Range requests are left to the
-// Resolver's path.
+// asks for, and reports whether it did. Requests with Range or
+// preconditions other than If-None-Match are left to the Resolver's path.
 func (h *Handler) serveHot(w http.ResponseWriter, r *http.Request) bool {
 	p := r.URL.Path
-	if !h.hotEligible(p) || r.Header.Get("Range") != "" {
+	kind, db := h.classify(p)
+	if kind == notHot || db != nil && db.Misbehaved() {
 		return false
 	}
-	v, ok := h.Memory.Rendered(p[1:], renderHot)
+	for _, k := range []string{"Range", "If-Match", "If-Unmodified-Since", "If-Range"} {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
+	}
+	h.once.Do(func() { h.render = h.renderHot })
+	v, ok := h.Memory.Rendered(p[1:], h.render)
 	if !ok {
 		return false
 	}
@@ -568,15 +597,41 @@ type hotAnswer struct {
 	body               []byte
 }
 
-// renderHot makes the hotAnswer of the value of key (a request path
-// without its leading "/") for MemStore.Rendered.
-func renderHot(key string, data []byte, _ time.Time) any {
-	ctype := textHeader // .mod, lookups
-	switch {
-	case strings.HasSuffix(key, ".info"):
+// renderHot makes the hotAnswer of data, the value of key (a request
+// path without its leading "/") in Memory, for MemStore.Rendered — the
+// answer the Resolver's path would give — or declines (nil) a value that
+// path would not serve: an .info that does not parse or names another
+// version (it is served as the cache reads it, cleaned), a synthesised
+// go.mod the cache ignores, checksum database data its DB does not vouch
+// for.
+func (h *Handler) renderHot(key string, data []byte, _ time.Time) any {
+	kind, db := h.classify("/" + key)
+	ctype := textHeader
+	switch kind {
+	case hotInfo:
+		_, what, _ := splitModulePath("/" + key)
+		v, err := module.UnescapeVersion(strings.TrimSuffix(strings.TrimPrefix(what, "@v/"), ".info"))
+		info, perr := modfetch.ParseInfo(data)
+		if err != nil || perr != nil || info.Version != v {
+			return nil
+		}
+		if data, err = json.Marshal(info.Clean()); err != nil {
+			return nil
+		}
 		ctype = jsonHeader
-	case strings.HasPrefix(key, "sumdb/") && strings.Contains(key, "/tile/"):
-		ctype = octetHeader
+	case hotMod:
+		if bytes.HasPrefix(data, []byte("//vgo 0.0.")) {
+			return nil
+		}
+	case hotLookup, hotTile:
+		if !db.Vouches(key, data) {
+			return nil
+		}
+		if kind == hotTile {
+			ctype = octetHeader
+		}
+	default:
+		return nil
 	}
 	return &hotAnswer{ctype: ctype, tag: []string{etag("/" + key)}, length: []string{strconv.Itoa(len(data))}, body: data}
 }

@@ -287,8 +287,10 @@ func TestHandlerMemory(t *testing.T) {
 	if rec := get("/example.com/nomod/@v/v2.0.0.info"); rec.Code != 200 {
 		t.Fatalf("v2.0.0 resolving to +incompatible: %d %s", rec.Code, rec.Body)
 	}
-	if _, ok := mem.Rendered("modfetch/example.com/nomod/@v/v2.0.0.info", renderHot); !ok {
+	if rc, err := mem.Get(t.Context(), "modfetch/example.com/nomod/@v/v2.0.0.info"); err != nil {
 		t.Fatal("the mutable answer is not in memory: the next check proves nothing")
+	} else {
+		rc.Close()
 	}
 	if rec := get("/modfetch/example.com/nomod/@v/v2.0.0.info"); rec.Code != http.StatusNotFound {
 		t.Fatalf("a mutable cache entry served as a module's .info: %d %q", rec.Code, rec.Body)
