@@ -62,8 +62,21 @@ type Options struct {
 	// command leaves its module cache.
 	WriteBehind bool
 
-	// Retry bounds retries of proxy requests.
+	// Retry bounds retries of proxy requests (a proxy followed by "|" is
+	// asked once: see upstream.Config.Retry).
 	Retry modfetch.Retry
+
+	// Time budgets of each proxy request (see upstream.Proxy); zero means
+	// the defaults.
+	ConnectTimeout, FirstByteTimeout, IdleTimeout time.Duration
+
+	// Breaker, if set, skips a proxy that keeps failing for a cooldown
+	// (see upstream.Health). For servers: the go command has none.
+	Breaker *upstream.Breaker
+
+	// OnHealthChange, if set, is told when a proxy's breaker changes
+	// state (see upstream.Health.OnChange).
+	OnHealthChange func(name string, from, to upstream.HealthState, err error)
 
 	// Logger, if set, receives the layers' diagnostics.
 	Logger *slog.Logger
@@ -141,6 +154,12 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 		Client:  client,
 		Retry:   opts.Retry,
 		Logger:  opts.Logger,
+
+		ConnectTimeout:   opts.ConnectTimeout,
+		FirstByteTimeout: opts.FirstByteTimeout,
+		IdleTimeout:      opts.IdleTimeout,
+		Breaker:          opts.Breaker,
+		OnHealthChange:   opts.OnHealthChange,
 	}
 	chain, err := ucfg.Parse(c.GOPROXY)
 	if err != nil {

@@ -24,6 +24,12 @@ type Entry struct {
 	// the go command's "direct": when every entry fails, its error is
 	// reported in preference to proxies' errors.
 	Direct bool
+
+	// Health, if set, is the entry's health record: while its breaker is
+	// open the Chain does not ask the entry and takes an error wrapping
+	// ErrUnavailable as its answer. The Resolver reports its requests'
+	// outcomes to it (a [Proxy] does through its Health field).
+	Health *Health
 }
 
 // A Chain tries its entries in order, like the go command walks GOPROXY
@@ -41,6 +47,12 @@ type Entry struct {
 //
 // Zip falls through only on errors that happen before the body starts; a
 // failure in the middle of a body is the reader's error.
+//
+// An entry with a [Health] whose breaker is open is not asked: its answer
+// is an error wrapping [ErrUnavailable]. After a "|" the walk moves on at
+// once (a dead mirror costs nothing while it cools down); after a ","
+// the go command's rule is kept exactly: a failure that is not a
+// not-found error ends the walk, the breaker only makes it fail fast.
 type Chain struct {
 	Entries []Entry
 
@@ -80,7 +92,7 @@ func (c *Chain) tryEntries(fn func(r modfetch.Resolver) error) error {
 	var best error
 	rank := notExistRank
 	for _, e := range c.Entries {
-		err := fn(e.Resolver)
+		err := c.try(e, fn)
 		if err == nil {
 			return nil
 		}
@@ -98,6 +110,36 @@ func (c *Chain) tryEntries(fn func(r modfetch.Resolver) error) error {
 		}
 	}
 	return best
+}
+
+// try asks e, unless its breaker is open.
+func (c *Chain) try(e Entry, fn func(r modfetch.Resolver) error) error {
+	ok, probe := e.Health.allow()
+	if !ok {
+		return &unavailableError{name: e.Health.Name}
+	}
+	if probe {
+		defer e.Health.endProbe()
+	}
+	return fn(e.Resolver)
+}
+
+// unavailableError is the answer of an entry whose breaker is open.
+type unavailableError struct{ name string }
+
+func (e *unavailableError) Error() string { return e.name + ": " + ErrUnavailable.Error() }
+func (e *unavailableError) Unwrap() error { return ErrUnavailable }
+
+// Health returns the health of the chain's entries that have a record,
+// in chain order.
+func (c *Chain) Health() []HealthStats {
+	var all []HealthStats
+	for _, e := range c.Entries {
+		if e.Health != nil {
+			all = append(all, e.Health.Stats())
+		}
+	}
+	return all
 }
 
 // List implements [modfetch.Resolver].

@@ -86,11 +86,26 @@ type Config struct {
 	// requests fail with ErrDirectNotConfigured.
 	Direct modfetch.Resolver
 
-	// Client, Retry, IdleTimeout and Logger configure every [Proxy].
-	Client      *http.Client
-	Retry       modfetch.Retry
-	IdleTimeout time.Duration
-	Logger      *slog.Logger
+	// Client, the time budgets and Logger configure every [Proxy].
+	Client                                        *http.Client
+	ConnectTimeout, FirstByteTimeout, IdleTimeout time.Duration
+	Logger                                        *slog.Logger
+
+	// Retry bounds the retries of a proxy's failed requests. A proxy
+	// followed by "|" is asked once per request, whatever Retry says: the
+	// next entry is its retry, and a failing first mirror must not delay
+	// every request before the walk moves on.
+	Retry modfetch.Retry
+
+	// Breaker, if set, gives every proxy of the chain a circuit breaker
+	// (see [Health]): a proxy that keeps failing is skipped for a
+	// cooldown. Each proxy has a Health record either way
+	// ([Chain.Health]).
+	Breaker *Breaker
+
+	// OnHealthChange, if set, is called when a proxy's breaker changes
+	// state (see Health.OnChange).
+	OnHealthChange func(name string, from, to HealthState, err error)
 }
 
 // Chain builds the Chain for a parsed GOPROXY list.
@@ -104,13 +119,25 @@ func (c *Config) Chain(list []Element) *Chain {
 		case "direct":
 			ent = Entry{Resolver: ch.Direct, Direct: true}
 		default:
+			retry := c.Retry
+			if e.FallBackOnError {
+				retry.Attempts = 1
+			}
+			name := e.URL
+			if u, err := parseProxyURL(e.URL); err == nil {
+				name = u.Redacted()
+			}
+			h := &Health{Name: name, Breaker: c.Breaker, OnChange: c.OnHealthChange}
 			ent = Entry{Resolver: &Proxy{
-				URL:         e.URL,
-				Client:      c.Client,
-				Retry:       c.Retry,
-				IdleTimeout: c.IdleTimeout,
-				Logger:      c.Logger,
-			}, FallBackOnError: e.FallBackOnError}
+				URL:              e.URL,
+				Client:           c.Client,
+				Retry:            retry,
+				ConnectTimeout:   c.ConnectTimeout,
+				FirstByteTimeout: c.FirstByteTimeout,
+				IdleTimeout:      c.IdleTimeout,
+				Health:           h,
+				Logger:           c.Logger,
+			}, FallBackOnError: e.FallBackOnError, Health: h}
 		}
 		ch.Entries = append(ch.Entries, ent)
 	}

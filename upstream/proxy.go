@@ -30,10 +30,18 @@ const (
 	DefaultMaxZipSize   = modzip.MaxZipFile
 )
 
-// ErrIdleTimeout is wrapped by the error of a request whose server sent
-// nothing for the idle timeout. (An answer over its size limit is an error
+// The errors of a Proxy's time budgets, wrapped by the error of a
+// request that ran out of one. (An answer over its size limit is an error
 // wrapping modfetch.ErrTooLarge.)
-var ErrIdleTimeout = web.ErrIdle
+var (
+	// ErrConnectTimeout: no connection within ConnectTimeout.
+	ErrConnectTimeout = web.ErrConnect
+	// ErrFirstByteTimeout: no answer within FirstByteTimeout.
+	ErrFirstByteTimeout = web.ErrFirstByte
+	// ErrIdleTimeout: a body that trickled or stalled, less than 1 KiB
+	// in an IdleTimeout while it was being read.
+	ErrIdleTimeout = web.ErrIdle
+)
 
 // A Proxy is a module proxy reached over the GOPROXY protocol at an
 // https://, http:// or file:// base URL. It implements [modfetch.Resolver]
@@ -60,10 +68,16 @@ type Proxy struct {
 	// Retry bounds retries of failed requests.
 	Retry modfetch.Retry
 
-	// IdleTimeout fails a request when the server sends nothing for this
-	// long (while waiting for the answer or in the middle of a body). Zero
-	// means 60s; a negative value means no limit.
-	IdleTimeout time.Duration
+	// Time budgets of each request (each attempt), so that a server that
+	// hangs or trickles cannot hold one forever: ConnectTimeout for a
+	// connection (dial and TLS) [10s]; FirstByteTimeout for the answer,
+	// from sending the request [60s]; IdleTimeout, while a body is read,
+	// for each interval in which at least 1 KiB must arrive [30s]. Zero
+	// means the default; a negative value, no limit.
+	ConnectTimeout, FirstByteTimeout, IdleTimeout time.Duration
+
+	// Health, if set, records the outcome of every request (see [Health]).
+	Health *Health
 
 	// Size limits of answers; zero means the Default... constant.
 	MaxInfoSize, MaxListSize, MaxGoModSize, MaxZipSize int64
@@ -90,11 +104,17 @@ func (p *Proxy) init() error {
 		}
 		p.redacted = p.base.Redacted()
 		p.web = web.Client{
-			HTTP:        p.Client,
-			Retry:       p.Retry,
-			IdleTimeout: p.IdleTimeout,
-			Timer:       p.timer,
-			Jitter:      p.jitter,
+			HTTP:             p.Client,
+			Retry:            p.Retry,
+			ConnectTimeout:   p.ConnectTimeout,
+			FirstByteTimeout: p.FirstByteTimeout,
+			IdleTimeout:      p.IdleTimeout,
+			Timer:            p.timer,
+			Jitter:           p.jitter,
+		}
+		if h := p.Health; h != nil {
+			p.web.Observe = h.observeAttempt
+			p.web.GiveUp = h.unavailable
 		}
 		if p.Logger != nil {
 			log := p.Logger
@@ -215,7 +235,9 @@ func (p *Proxy) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 	}
 	info, err := modfetch.ParseInfo(data)
 	if err != nil {
-		return nil, versionError(path, rev, fmt.Errorf("invalid response from proxy %q: %w", p.redacted, err))
+		err = fmt.Errorf("invalid response from proxy %q: %w", p.redacted, err)
+		p.Health.observe(true, 0, err)
+		return nil, versionError(path, rev, err)
 	}
 	if info.Version != rev && rev == module.CanonicalVersion(rev) && module.Check(path, rev) == nil {
 		// Asked for a correct version of the module, the proxy must answer
@@ -240,7 +262,9 @@ func (p *Proxy) Latest(ctx context.Context, path string) (*modfetch.Info, error)
 	}
 	info, err := modfetch.ParseInfo(data)
 	if err != nil {
-		return nil, versionError(path, "", fmt.Errorf("invalid response from proxy %q: %w", p.redacted, err))
+		err = fmt.Errorf("invalid response from proxy %q: %w", p.redacted, err)
+		p.Health.observe(true, 0, err)
+		return nil, versionError(path, "", err)
 	}
 	return info, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -492,33 +493,97 @@ func TestProxySizeLimits(t *testing.T) {
 	rc.Close()
 }
 
-func TestProxyIdleTimeout(t *testing.T) {
+func TestProxyTimeBudgets(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
-	p, _ := newTestProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, ".zip") {
-			w.Write([]byte("PK partial"))
-			w.(http.Flusher).Flush()
-		}
+	hang := func(r *http.Request) {
 		select {
 		case <-release:
 		case <-r.Context().Done():
 		}
-	}))
-	p.IdleTimeout = 50 * time.Millisecond
-	p.Retry = modfetch.Retry{Attempts: 2}
-	_, err := p.GoMod(context.Background(), "example.com/m", "v1.0.0")
-	if !errors.Is(err, ErrIdleTimeout) {
-		t.Fatalf("err = %v", err)
 	}
-	rc, err := p.Zip(context.Background(), "example.com/m", "v1.0.0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.ReadAll(rc)
-	rc.Close()
-	if !errors.Is(err, ErrIdleTimeout) {
-		t.Fatalf("zip read err = %v", err)
+	for _, tt := range []struct {
+		name    string
+		handler http.HandlerFunc
+		dial    bool // connections never complete
+		budget  func(p *Proxy)
+		want    error
+		inBody  bool // the failure comes while reading the zip
+	}{
+		{
+			name: "connect",
+			dial: true,
+			budget: func(p *Proxy) {
+				p.ConnectTimeout = 50 * time.Millisecond
+			},
+			want: ErrConnectTimeout,
+		},
+		{
+			name:    "first byte",
+			handler: func(w http.ResponseWriter, r *http.Request) { hang(r) },
+			budget: func(p *Proxy) {
+				p.FirstByteTimeout = 50 * time.Millisecond
+			},
+			want: ErrFirstByteTimeout,
+		},
+		{
+			name: "stalled body",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Write([]byte("PK partial"))
+				w.(http.Flusher).Flush()
+				hang(r)
+			},
+			budget: func(p *Proxy) { p.IdleTimeout = 50 * time.Millisecond },
+			want:   ErrIdleTimeout,
+			inBody: true,
+		},
+		{
+			// 10 bytes every 5ms: never idle, but far below 1 KiB per 50ms.
+			name: "trickling body",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				for r.Context().Err() == nil {
+					w.Write([]byte("0123456789"))
+					w.(http.Flusher).Flush()
+					select {
+					case <-time.After(5 * time.Millisecond):
+					case <-r.Context().Done():
+					}
+				}
+			},
+			budget: func(p *Proxy) { p.IdleTimeout = 50 * time.Millisecond },
+			want:   ErrIdleTimeout,
+			inBody: true,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := newTestProxy(t, tt.handler)
+			if tt.dial {
+				p.Client = &http.Client{Transport: &http.Transport{
+					DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+						<-ctx.Done()
+						return nil, ctx.Err()
+					},
+				}}
+			}
+			tt.budget(p)
+			p.Retry = modfetch.Retry{Attempts: 1}
+			h := &Health{}
+			p.Health = h
+			rc, err := p.Zip(context.Background(), "example.com/m", "v1.0.0")
+			if tt.inBody {
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = io.ReadAll(rc)
+				rc.Close()
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if st := h.Stats(); st.Failures != 1 || st.ConsecutiveFailures != 1 {
+				t.Errorf("health = %+v, want one failure", st)
+			}
+		})
 	}
 }
 

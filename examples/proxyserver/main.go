@@ -2,6 +2,8 @@
 // modfetch.
 //
 //	go run ./examples/proxyserver [-addr localhost:3000] [-cache DIR]
+//		[-connect-timeout 10s] [-first-byte-timeout 30s] [-idle-timeout 30s]
+//		[-breaker-failures 5] [-breaker-cooldown 10s]
 //
 // It fetches from the upstreams the go command would use (GOPROXY, by
 // default https://proxy.golang.org,direct), verifies every go.mod file and
@@ -13,7 +15,20 @@
 //	GOPROXY=http://localhost:3000 go mod download
 //
 // GOPRIVATE, GONOPROXY and GONOSUMDB are honoured: private modules never
-// reach a public proxy or checksum database. /healthz answers "ok". Logs
+// reach a public proxy or checksum database.
+//
+// Each upstream proxy request has time budgets (to connect, for the
+// answer, and at least 1 KiB per idle interval of a body), and each proxy
+// a circuit breaker: after -breaker-failures failures in a row it is
+// skipped for -breaker-cooldown (doubling while probes fail), so that in
+// GOPROXY="http://a|http://b" a dead first mirror costs one timeout, not
+// one per request. A failure after a "," still ends the walk, as for the
+// go command. Each upstream's state changes are logged.
+//
+// /healthz answers "ok" while the process runs. /readyz answers with a
+// JSON object of each upstream's health and the store's, 200 when the
+// store is usable and some upstream is (or direct access is configured),
+// else 503; it sends no upstream request. Logs
 // are structured (log/slog) on standard error; SIGINT or SIGTERM stops the
 // server gracefully: requests in flight finish, then the cache writes still
 // under way are flushed.
@@ -21,10 +36,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -62,6 +79,11 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 		defaultCache = filepath.Join(dir, "modfetch-proxy")
 	}
 	cacheDir := fs.String("cache", defaultCache, "directory for the module cache (DIR/download) and checksum database state (DIR/sumdb)")
+	connectTimeout := fs.Duration("connect-timeout", 10*time.Second, "time budget of an upstream connection (0: none)")
+	firstByteTimeout := fs.Duration("first-byte-timeout", 30*time.Second, "time budget of an upstream answer, from the request (0: none)")
+	idleTimeout := fs.Duration("idle-timeout", 30*time.Second, "interval in which an upstream body must send at least 1 KiB (0: none)")
+	breakerFailures := fs.Int("breaker-failures", 5, "upstream failures in a row that make it skipped for a cooldown (0: no breaker)")
+	breakerCooldown := fs.Duration("breaker-cooldown", 10*time.Second, "first cooldown of a skipped upstream; it doubles, up to 5m, while probes fail")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,12 +103,27 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 		return err
 	}
 	download := filepath.Join(dir, "download")
-	stack, err := cfg.Resolver(&goenv.Options{
+	opts := &goenv.Options{
 		Store:       &cache.DirStore{Dir: download, Logger: logger},
 		MutableTTL:  time.Minute,
 		WriteBehind: true,
 		Logger:      logger,
-	})
+
+		ConnectTimeout:   orNone(*connectTimeout),
+		FirstByteTimeout: orNone(*firstByteTimeout),
+		IdleTimeout:      orNone(*idleTimeout),
+		OnHealthChange: func(name string, from, to upstream.HealthState, err error) {
+			level := slog.LevelWarn
+			if to == upstream.Healthy {
+				level = slog.LevelInfo
+			}
+			logger.Log(context.Background(), level, "upstream state changed", "upstream", name, "from", from, "to", to, "error", err)
+		},
+	}
+	if *breakerFailures > 0 {
+		opts.Breaker = &upstream.Breaker{Failures: *breakerFailures, Cooldown: *breakerCooldown}
+	}
+	stack, err := cfg.Resolver(opts)
 	if err != nil {
 		return err
 	}
@@ -105,6 +142,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	mux.Handle("/readyz", &readiness{chain: stack.Chain, store: opts.Store})
 	mux.Handle("/", logRequests(logger, h))
 
 	ln, err := net.Listen("tcp", *addr)
@@ -141,6 +179,63 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	}
 	// What was fetched but is still being written to the cache.
 	return stack.Flush(sctx)
+}
+
+// orNone turns a flag's 0 ("none") into the library's negative value.
+func orNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// readiness answers /readyz from what the server already knows: each
+// upstream's health record and one read of the store. It sends no
+// upstream request.
+type readiness struct {
+	chain *upstream.Chain
+	store cache.Store
+}
+
+type readyReport struct {
+	Ready     bool                   `json:"ready"`
+	Upstreams []upstream.HealthStats `json:"upstreams"`
+	Direct    bool                   `json:"direct"` // GOPROXY has "direct"
+	Store     storeReport            `json:"store"`
+}
+
+type storeReport struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+func (rd *readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	rep := readyReport{Upstreams: rd.chain.Health(), Store: storeReport{OK: true}}
+	usable := false
+	for _, e := range rd.chain.Entries {
+		rep.Direct = rep.Direct || e.Direct
+	}
+	for _, st := range rep.Upstreams {
+		usable = usable || st.Usable(now)
+	}
+	// A key no one writes: not found means the store answers.
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if rc, err := rd.store.Get(ctx, "modfetch/readyz"); err == nil {
+		rc.Close()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		rep.Store = storeReport{Error: err.Error()}
+	}
+	rep.Ready = rep.Store.OK && (usable || rep.Direct || len(rep.Upstreams) == 0)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if !rep.Ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(rep)
 }
 
 // checkNotSelf refuses a GOPROXY that names this server: it would ask

@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/modfetch/modfetch/internal/fixture"
+	"github.com/modfetch/modfetch/upstream"
 )
 
 func TestServerRunsAndStops(t *testing.T) {
@@ -91,4 +95,108 @@ func TestCheckNotSelf(t *testing.T) {
 			t.Errorf("checkNotSelf(%q, %q) = %v", tt.goproxy, tt.addr, err)
 		}
 	}
+}
+
+// TestReadiness: /readyz reports each upstream's breaker and the store,
+// and the state changes are logged.
+func TestReadiness(t *testing.T) {
+	set := fixture.Standard()
+	good := httptest.NewServer(&fixture.Server{Set: set})
+	defer good.Close()
+	var badHits atomic.Int64
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		badHits.Add(1)
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	defer bad.Close()
+	for _, tt := range []struct {
+		goproxy   string
+		wantCode  int // of the module request
+		wantReady int // /readyz after it
+	}{
+		{bad.URL + "|" + good.URL, 200, 200},
+		{bad.URL, 502, 503},
+	} {
+		home := t.TempDir()
+		for k, v := range map[string]string{
+			"GOPROXY": tt.goproxy, "GOSUMDB": "off", "GOENV": "off", "HOME": home,
+			"GOPATH": filepath.Join(home, "go"), "GOMODCACHE": filepath.Join(home, "go", "pkg", "mod"),
+			"GOPRIVATE": "", "GONOPROXY": "", "GONOSUMDB": "", "GOFLAGS": "",
+		} {
+			t.Setenv(k, v)
+		}
+		var logs syncBuffer
+		logger := slog.New(slog.NewTextHandler(&logs, nil))
+		ctx, cancel := context.WithCancel(context.Background())
+		ready := make(chan string, 1)
+		errc := make(chan error, 1)
+		go func() {
+			errc <- run(ctx, []string{"-addr", "127.0.0.1:0", "-cache", t.TempDir(), "-breaker-failures", "1", "-breaker-cooldown", "1h"}, logger, ready)
+		}()
+		var addr string
+		select {
+		case addr = <-ready:
+		case err := <-errc:
+			t.Fatal(err)
+		}
+		get := func(p string) (int, []byte) {
+			resp, err := http.Get("http://" + addr + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, b
+		}
+		readyz := func() (int, readyReport) {
+			code, body := get("/readyz")
+			var rep readyReport
+			if err := json.Unmarshal(body, &rep); err != nil {
+				t.Fatalf("/readyz body %q: %v", body, err)
+			}
+			return code, rep
+		}
+		if code, rep := readyz(); code != 200 || !rep.Ready || !rep.Store.OK || rep.Upstreams[0].State != upstream.Healthy {
+			t.Fatalf("%s: /readyz before = %d %+v", tt.goproxy, code, rep)
+		}
+		before := badHits.Load()
+		for range 3 {
+			if code, body := get("/example.com/hello/@v/v1.0.0.info"); code != tt.wantCode {
+				t.Fatalf("%s: .info = %d %s", tt.goproxy, code, body)
+			}
+		}
+		// One request opened the breaker; the others did not ask.
+		if n := badHits.Load() - before; n != 1 {
+			t.Errorf("%s: failing upstream asked %d times, want 1", tt.goproxy, n)
+		}
+		code, rep := readyz()
+		if code != tt.wantReady || rep.Upstreams[0].State != upstream.Unavailable || rep.Upstreams[0].Name != bad.URL {
+			t.Errorf("%s: /readyz after = %d %+v", tt.goproxy, code, rep)
+		}
+		cancel()
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		if out := logs.String(); !strings.Contains(out, "upstream state changed") || !strings.Contains(out, "to=unavailable") {
+			t.Errorf("log lacks the state change:\n%s", out)
+		}
+	}
+}
+
+// syncBuffer is a strings.Builder safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -18,6 +18,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -34,9 +35,44 @@ import (
 	"github.com/modfetch/modfetch"
 )
 
-// ErrIdle is wrapped by the error for a server that sent nothing for the
-// client's idle timeout.
-var ErrIdle = errors.New("server sent nothing within the idle timeout")
+// The errors of the time budgets, wrapped by the error of a request
+// that ran out of one.
+var (
+	// ErrConnect: no connection to the server within ConnectTimeout.
+	ErrConnect = errors.New("no connection within the connect timeout")
+	// ErrFirstByte: no answer (status and headers) within
+	// FirstByteTimeout of sending the request.
+	ErrFirstByte = errors.New("server did not answer within the first-byte timeout")
+	// ErrIdle: while the body was being read, the server sent less than
+	// MinProgress bytes in an IdleTimeout.
+	ErrIdle = errors.New("server sent too little within the idle timeout")
+)
+
+// Default time budgets of a request.
+const (
+	DefaultConnectTimeout   = 10 * time.Second
+	DefaultFirstByteTimeout = 60 * time.Second
+	DefaultIdleTimeout      = 30 * time.Second
+
+	// MinProgress is what a body must deliver in each IdleTimeout while
+	// its reader waits for it: a server that trickles less is cut off.
+	MinProgress = 1024
+)
+
+// An Attempt is what one request to a server came to: reported once when
+// the answer starts (or the request fails before it does), and once more
+// for a 200 answer's body when it ends, for health records and metrics.
+type Attempt struct {
+	URL     string        // redacted
+	Status  int           // the answer's status code; 0 when there was none
+	Err     error         // the failure; nil for a 200 answer, or a body read to its end
+	Latency time.Duration // from sending the request to its answer or failure
+	Body    bool          // a report on the body: Err is its failure, Bytes its length
+	Bytes   int64         // body bytes read
+	// Canceled: the request ended because its caller left (its context
+	// ended, or it closed the body early); this says nothing of the server.
+	Canceled bool
+}
 
 // Timer is the clock the retry loop waits on; tests substitute a fake.
 type Timer interface {
@@ -62,9 +98,22 @@ func (realTimer) Sleep(ctx context.Context, d time.Duration) error {
 
 // A Client fetches URLs. The zero value is ready to use.
 type Client struct {
-	HTTP        *http.Client   // nil: a client like http.DefaultClient
-	Retry       modfetch.Retry // retry bounds
-	IdleTimeout time.Duration  // no bytes for this long fails the request [60s]; <0 none
+	HTTP  *http.Client   // nil: a client like http.DefaultClient
+	Retry modfetch.Retry // retry bounds
+
+	// Time budgets of each attempt; zero means the Default... constant,
+	// a negative value none. ConnectTimeout bounds the wait for a
+	// connection (dial and TLS); FirstByteTimeout the wait for the answer
+	// from the request's start; IdleTimeout, in a body, each interval in
+	// which a waiting reader must get MinProgress bytes.
+	ConnectTimeout, FirstByteTimeout, IdleTimeout time.Duration
+
+	// Observe, when set, is told of each attempt (see Attempt).
+	Observe func(Attempt)
+
+	// GiveUp, when set, is asked before each retry: true stops retrying
+	// (for example, the upstream was just found unwell).
+	GiveUp func() bool
 
 	// Timer replaces the real clock (tests). Jitter is the backoff
 	// randomisation factor: 0 means 0.5, negative means none.
@@ -227,7 +276,7 @@ func (c *Client) retry(ctx context.Context, u *url.URL, op func(context.Context)
 		if errors.As(err, &p) {
 			return backoff.Permanent(p.err)
 		}
-		if ctx.Err() != nil || !retryable(err) {
+		if ctx.Err() != nil || !retryable(err) || c.GiveUp != nil && c.GiveUp() {
 			return backoff.Permanent(err)
 		}
 		policy.retryAfter = retryAfter(err)
@@ -371,57 +420,91 @@ func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 		return nil, permanent{fmt.Errorf("refusing to pass credentials to insecure URL: %s", u.Redacted())}
 	}
 
-	idle := c.IdleTimeout
-	if idle == 0 {
-		idle = 60 * time.Second
-	}
+	start := c.timer().Now()
+	connect := budget(c.ConnectTimeout, DefaultConnectTimeout)
+	first := budget(c.FirstByteTimeout, DefaultFirstByteTimeout)
+	idle := budget(c.IdleTimeout, DefaultIdleTimeout)
+	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
-	var timer *time.Timer
-	idled := new(atomic.Bool) // the idle timer fired
-	if idle > 0 {
-		timer = time.AfterFunc(idle, func() {
-			idled.Store(true)
-			cancel(ErrIdle)
+	var timers []*time.Timer
+	arm := func(d time.Duration, cause error) *time.Timer {
+		if d <= 0 {
+			return nil
+		}
+		t := time.AfterFunc(d, func() { cancel(fmt.Errorf("%w (%v)", cause, d)) })
+		timers = append(timers, t)
+		return t
+	}
+	connTimer := arm(connect, ErrConnect)
+	arm(first, ErrFirstByte)
+	stopTimers := func() {
+		for _, t := range timers {
+			t.Stop()
+		}
+	}
+	if connTimer != nil {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			GotConn: func(httptrace.GotConnInfo) { connTimer.Stop() },
 		})
 	}
-	stop := func() {
-		if timer != nil {
-			timer.Stop()
+	observe := func(a Attempt) {
+		if c.Observe != nil {
+			a.URL = u.Redacted()
+			a.Canceled = a.Canceled || a.Err != nil && parent.Err() != nil
+			c.Observe(a)
 		}
-		cancel(nil)
 	}
 
 	req, err := http.NewRequestWithContext(ctx, "GET", u.String(), nil)
 	if err != nil {
-		stop()
+		stopTimers()
+		cancel(nil)
 		return nil, permanent{err}
 	}
 	resp, err := c.httpClient().Do(req)
+	stopTimers()
+	latency := c.timer().Now().Sub(start)
 	if err != nil {
-		if errors.Is(context.Cause(ctx), ErrIdle) {
-			err = &url.Error{Op: "Get", URL: u.Redacted(), Err: fmt.Errorf("%w (%v)", ErrIdle, idle)}
+		if cause := context.Cause(ctx); parent.Err() == nil && cause != nil && cause != ctx.Err() {
+			// One of our budgets ran out, not the caller's context.
+			err = &url.Error{Op: "Get", URL: u.Redacted(), Err: cause}
 		}
-		stop()
+		cancel(nil)
+		observe(Attempt{Err: err, Latency: latency})
 		return nil, err
 	}
-	if timer != nil {
-		timer.Reset(idle)
+	b := &body{rc: resp.Body, url: u.Redacted(), cancel: cancel, ctx: ctx, parent: parent, idle: idle, start: start, latency: latency, c: c, observe: observe}
+	if idle > 0 {
+		b.timer = time.AfterFunc(idle, b.tick)
 	}
-	body := &body{rc: resp.Body, url: u.Redacted(), idled: idled, timer: timer, idle: idle, stop: stop}
 	if resp.StatusCode != http.StatusOK {
-		defer body.Close()
+		defer b.Close()
+		b.observe = nil // reported here, not as a body
 		se := &modfetch.HTTPError{
 			URL:        u.Redacted(),
 			Status:     resp.Status,
 			StatusCode: resp.StatusCode,
-			Detail:     ErrorDetail(resp.Header.Get("Content-Type"), body),
+			Detail:     ErrorDetail(resp.Header.Get("Content-Type"), b),
 		}
+		observe(Attempt{Status: resp.StatusCode, Err: se, Latency: latency})
 		if d := parseRetryAfter(resp.Header.Get("Retry-After"), c.timer().Now()); d > 0 {
 			return nil, &retryAfterError{se, d}
 		}
 		return nil, se
 	}
-	return body, nil
+	observe(Attempt{Status: resp.StatusCode, Latency: latency})
+	return b, nil
+}
+
+// budget is a time budget v with its default def (zero: def; negative: none).
+func budget(v, def time.Duration) time.Duration {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 func parseRetryAfter(v string, now time.Time) time.Duration {
@@ -437,36 +520,84 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// body wraps a response body: each read restarts the idle timer, and read
-// errors carry the URL like the go command's.
+// body wraps a response body: it cuts off a server that sends less than
+// MinProgress bytes in an idle interval while a reader waits, gives read
+// errors the URL like the go command's, and reports how the body ended.
 type body struct {
-	rc    io.ReadCloser
-	url   string
-	idled *atomic.Bool
-	timer *time.Timer
-	idle  time.Duration
-	stop  func()
+	rc      io.ReadCloser
+	url     string
+	ctx     context.Context // the attempt's: canceled with a budget's error
+	parent  context.Context // the caller's
+	cancel  context.CancelCauseFunc
+	idle    time.Duration
+	timer   *time.Timer
+	start   time.Time
+	latency time.Duration
+	c       *Client
+	observe func(Attempt) // nil once reported
+
+	waiting  atomic.Int32 // reads under way
+	progress atomic.Int64 // bytes since the last tick
+	n        int64        // bytes read (by the reader's goroutine)
+	once     sync.Once
+}
+
+// tick ends an idle interval: a reader that waited through it for less
+// than MinProgress bytes is cut off.
+func (b *body) tick() {
+	if b.progress.Swap(0) < MinProgress && b.waiting.Load() > 0 {
+		b.cancel(fmt.Errorf("%w (%d bytes in %v)", ErrIdle, MinProgress, b.idle))
+		return
+	}
+	b.timer.Reset(b.idle)
 }
 
 func (b *body) Read(p []byte) (int, error) {
+	b.waiting.Add(1)
 	n, err := b.rc.Read(p)
-	if b.timer != nil && n > 0 {
-		b.timer.Reset(b.idle)
-	}
+	b.waiting.Add(-1)
+	b.progress.Add(int64(n))
+	b.n += int64(n)
 	if err != nil && err != io.EOF {
-		if b.idled.Load() {
-			err = fmt.Errorf("%w (%v)", ErrIdle, b.idle)
+		if cause := context.Cause(b.ctx); cause != nil && b.parent.Err() == nil && cause != b.ctx.Err() {
+			err = cause
 		}
 		err = &url.Error{Op: "read", URL: b.url, Err: err}
+	}
+	if err != nil {
+		b.report(err)
 	}
 	return n, err
 }
 
+// report tells Observe, once, how the body ended (err io.EOF: whole).
+func (b *body) report(err error) {
+	b.once.Do(func() {
+		if b.observe == nil {
+			return
+		}
+		a := Attempt{Status: http.StatusOK, Body: true, Bytes: b.n, Latency: b.latency}
+		if err != io.EOF {
+			a.Err = err
+		}
+		a.Canceled = err == errClosedEarly
+		b.observe(a)
+	})
+}
+
 func (b *body) Close() error {
 	err := b.rc.Close()
-	b.stop()
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	b.report(errClosedEarly)
+	b.cancel(nil)
 	return err
 }
+
+// errClosedEarly is the body's outcome when its reader closed it before
+// its end: the caller left.
+var errClosedEarly = &url.Error{Op: "read", Err: context.Canceled}
 
 const (
 	maxErrorDetailLines = 8
