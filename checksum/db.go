@@ -110,8 +110,12 @@ type DB struct {
 	// FindURL, used when URL is empty, returns the base URL of a proxy that
 	// serves the database (such as (*upstream.Chain).SumDBURL), or "" to
 	// reach it directly at https://<name>. It is called when the first
-	// remote read is needed; a success is kept for the DB's lifetime, a
-	// failure is returned and the next remote read asks again.
+	// remote read is needed. A proxy's URL is kept for the DB's lifetime;
+	// "" (no proxy serves the database) is kept for only DirectRecheck, so
+	// that a proxy that answered 404 once, or that failed and was fallen
+	// back from, is asked again; an error is returned, not kept, and the
+	// next remote read asks again. DirectRecheck says how this differs
+	// from the go command, and why.
 	FindURL func(ctx context.Context, name string) (string, error)
 
 	// Client sends requests; nil means a client like http.DefaultClient.
@@ -148,14 +152,15 @@ type DB struct {
 	initErr  error
 	web      web.Client
 
-	mu     sync.Mutex
-	base   string     // resolved base URL, "" until found
-	client *clientOps // current client generation
-	uses   int        // lookups done by client
-	store  cache.Store
-	latest []byte      // latest tree when StateDir is empty
-	secMsg string      // last security report
-	failed atomic.Bool // secMsg is set
+	mu        sync.Mutex
+	base      string     // resolved base URL, "" until found
+	baseUntil time.Time  // when base (the direct URL FindURL chose) must be found again; zero: never
+	client    *clientOps // current client generation
+	uses      int        // lookups done by client
+	store     cache.Store
+	latest    []byte      // latest tree when StateDir is empty
+	secMsg    string      // last security report
+	failed    atomic.Bool // secMsg is set
 
 	verifier      note.Verifier
 	vouched       lru.Cache[string, [sha256.Size]byte] // hashes of values served or kept as verified, by store key
@@ -445,18 +450,52 @@ func (db *DB) Tile(ctx context.Context, tilePath string) (data []byte, verified 
 	return data, false, err
 }
 
-// baseURL finds the database's base URL like the go command's initBase.
+// DirectRecheck is how long a DB whose FindURL answered "" (no proxy
+// serves the database: every proxy answered 404 or 410 to
+// /sumdb/<name>/supported, or failed and was fallen back from after a
+// "|") reaches the database directly before it calls FindURL again. It is
+// the cache package's DefaultNotFoundTTL: a not-found answer is
+// remembered briefly.
+//
+// Here a DB differs from the go command, which finds how to reach the
+// database once per run (cmd/go/internal/modfetch: dbClient.initBase,
+// under a sync.Once) and keeps whatever it found, the direct URL and a
+// failure included: a command runs for seconds and asks again on its next
+// run. A DB lives as long as a server, so it keeps for good only what a
+// restart would find again: a proxy that answered 200 (from which, like
+// the go command and the checksum database design, it never falls back
+// to a direct connection), URL, or the direct URL when FindURL is nil.
+// Were a "" kept for good, one 404 or one fallen-back failure of a
+// proxy's /supported would send every later read, for the life of the
+// process, to https://<name>: a host the operator did not choose, and
+// one that fails every verification where the database is reachable only
+// through the proxy. A FindURL error is not kept at all (errors are never
+// cached): that read fails and the next one asks again.
+const DirectRecheck = cache.DefaultNotFoundTTL
+
+// now returns the time on the DB's clock (the test hook's, if set).
+func (db *DB) now() time.Time {
+	if db.timer != nil {
+		return db.timer.Now()
+	}
+	return time.Now()
+}
+
+// baseURL finds the database's base URL like the go command's initBase:
+// URL if set; else the proxy URL FindURL returns; else, when FindURL is
+// nil or answers "", the direct URL https://<name>, which is found again
+// after DirectRecheck when it came from FindURL (see DirectRecheck).
 func (db *DB) baseURL(ctx context.Context) (string, error) {
 	db.mu.Lock()
-	base := db.base
+	base, until := db.base, db.baseUntil
 	db.mu.Unlock()
-	if base != "" {
+	if base != "" && (until.IsZero() || db.now().Before(until)) {
 		return base, nil
 	}
-	// Concurrent first reads (a zip's and a go.mod's lookups, say) share
-	// one search.
+	// Concurrent reads (a zip's and a go.mod's lookups, say) share one
+	// search.
 	base, err, _ := db.bases.Do(ctx, "", func(ctx context.Context) (string, error) {
-		base := ""
+		base, until := "", time.Time{}
 		switch {
 		case db.URL != "":
 			base = db.URL
@@ -466,13 +505,24 @@ func (db *DB) baseURL(ctx context.Context) (string, error) {
 				return "", err
 			}
 			base = b
+			if base == "" {
+				until = db.now().Add(DirectRecheck)
+			}
 		}
 		if base == "" {
 			base = "https://" + db.name
 		}
 		db.mu.Lock()
-		db.base = base
+		changed := db.base != base
+		db.base, db.baseUntil = base, until
 		db.mu.Unlock()
+		if changed && db.Logger != nil {
+			shown := base
+			if u, err := url.Parse(base); err == nil {
+				shown = u.Redacted() // a proxy URL may carry a password
+			}
+			db.Logger.Info("reaching the checksum database", "db", db.name, "url", shown)
+		}
 		return base, nil
 	})
 	return base, err
