@@ -79,8 +79,22 @@ func (c *Chain) Try(path string, fn func(r modfetch.Resolver) error) error {
 	return c.tryEntries(fn)
 }
 
+// tryIndexed is Try, telling fn which entry it asks (-1: Direct, for a
+// NoProxy module).
+func (c *Chain) tryIndexed(path string, fn func(i int, r modfetch.Resolver) error) error {
+	if c.NoProxy != "" && module.MatchPrefixPatterns(c.NoProxy, path) {
+		return fn(-1, directOrMissing(c.Direct))
+	}
+	return c.walkEntries(fn)
+}
+
 // tryEntries is Try over the GOPROXY entries, without GONOPROXY routing.
 func (c *Chain) tryEntries(fn func(r modfetch.Resolver) error) error {
+	return c.walkEntries(func(_ int, r modfetch.Resolver) error { return fn(r) })
+}
+
+// walkEntries is tryEntries, telling fn which entry it asks.
+func (c *Chain) walkEntries(fn func(i int, r modfetch.Resolver) error) error {
 	if len(c.Entries) == 0 {
 		return ErrNoEntries
 	}
@@ -91,8 +105,8 @@ func (c *Chain) tryEntries(fn func(r modfetch.Resolver) error) error {
 	)
 	var best error
 	rank := notExistRank
-	for _, e := range c.Entries {
-		err := c.try(e, fn)
+	for i, e := range c.Entries {
+		err := c.try(e, func(r modfetch.Resolver) error { return fn(i, r) })
 		if err == nil {
 			return nil
 		}
@@ -162,10 +176,112 @@ func (c *Chain) GoMod(ctx context.Context, path, version string) ([]byte, error)
 	return walk(c, path, version, func(r modfetch.Resolver) ([]byte, error) { return r.GoMod(ctx, path, version) })
 }
 
-// Zip implements [modfetch.Resolver].
+// Zip implements [modfetch.Resolver]. A zip whose body breaks in the
+// middle (a reset, a cut, a budget run out) is resumed where it broke,
+// from the entry that was sending it and then from the entries after it
+// that the "|" rule lets the walk reach, if they are [ZipResumer]s (a
+// [Proxy] is): the reader sees one stream. At most MaxResumes resumptions
+// are tried per zip. Whatever the bytes' origin, they are only as good as
+// the verification above the Chain (checksum.Verify) finds them.
 func (c *Chain) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
-	return walk(c, path, version, func(r modfetch.Resolver) (io.ReadCloser, error) { return r.Zip(ctx, path, version) })
+	var rc io.ReadCloser
+	at := -1
+	err := c.tryIndexed(path, func(i int, r modfetch.Resolver) error {
+		z, err := r.Zip(ctx, path, version)
+		if err == nil {
+			rc, at = z, i
+		}
+		return err
+	})
+	if err != nil {
+		return nil, c.err(path, version, err)
+	}
+	if at < 0 {
+		return rc, nil // not from the entries: GONOPROXY's Direct
+	}
+	return &resumingZip{c: c, ctx: ctx, path: path, version: version, at: at, rc: rc}, nil
 }
+
+// MaxResumes bounds the resumptions of one zip by a [Chain].
+const MaxResumes = 4
+
+// A ZipResumer is a Resolver that can send a zip from an offset, as a
+// [Proxy] does with a Range request.
+type ZipResumer interface {
+	ZipFrom(ctx context.Context, path, version string, offset int64) (io.ReadCloser, error)
+}
+
+// resumingZip is a Chain's zip stream, resumed where it breaks.
+type resumingZip struct {
+	c             *Chain
+	ctx           context.Context // the Zip call's: a resumption is part of it
+	path, version string
+	at            int // entry sending rc
+	rc            io.ReadCloser
+	n             int64 // bytes delivered
+	failed        error // rc's failure, not yet resumed
+	resumes       int
+}
+
+func (z *resumingZip) Read(p []byte) (int, error) {
+	for {
+		if err := z.failed; err != nil {
+			if !z.resumable(err) || !z.resume() {
+				return 0, err
+			}
+			z.failed = nil
+		}
+		n, err := z.rc.Read(p)
+		z.n += int64(n)
+		if err != nil && err != io.EOF {
+			// Deliver what came; the next Read resumes or fails.
+			z.failed = err
+			if n == 0 {
+				continue
+			}
+			err = nil
+		}
+		return n, err
+	}
+}
+
+// resumable reports whether a failure in the middle of the body is worth
+// resuming: not the caller's leaving, not a size limit.
+func (z *resumingZip) resumable(err error) bool {
+	return z.ctx.Err() == nil && z.resumes < MaxResumes &&
+		!errors.Is(err, modfetch.ErrZipTooLarge) && !errors.Is(err, modfetch.ErrTooLarge)
+}
+
+// resume opens the rest of the zip from the entry that was sending it,
+// then the entries after it while "|" lets the walk go on.
+func (z *resumingZip) resume() bool {
+	entries := z.c.Entries
+	for i := z.at; i < len(entries) && z.resumes < MaxResumes; i++ {
+		if i > z.at && !entries[i-1].FallBackOnError {
+			break
+		}
+		e := entries[i]
+		zr, ok := e.Resolver.(ZipResumer)
+		if !ok {
+			continue
+		}
+		z.resumes++
+		var rc io.ReadCloser
+		err := z.c.try(e, func(modfetch.Resolver) error {
+			var err error
+			rc, err = zr.ZipFrom(z.ctx, z.path, z.version, z.n)
+			return err
+		})
+		if err == nil {
+			z.rc.Close()
+			z.rc, z.at = rc, i
+			return true
+		}
+	}
+	return false
+}
+
+func (z *resumingZip) Close() error { return z.rc.Close() }
 
 // walk returns the first answer of ask from c's entries, by c's rules.
 func walk[T any](c *Chain, path, version string, ask func(modfetch.Resolver) (T, error)) (T, error) {

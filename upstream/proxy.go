@@ -333,15 +333,27 @@ func (p *Proxy) prepareVersion(path, version string) (enc, encVer string, err er
 // Zip implements [modfetch.Resolver]. The zip is streamed; reading more
 // than the size limit fails with "downloaded zip file too large".
 func (p *Proxy) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	return p.ZipFrom(ctx, path, version, 0)
+}
+
+// ZipFrom implements [ZipResumer]: the zip from byte offset on, asked
+// with a Range request (from a server that ignores it, the whole zip is
+// read and its first offset bytes skipped). The size limit counts the
+// offset.
+func (p *Proxy) ZipFrom(ctx context.Context, path, version string, offset int64) (io.ReadCloser, error) {
 	enc, encVer, err := p.prepareVersion(path, version)
 	if err != nil {
 		return nil, err
 	}
-	body, err := p.web.Open(ctx, p.endpoint(enc, "@v/"+encVer+".zip"))
+	limit := limitOr(p.MaxZipSize, DefaultMaxZipSize)
+	if offset < 0 || offset > limit {
+		return nil, versionError(path, version, fmt.Errorf("zip offset %d out of range", offset))
+	}
+	body, err := p.web.OpenFrom(ctx, p.endpoint(enc, "@v/"+encVer+".zip"), offset)
 	if err != nil {
 		return nil, versionError(path, version, err)
 	}
-	return &zipBody{rc: body, left: limitOr(p.MaxZipSize, DefaultMaxZipSize), path: path, version: version}, nil
+	return &zipBody{rc: body, left: limit - offset, path: path, version: version}, nil
 }
 
 // zipBody limits a zip download and gives its errors module context.

@@ -179,7 +179,7 @@ func SecureRedirects(h *http.Client) *http.Client {
 func (c *Client) GetBytes(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
 	var data []byte
 	err := c.retry(ctx, u, func(ctx context.Context) error {
-		body, err := c.open(ctx, u)
+		body, err := c.open(ctx, u, 0)
 		if err != nil {
 			return err
 		}
@@ -194,10 +194,17 @@ func (c *Client) GetBytes(ctx context.Context, u *url.URL, limit int64) ([]byte,
 // are retried; the caller sees failures while reading it, each wrapped in a
 // *url.Error with Op "read".
 func (c *Client) Open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+	return c.OpenFrom(ctx, u, 0)
+}
+
+// OpenFrom is Open for the body from byte offset on: it asks for the
+// range with a Range request and, from a server that sends the whole body
+// instead, skips offset bytes.
+func (c *Client) OpenFrom(ctx context.Context, u *url.URL, offset int64) (io.ReadCloser, error) {
 	var body io.ReadCloser
 	err := c.retry(ctx, u, func(ctx context.Context) error {
 		var err error
-		body, err = c.open(ctx, u)
+		body, err = c.open(ctx, u, offset)
 		return err
 	})
 	if err != nil {
@@ -408,10 +415,17 @@ func retryable(err error) bool {
 	return errors.Is(err, ErrIdle) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// open performs one GET of u.
-func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+// open performs one GET of u, for the body from offset on.
+func (c *Client) open(ctx context.Context, u *url.URL, offset int64) (io.ReadCloser, error) {
 	if u.Scheme == "file" {
-		return openFile(u)
+		f, err := openFile(u)
+		if err == nil && offset > 0 {
+			if _, err = f.(io.Seeker).Seek(offset, io.SeekStart); err != nil {
+				f.Close()
+				return nil, err
+			}
+		}
+		return f, err
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, permanent{fmt.Errorf("unsupported scheme in %s", u.Redacted())}
@@ -461,6 +475,9 @@ func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 		cancel(nil)
 		return nil, permanent{err}
 	}
+	if offset > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+	}
 	resp, err := c.httpClient().Do(req)
 	stopTimers()
 	latency := c.timer().Now().Sub(start)
@@ -476,6 +493,25 @@ func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 	b := &body{rc: resp.Body, url: u.Redacted(), cancel: cancel, ctx: ctx, parent: parent, idle: idle, start: start, latency: latency, c: c, observe: observe}
 	if idle > 0 {
 		b.timer = time.AfterFunc(idle, b.tick)
+	}
+	if offset > 0 && resp.StatusCode == http.StatusPartialContent {
+		if start, ok := rangeStart(resp.Header.Get("Content-Range")); !ok || start != offset {
+			b.observe = nil
+			b.Close()
+			err := fmt.Errorf("GET %s: answer to a range from %d has Content-Range %q", u.Redacted(), offset, resp.Header.Get("Content-Range"))
+			observe(Attempt{Status: resp.StatusCode, Err: err, Latency: latency})
+			return nil, permanent{err}
+		}
+		resp.StatusCode = http.StatusOK
+	} else if offset > 0 && resp.StatusCode == http.StatusOK {
+		// The whole body: skip to offset.
+		if _, err := io.CopyN(io.Discard, b, offset); err != nil {
+			b.Close()
+			if err == io.EOF {
+				err = &url.Error{Op: "read", URL: u.Redacted(), Err: io.ErrUnexpectedEOF}
+			}
+			return nil, err
+		}
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer b.Close()
@@ -494,6 +530,20 @@ func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 	}
 	observe(Attempt{Status: resp.StatusCode, Latency: latency})
 	return b, nil
+}
+
+// rangeStart returns the first byte of a Content-Range "bytes A-B/N".
+func rangeStart(cr string) (int64, bool) {
+	rest, ok := strings.CutPrefix(cr, "bytes ")
+	if !ok {
+		return 0, false
+	}
+	a, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(a, 10, 64)
+	return n, err == nil && n >= 0
 }
 
 // budget is a time budget v with its default def (zero: def; negative: none).
