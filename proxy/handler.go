@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,9 +12,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +29,7 @@ import (
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/cache"
 	"github.com/modfetch/modfetch/checksum"
+	"github.com/modfetch/modfetch/internal/vcs"
 )
 
 // Default Cache-Control lifetimes.
@@ -44,7 +49,9 @@ const (
 // Resolver does not find, a module kept private — is a 404, so that
 // clients' GOPROXY "," chains fall through; 502 is reserved for failures of
 // what is behind it (an upstream error, a checksum mismatch). Error bodies
-// are short text/plain explanations without credentials or URL queries.
+// are short text/plain explanations (what the go command shows its user)
+// without upstream URLs, host names, file paths or credentials; the
+// Logger gets the full error.
 //
 // Answers carry Cache-Control: a year and "immutable" for the .info, .mod
 // and .zip of canonical versions and for verified checksum database data,
@@ -86,7 +93,11 @@ type Handler struct {
 	// DirStore's files go out through sendfile).
 	Memory *cache.MemStore
 
-	// Logger, if set, receives a record for each failed request.
+	// Logger, if set, receives a record for each failed request: at
+	// level Warn for failures, at Debug for what the Resolver did not
+	// find. Its "error" attribute is what the client was told, "detail"
+	// the error in full: the upstream URLs, host names and file paths
+	// that error bodies leave out.
 	Logger *slog.Logger
 
 	once   sync.Once
@@ -321,7 +332,7 @@ func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version
 			// The status is sent: abort the response so the client sees a
 			// failure, not a short zip.
 			if r.Context().Err() == nil {
-				h.log(r, http.StatusBadGateway, "zip stream failed: "+errorText(err), err)
+				h.log(r, http.StatusBadGateway, "zip stream failed: "+clientText(err, r.URL.Path), err)
 			}
 			panic(http.ErrAbortHandler)
 		}
@@ -329,10 +340,13 @@ func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version
 }
 
 // resolverError answers a Resolver failure: 404 for not found, 502 for
-// everything else (the failure is behind the handler).
+// everything else (the failure is behind the handler). The client gets the
+// short reason (clientText); the log gets the error in full.
 func (h *Handler) resolverError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, fs.ErrNotExist) {
-		h.notFound(w, r, "not found: "+errorText(err))
+		msg := "not found: " + clientText(err, r.URL.Path)
+		h.notFound(w, r, msg)
+		h.logAt(r, slog.LevelDebug, http.StatusNotFound, msg, err)
 		return
 	}
 	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
@@ -340,7 +354,7 @@ func (h *Handler) resolverError(w http.ResponseWriter, r *http.Request, err erro
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	h.fail(w, r, http.StatusBadGateway, errorText(err), err)
+	h.fail(w, r, http.StatusBadGateway, clientText(err, r.URL.Path), err)
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, msg string) {
@@ -355,12 +369,25 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 }
 
 func (h *Handler) log(r *http.Request, status int, msg string, err error) {
-	if h.Logger == nil {
+	h.logAt(r, slog.LevelWarn, status, msg, err)
+}
+
+// logAt logs a failed request: msg is what the client was told, detail
+// (when there is an error) the error in full, with the upstream URLs,
+// host names and file paths that msg leaves out (but no credentials or
+// URL queries).
+func (h *Handler) logAt(r *http.Request, level slog.Level, status int, msg string, err error) {
+	if h.Logger == nil || !h.Logger.Enabled(r.Context(), level) {
 		return
 	}
-	h.Logger.LogAttrs(r.Context(), slog.LevelWarn, "request failed",
+	attrs := []slog.Attr{
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", status), slog.String("error", msg))
+		slog.Int("status", status), slog.String("error", msg),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("detail", logText(err)))
+	}
+	h.Logger.LogAttrs(r.Context(), level, "request failed", attrs...)
 }
 
 func writeText(w http.ResponseWriter, r *http.Request, status int, msg string) {
@@ -380,18 +407,11 @@ func writeText(w http.ResponseWriter, r *http.Request, status int, msg string) {
 // and queries.
 var urlSecrets = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s"]*@|\?[^\s"]*`)
 
-// errorText is err's text made safe to send: no userinfo or query strings
-// of any URL in it, at most 8 lines and 1000 bytes.
+// errorText is err's text without userinfo or query strings of any URL
+// in it, at most 8 lines and 1000 bytes. It keeps host names and paths:
+// clientText, not errorText, makes the text sent to clients.
 func errorText(err error) string {
-	s := urlSecrets.ReplaceAllStringFunc(err.Error(), func(m string) string {
-		if strings.HasPrefix(m, "?") {
-			if strings.HasSuffix(m, ":") {
-				return ":" // "URL?query: status"
-			}
-			return ""
-		}
-		return m[:strings.Index(m, "://")+3]
-	})
+	s := stripSecrets(err.Error())
 	lines := strings.Split(s, "\n")
 	if len(lines) > 8 {
 		lines = lines[:8]
@@ -401,6 +421,269 @@ func errorText(err error) string {
 		s = s[:1000]
 	}
 	return s
+}
+
+// stripSecrets removes the userinfo and query strings of the URLs in s.
+func stripSecrets(s string) string {
+	return urlSecrets.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasPrefix(m, "?") {
+			if strings.HasSuffix(m, ":") {
+				return ":" // "URL?query: status"
+			}
+			return ""
+		}
+		return m[:strings.Index(m, "://")+3]
+	})
+}
+
+// logText is err's full text for the log: every URL, host name and
+// path in it, without userinfo or query strings, at most 4096 bytes.
+func logText(err error) string {
+	s := stripSecrets(err.Error())
+	if len(s) > 4096 {
+		s = s[:4096] + "..."
+	}
+	return s
+}
+
+// clientText is the text of err to send to a client: the short reason,
+// rebuilt from the errors in err's chain without the upstream URLs, host
+// names and the server's file paths they hold (safeText), bounded as
+// errorText bounds it.
+//
+// Host names that are left in free text (an upstream's or a command's
+// message naming the host of a URL elsewhere in err) are replaced too,
+// except those in the request path reqPath (a module path's own host,
+// which the client asked for).
+func clientText(err error, reqPath string) string {
+	s := safeText(err, 0)
+	for _, host := range errorHosts(err) {
+		if len(host) >= 3 && !strings.Contains(reqPath, host) {
+			s = replaceHost(s, host)
+		}
+	}
+	return errorText(errors.New(s))
+}
+
+// replaceHost replaces host in s with "upstream" where it stands as a
+// name of its own, not as part of a longer one.
+func replaceHost(s, host string) string {
+	inName := func(c byte) bool {
+		return c == '.' || c == '-' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, host)
+		if i < 0 {
+			break
+		}
+		j := i + len(host)
+		if (i > 0 && inName(s[i-1])) || (j < len(s) && inName(s[j]) && !(s[j] == '.' && (j+1 == len(s) || !inName(s[j+1])))) {
+			b.WriteString(s[:j]) // part of a longer name
+		} else {
+			b.WriteString(s[:i])
+			b.WriteString("upstream")
+		}
+		s = s[j:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// errorHosts returns the host names and addresses in err: those of the
+// URLs in its text and of the URLs, names and addresses its chain's
+// errors hold, longest first.
+func errorHosts(err error) []string {
+	var hosts []string
+	addURL := func(s string) {
+		if u, err := url.Parse(s); err == nil && u.Host != "" {
+			hosts = append(hosts, u.Host, u.Hostname())
+		}
+	}
+	for _, m := range urlRE.FindAllString(err.Error(), 20) {
+		addURL(strings.TrimRight(m, ":;,.)]"))
+	}
+	var walk func(error, int)
+	walk = func(err error, depth int) {
+		if err == nil || depth > 32 {
+			return
+		}
+		switch e := err.(type) {
+		case *modfetch.HTTPError:
+			addURL(e.URL)
+		case *url.Error:
+			addURL(e.URL)
+		case *net.DNSError:
+			hosts = append(hosts, e.Name, e.Server)
+		case *net.OpError:
+			for _, a := range []net.Addr{e.Source, e.Addr} {
+				if a != nil {
+					hosts = append(hosts, a.String())
+					if h, _, err := net.SplitHostPort(a.String()); err == nil {
+						hosts = append(hosts, h)
+					}
+				}
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap(), depth+1)
+		case interface{ Unwrap() []error }:
+			for _, c := range u.Unwrap() {
+				walk(c, depth+1)
+			}
+		}
+	}
+	walk(err, 0)
+	slices.SortFunc(hosts, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
+	return slices.Compact(hosts)
+}
+
+// safeText rebuilds err's text without URLs, host names and file paths.
+// The errors that carry them are rebuilt from their fields: an
+// *modfetch.HTTPError is "reading upstream: <status>" with the server's
+// own short text (Detail, which the go command shows), an *url.Error
+// "<op> upstream: <cause>", *net.OpError and *net.DNSError lose their
+// addresses, *fs.PathError and *os.LinkError their paths, a VCS command
+// its directory. Errors known to hold none (checksum mismatches and
+// database misbehavior reports, which the go command prints as they are)
+// are kept. Any other error is its text with the text of what it wraps
+// rebuilt in place, and URLs and absolute paths in the rest of its text
+// replaced (scrub).
+func safeText(err error, depth int) string {
+	if err == nil {
+		return ""
+	}
+	if depth > 32 {
+		return scrub(err.Error())
+	}
+	depth++
+	switch e := err.(type) {
+	case *modfetch.HTTPError:
+		s := "reading upstream: "
+		switch {
+		case e.Detail != "":
+			sep := " "
+			if strings.ContainsRune(e.Detail, '\n') {
+				sep = "\n\t"
+			}
+			s += e.Status + "\n\tserver response:" + sep + scrubURLs(e.Detail)
+		case e.Err != nil:
+			cause := e.Err
+			if pe, ok := cause.(*fs.PathError); ok {
+				cause = pe.Err // as HTTPError.Error: the URL named the file
+			}
+			s += safeText(cause, depth)
+		default:
+			s += e.Status
+		}
+		return s
+	case *url.Error:
+		return e.Op + " upstream: " + safeText(e.Err, depth)
+	case *net.OpError:
+		s := e.Op
+		if e.Net != "" {
+			s += " " + e.Net
+		}
+		if e.Err != nil {
+			s += ": " + safeText(e.Err, depth)
+		}
+		return s
+	case *net.DNSError:
+		return "lookup upstream host: " + scrub(e.Err)
+	case *fs.PathError:
+		return e.Op + ": " + safeText(e.Err, depth)
+	case *os.LinkError:
+		return e.Op + ": " + safeText(e.Err, depth)
+	case *x509.HostnameError:
+		return "x509: certificate is not valid for the upstream's host name"
+	case *vcs.RunError:
+		cmd := e.Cmd
+		// Cmd ends with " in " and the server's directory.
+		if i := strings.Index(cmd, " in /"); i >= 0 {
+			cmd = cmd[:i]
+		} else if i := strings.LastIndex(cmd, " in "); i >= 0 {
+			cmd = cmd[:i]
+		}
+		s := scrub(cmd) + ": " + safeText(e.Err, depth)
+		if stderr := bytes.TrimRight(e.Stderr, "\n"); len(stderr) > 0 {
+			s += ":\n\t" + strings.ReplaceAll(scrub(string(stderr)), "\n", "\n\t")
+		}
+		if e.HelpText != "" {
+			s += "\n" + scrub(e.HelpText)
+		}
+		return s
+	case *checksum.MismatchError, *checksum.SecurityError:
+		return err.Error()
+	}
+
+	// Some other error: rebuild in place the text of what it wraps.
+	msg := err.Error()
+	var children []error
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		if c := u.Unwrap(); c != nil {
+			children = []error{c}
+		}
+	case interface{ Unwrap() []error }:
+		children = u.Unwrap()
+	}
+	var b strings.Builder
+	at := 0
+	for _, c := range children {
+		// The child's text, or failing that (a wrapper with a text of its
+		// own, such as module.ModuleError's of an InvalidVersionError)
+		// the text of the nearest error it wraps that is in msg.
+		for ; c != nil; c = errors.Unwrap(c) {
+			t := c.Error()
+			if t == "" {
+				continue
+			}
+			if i := strings.Index(msg[at:], t); i >= 0 {
+				b.WriteString(scrub(msg[at : at+i]))
+				b.WriteString(safeText(c, depth))
+				at += i + len(t)
+				break
+			}
+		}
+	}
+	b.WriteString(scrub(msg[at:]))
+	return b.String()
+}
+
+// urlRE matches URLs; pathRE absolute file paths (after the start of the
+// text, a space, a quote, a parenthesis or "=").
+var (
+	urlRE  = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]*`)
+	pathRE = regexp.MustCompile(`(^|[\s"'(=\[])/[a-zA-Z0-9._~+-][^\s"'<>]*`)
+)
+
+// scrub replaces the URLs and absolute file paths in free text.
+func scrub(s string) string {
+	s = scrubURLs(s)
+	return pathRE.ReplaceAllStringFunc(s, func(m string) string {
+		i := strings.IndexByte(m, '/')
+		lead, p := m[:i], m[i:]
+		return lead + "<path>" + trailing(p)
+	})
+}
+
+// scrubURLs replaces the URLs in free text with "upstream".
+func scrubURLs(s string) string {
+	return urlRE.ReplaceAllStringFunc(s, func(m string) string {
+		return "upstream" + trailing(m)
+	})
+}
+
+// trailing is the punctuation at the end of a matched URL or path that
+// belongs to the text around it ("reading URL: ...").
+func trailing(m string) string {
+	return m[len(strings.TrimRight(m, ":;,.)]")):]
 }
 
 // quotePath quotes a request path for an error message, bounded.
