@@ -78,6 +78,10 @@ type Options struct {
 	// state (see upstream.Health.OnChange).
 	OnHealthChange func(name string, from, to upstream.HealthState, err error)
 
+	// Hedge hedges small proxy requests along "|" (see
+	// upstream.Chain.Hedge): zero for none, a delay, or upstream.HedgeAuto.
+	Hedge time.Duration
+
 	// Logger, if set, receives the layers' diagnostics.
 	Logger *slog.Logger
 }
@@ -160,6 +164,7 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 		IdleTimeout:      opts.IdleTimeout,
 		Breaker:          opts.Breaker,
 		OnHealthChange:   opts.OnHealthChange,
+		Hedge:            opts.Hedge,
 	}
 	chain, err := ucfg.Parse(c.GOPROXY)
 	if err != nil {

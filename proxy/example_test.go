@@ -71,11 +71,11 @@ func Example() {
 		if strings.HasSuffix(p, ".zip") {
 			body = []byte(fmt.Sprintf("%d bytes", len(body)))
 		}
-		fmt.Printf("%s %d %q\n", p, resp.StatusCode, strings.ReplaceAll(string(body), upstreamSrv.URL, "UPSTREAM"))
+		fmt.Printf("%s %d %q\n", p, resp.StatusCode, body)
 	}
 	// Output:
 	// /example.com/hello/@v/list 200 "v1.1.0\n"
 	// /example.com/hello/@v/v1.1.0.info 200 "{\"Version\":\"v1.1.0\",\"Time\":\"2024-02-01T10:00:00Z\"}"
 	// /example.com/hello/@v/v1.1.0.zip 200 "394 bytes"
-	// /example.com/hello/@v/v9.9.9.info 404 "not found: example.com/hello@v9.9.9: reading UPSTREAM/example.com/hello/@v/v9.9.9.info: 404 Not Found\n\tserver response: 404 page not found\n"
+	// /example.com/hello/@v/v9.9.9.info 404 "not found: example.com/hello@v9.9.9: reading upstream: 404 Not Found\n\tserver response: 404 page not found\n"
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"time"
 
 	"golang.org/x/mod/module"
 
@@ -63,7 +64,20 @@ type Chain struct {
 	// Direct answers for module paths matching NoProxy. If nil, asking
 	// for one fails with ErrDirectNotConfigured.
 	Direct modfetch.Resolver
+
+	// Hedge, if not zero, hedges small requests (List, Stat, Latest,
+	// GoMod): when an entry followed by "|" has not answered within the
+	// delay, the next entry is asked as well, the first success is taken
+	// and the other request canceled. A positive Hedge is the delay;
+	// HedgeAuto takes each entry's observed 95th-percentile latency (see
+	// [Health]). Either answer is one the "|" walk could have given.
+	Hedge time.Duration
 }
+
+// HedgeAuto is the [Chain.Hedge] value that hedges after each entry's
+// observed 95th-percentile latency (500ms until it has 16 answers, never
+// less than 10ms).
+const HedgeAuto time.Duration = -1
 
 // ErrNoEntries is the go command's error for a GOPROXY that names nothing.
 var ErrNoEntries = errors.New("GOPROXY list is not the empty string, but contains no entries")
@@ -158,22 +172,134 @@ func (c *Chain) Health() []HealthStats {
 
 // List implements [modfetch.Resolver].
 func (c *Chain) List(ctx context.Context, path string) ([]string, error) {
-	return walk(c, path, "", func(r modfetch.Resolver) ([]string, error) { return r.List(ctx, path) })
+	return small(ctx, c, path, "", func(ctx context.Context, r modfetch.Resolver) ([]string, error) { return r.List(ctx, path) })
 }
 
 // Stat implements [modfetch.Resolver].
 func (c *Chain) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
-	return walk(c, path, rev, func(r modfetch.Resolver) (*modfetch.Info, error) { return r.Stat(ctx, path, rev) })
+	return small(ctx, c, path, rev, func(ctx context.Context, r modfetch.Resolver) (*modfetch.Info, error) { return r.Stat(ctx, path, rev) })
 }
 
 // Latest implements [modfetch.Resolver].
 func (c *Chain) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
-	return walk(c, path, "", func(r modfetch.Resolver) (*modfetch.Info, error) { return r.Latest(ctx, path) })
+	return small(ctx, c, path, "", func(ctx context.Context, r modfetch.Resolver) (*modfetch.Info, error) { return r.Latest(ctx, path) })
 }
 
 // GoMod implements [modfetch.Resolver].
 func (c *Chain) GoMod(ctx context.Context, path, version string) ([]byte, error) {
-	return walk(c, path, version, func(r modfetch.Resolver) ([]byte, error) { return r.GoMod(ctx, path, version) })
+	return small(ctx, c, path, version, func(ctx context.Context, r modfetch.Resolver) ([]byte, error) { return r.GoMod(ctx, path, version) })
+}
+
+// small answers a request for a small answer: hedged when c.Hedge is set
+// and the module is not routed to Direct, else by the plain walk.
+func small[T any](ctx context.Context, c *Chain, path, version string, ask func(context.Context, modfetch.Resolver) (T, error)) (T, error) {
+	if c.Hedge == 0 || len(c.Entries) < 2 || c.NoProxy != "" && module.MatchPrefixPatterns(c.NoProxy, path) {
+		return walk(c, path, version, func(r modfetch.Resolver) (T, error) { return ask(ctx, r) })
+	}
+	return hedged(ctx, c, ask)
+}
+
+// hedgeDelay is how long entry i may take before the next is asked too.
+func (c *Chain) hedgeDelay(i int) time.Duration {
+	if c.Hedge > 0 {
+		return c.Hedge
+	}
+	if h := c.Entries[i].Health; h != nil {
+		if st := h.Stats(); st.Requests-st.Failures >= 16 {
+			return max(st.P95, 10*time.Millisecond)
+		}
+	}
+	return 500 * time.Millisecond
+}
+
+// hedged is the walk of tryEntries with hedging: while an entry followed
+// by "|" has not answered within its delay, the next one is started too.
+// The first success wins; the others are canceled and waited for, so
+// nothing outlives the call. Failures are ranked as tryEntries ranks them.
+func hedged[T any](ctx context.Context, c *Chain, ask func(context.Context, modfetch.Resolver) (T, error)) (T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	type result struct {
+		i   int
+		v   T
+		err error
+	}
+	n := len(c.Entries)
+	results := make(chan result, n)
+	running, next := 0, 0
+	start := func() {
+		i := next
+		next++
+		running++
+		go func() {
+			var v T
+			err := c.try(c.Entries[i], func(r modfetch.Resolver) error {
+				var err error
+				v, err = ask(ctx, r)
+				return err
+			})
+			results <- result{i, v, err}
+		}()
+	}
+	finish := func() {
+		cancel()
+		for ; running > 0; running-- {
+			<-results
+		}
+	}
+	defer finish()
+
+	var best error
+	rank, stopped := -1, false // rank: 0 not found, 1 proxy, 2 direct
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if running == 0 {
+			if stopped || next >= n {
+				var zero T
+				return zero, best
+			}
+			start()
+		}
+		var hedge <-chan time.Time
+		if !stopped && next < n && c.Entries[next-1].FallBackOnError {
+			if timer == nil {
+				timer = time.NewTimer(c.hedgeDelay(next - 1))
+			} else {
+				timer.Reset(c.hedgeDelay(next - 1))
+			}
+			hedge = timer.C
+		}
+		select {
+		case <-hedge:
+			start()
+		case r := <-results:
+			running--
+			if timer != nil {
+				timer.Stop()
+			}
+			if r.err == nil {
+				return r.v, nil
+			}
+			notExist := errors.Is(r.err, fs.ErrNotExist)
+			switch e := c.Entries[r.i]; {
+			case e.Direct:
+				best, rank = r.err, 2
+			case rank <= 1 && !notExist:
+				best, rank = r.err, 1
+			case rank <= 0:
+				best, rank = r.err, 0
+			}
+			if !c.Entries[r.i].FallBackOnError && !notExist {
+				stopped = true // the walk ends here; earlier entries may still answer
+			} else if r.i == next-1 && next < n {
+				start()
+			}
+		}
+	}
 }
 
 // Zip implements [modfetch.Resolver]. A zip whose body breaks in the

@@ -106,11 +106,15 @@ type Config struct {
 	// OnHealthChange, if set, is called when a proxy's breaker changes
 	// state (see Health.OnChange).
 	OnHealthChange func(name string, from, to HealthState, err error)
+
+	// Hedge is the chains' Chain.Hedge: zero for none, a delay, or
+	// HedgeAuto.
+	Hedge time.Duration
 }
 
 // Chain builds the Chain for a parsed GOPROXY list.
 func (c *Config) Chain(list []Element) *Chain {
-	ch := &Chain{NoProxy: c.NoProxy, Direct: directOrMissing(c.Direct)}
+	ch := &Chain{NoProxy: c.NoProxy, Direct: directOrMissing(c.Direct), Hedge: c.Hedge}
 	for _, e := range list {
 		var ent Entry
 		switch e.URL {

@@ -3,7 +3,7 @@
 //
 //	go run ./examples/proxyserver [-addr localhost:3000] [-cache DIR]
 //		[-connect-timeout 10s] [-first-byte-timeout 30s] [-idle-timeout 30s]
-//		[-breaker-failures 5] [-breaker-cooldown 10s]
+//		[-breaker-failures 5] [-breaker-cooldown 10s] [-hedge DELAY|auto]
 //
 // It fetches from the upstreams the go command would use (GOPROXY, by
 // default https://proxy.golang.org,direct), verifies every go.mod file and
@@ -23,7 +23,11 @@
 // skipped for -breaker-cooldown (doubling while probes fail), so that in
 // GOPROXY="http://a|http://b" a dead first mirror costs one timeout, not
 // one per request. A failure after a "," still ends the walk, as for the
-// go command. Each upstream's state changes are logged.
+// go command. Each upstream's state changes are logged. With -hedge, a
+// small request (.info, .mod, list, latest) to a mirror followed by "|"
+// that has not answered within the delay (or, with "auto", the mirror's
+// observed 95th-percentile latency) is sent to the next mirror as well,
+// and the first answer is taken.
 //
 // /healthz answers "ok" while the process runs. /readyz answers with a
 // JSON object of each upstream's health and the store's, 200 when the
@@ -83,6 +87,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	firstByteTimeout := fs.Duration("first-byte-timeout", 30*time.Second, "time budget of an upstream answer, from the request (0: none)")
 	idleTimeout := fs.Duration("idle-timeout", 30*time.Second, "interval in which an upstream body must send at least 1 KiB (0: none)")
 	breakerFailures := fs.Int("breaker-failures", 5, "upstream failures in a row that make it skipped for a cooldown (0: no breaker)")
+	hedge := fs.String("hedge", "", `hedge small requests along "|" after this delay, or "auto" (the mirror's p95 latency); empty: no hedging`)
 	breakerCooldown := fs.Duration("breaker-cooldown", 10*time.Second, "first cooldown of a skipped upstream; it doubles, up to 5m, while probes fail")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -119,6 +124,17 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 			}
 			logger.Log(context.Background(), level, "upstream state changed", "upstream", name, "from", from, "to", to, "error", err)
 		},
+	}
+	switch *hedge {
+	case "":
+	case "auto":
+		opts.Hedge = upstream.HedgeAuto
+	default:
+		d, err := time.ParseDuration(*hedge)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("-hedge %q: want a positive duration or auto", *hedge)
+		}
+		opts.Hedge = d
 	}
 	if *breakerFailures > 0 {
 		opts.Breaker = &upstream.Breaker{Failures: *breakerFailures, Cooldown: *breakerCooldown}

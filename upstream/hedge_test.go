@@ -1,0 +1,104 @@
+package upstream
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modfetch/modfetch/internal/fixture"
+)
+
+// slowServer serves set; requests for paths containing slow wait until
+// released or canceled, and it counts requests and cancellations.
+type slowServer struct {
+	srv               *httptest.Server
+	requests, aborted atomic.Int64
+	release           chan struct{}
+}
+
+func newSlowServer(t *testing.T, set *fixture.Set, slow string) *slowServer {
+	s := &slowServer{release: make(chan struct{})}
+	fs := &fixture.Server{Set: set}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		if slow != "" && strings.Contains(r.URL.Path, slow) {
+			select {
+			case <-s.release:
+			case <-r.Context().Done():
+				s.aborted.Add(1)
+				return
+			}
+		}
+		fs.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { close(s.release); s.srv.Close() })
+	return s
+}
+
+func TestChainHedge(t *testing.T) {
+	set := fixture.Standard()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name        string
+		slow        string // paths the first mirror holds
+		sep         string
+		hedge       time.Duration
+		wantSecond  int64 // requests to the second mirror
+		wantAborted int64 // first mirror requests canceled
+	}{
+		{"first answers in time", "", "|", time.Hour, 0, 0},
+		{"first is slow", "v1.0.0.info", "|", 20 * time.Millisecond, 1, 1},
+		{"not after a comma", "", ",", time.Millisecond, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newSlowServer(t, set, tt.slow)
+			b := newSlowServer(t, set, "")
+			chain, err := (&Config{Hedge: tt.hedge}).Parse(a.srv.URL + tt.sep + b.srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := chain.Stat(ctx, "example.com/hello", "v1.0.0")
+			if err != nil || info.Version != "v1.0.0" {
+				t.Fatalf("Stat = %+v, %v", info, err)
+			}
+			if n := b.requests.Load(); n != tt.wantSecond {
+				t.Errorf("second mirror asked %d times, want %d", n, tt.wantSecond)
+			}
+			// Stat returned after its other requests ended: the held
+			// request was canceled, and the server saw it.
+			fixture.WaitFor(t, "the first mirror to see its canceled requests", func() bool { return a.aborted.Load() == tt.wantAborted })
+		})
+	}
+}
+
+// TestChainHedgeAuto: with HedgeAuto the delay follows the first mirror's
+// observed latency, here a few milliseconds, so a held request is
+// hedged long before the 500ms used without observations.
+func TestChainHedgeAuto(t *testing.T) {
+	set := fixture.Standard()
+	a := newSlowServer(t, set, "v1.1.0.mod")
+	b := newSlowServer(t, set, "")
+	chain, err := (&Config{Hedge: HedgeAuto}).Parse(a.srv.URL + "|" + b.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 20 {
+		if _, err := chain.GoMod(ctx, "example.com/hello", "v1.0.0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := chain.hedgeDelay(0); d >= 500*time.Millisecond {
+		t.Fatalf("auto delay = %v after 20 quick answers", d)
+	}
+	if _, err := chain.GoMod(ctx, "example.com/hello", "v1.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.requests.Load(); n != 1 {
+		t.Errorf("second mirror asked %d times, want 1", n)
+	}
+}
