@@ -53,7 +53,11 @@ func (s *HealthState) UnmarshalText(b []byte) error {
 // A Breaker says when an upstream that keeps failing is skipped.
 // The zero value has the defaults.
 type Breaker struct {
-	// Failures in a row that make the upstream Unavailable [5].
+	// Failures in a row that make the upstream Unavailable [5]. A request
+	// that ran out of its connect or first-byte budget counts as all of
+	// them: a mirror that does not answer within the budget is skipped at
+	// once, so that requests started after it cost nothing (a timeout
+	// takes tens of seconds, and the go command fetches in waves).
 	Failures int
 	// Cooldown is how long it is skipped the first time [10s]; each
 	// failed probe doubles it, up to MaxCooldown [5m].
@@ -313,7 +317,24 @@ func (h *Health) observeAttempt(a web.Attempt) {
 	if a.Body && a.Err == nil {
 		return // the answer was counted when it started
 	}
-	h.observe(attemptFailed(a), a.Latency, a.Err)
+	failed := attemptFailed(a)
+	if failed && (errors.Is(a.Err, web.ErrConnect) || errors.Is(a.Err, web.ErrFirstByte)) {
+		h.observeTimeout(a.Latency, a.Err)
+		return
+	}
+	h.observe(failed, a.Latency, a.Err)
+}
+
+// observeTimeout records a request that ran out of its connect or
+// first-byte budget: with a Breaker, it opens at once.
+func (h *Health) observeTimeout(latency time.Duration, err error) {
+	h.mu.Lock()
+	if h.Breaker != nil {
+		failures, _, _ := h.Breaker.limits()
+		h.consecutive = max(h.consecutive, failures-1)
+	}
+	h.mu.Unlock()
+	h.observe(true, latency, err)
 }
 
 // attemptFailed reports whether the attempt says the upstream is unwell.

@@ -204,7 +204,8 @@ func TestChainDeadMirror(t *testing.T) {
 	dead, good := newCountingServer(t, set), newCountingServer(t, set)
 	dead.hang = make(chan struct{})
 	defer close(dead.hang)
-	cfg := &Config{Breaker: &Breaker{Failures: 1, Cooldown: time.Hour}, FirstByteTimeout: 100 * time.Millisecond}
+	// Five failures open the breaker, but a timeout counts as five.
+	cfg := &Config{Breaker: &Breaker{Failures: 5, Cooldown: time.Hour}, FirstByteTimeout: 100 * time.Millisecond}
 	chain, err := cfg.Parse(dead.srv.URL + "|" + good.srv.URL)
 	if err != nil {
 		t.Fatal(err)
