@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -100,5 +101,59 @@ func TestChainHedgeAuto(t *testing.T) {
 	}
 	if n := b.requests.Load(); n != 1 {
 		t.Errorf("second mirror asked %d times, want 1", n)
+	}
+}
+
+// BenchmarkHedgeTail measures the tail latency of .info requests along
+// "first|second" where the first mirror answers every 50th request (2%)
+// after 2s, with and without hedging. It reports p50 and p99 of 250
+// requests per run:
+//
+//	go test -run '^$' -bench HedgeTail -benchtime 1x ./upstream/
+func BenchmarkHedgeTail(b *testing.B) {
+	set := fixture.Standard()
+	for _, hedge := range []time.Duration{0, 50 * time.Millisecond, HedgeAuto} {
+		name := "none"
+		switch {
+		case hedge == HedgeAuto:
+			name = "auto"
+		case hedge > 0:
+			name = hedge.String()
+		}
+		b.Run(name, func(b *testing.B) {
+			var n atomic.Int64
+			fs := &fixture.Server{Set: set}
+			first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1)%50 == 0 {
+					select {
+					case <-time.After(2 * time.Second):
+					case <-r.Context().Done():
+						return
+					}
+				}
+				fs.ServeHTTP(w, r)
+			}))
+			defer first.Close()
+			second := httptest.NewServer(fs)
+			defer second.Close()
+			chain, err := (&Config{Hedge: hedge}).Parse(first.URL + "|" + second.URL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			var lat []time.Duration
+			for b.Loop() {
+				for range 250 {
+					start := time.Now()
+					if _, err := chain.Stat(ctx, "example.com/hello", "v1.0.0"); err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(start))
+				}
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
 	}
 }
