@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
@@ -29,10 +30,28 @@ import (
 // A DirStore and the go command can therefore share one module cache, and
 // the directory can be served as a file:// GOPROXY.
 //
-// Put writes a temporary file named like the go command's ("<base><random>.tmp")
-// beside the target and renames it into place only when every byte was
-// written, so readers (this store's, other processes', the go command's)
-// see either the old file or the whole new one. Beyond that, Put follows
+// Put writes a temporary file "<base>.<random>.modfetch.tmp" beside the
+// target, syncs it to stable storage and renames it into place only when
+// every byte was written, so readers (this store's, other processes', the
+// go command's) see either the old file or the whole new one, also after
+// a crash. (The directory is not synced after the rename: a rename lost in
+// a crash only loses the new value, which for a cache is a miss.)
+//
+// A crash or a cut-off shutdown can leave such temporary files behind.
+// Put removes those of its directory that are older than TempMaxAge, at
+// the cost of one read of that directory, and [DirStore.Clean] removes
+// those of the whole tree. Only names this package creates are removed,
+// never the go command's ("<base><random>.tmp"), with one exception that
+// the go command itself makes: before writing "@v/<version>.zip", Put
+// removes the files "@v/<version>.zip*.tmp" while holding the version lock
+// described below, which every writer of such files holds. (Other
+// temporary files that earlier versions of this package named like the go
+// command's are therefore left alone.) The age limit
+// keeps a live writer in another process from losing its temporary file:
+// a writer's file is modified as it is written, and a Put whose temporary
+// file was removed all the same fails without changing the stored value.
+//
+// Beyond that, Put follows
 // the go command's conventions for the files it writes under an "@v"
 // directory:
 //
@@ -66,7 +85,20 @@ type DirStore struct {
 	// Logger, if not nil, receives warnings that do not fail an
 	// operation, such as a failure to update an "@v/list" file.
 	Logger *slog.Logger
+
+	// TempMaxAge is the age (time since last modification) beyond which
+	// Put removes a temporary file left in the directory it writes to.
+	// It must exceed the longest time a writer, in any process using
+	// Dir, can go without writing to its temporary file. Zero means
+	// DefaultTempMaxAge; a negative value makes Put leave temporary
+	// files alone.
+	TempMaxAge time.Duration
 }
+
+// DefaultTempMaxAge is the age beyond which a DirStore's temporary file is
+// taken to be abandoned by a crashed or interrupted writer, when
+// [DirStore.TempMaxAge] is zero or [DirStore.Clean] is given no age.
+const DefaultTempMaxAge = 24 * time.Hour
 
 // errNoDir is returned by every method of a DirStore whose Dir is empty.
 var errNoDir = errors.New("cache: DirStore has no Dir")
@@ -211,6 +243,15 @@ func (d *DirStore) Put(ctx context.Context, key string, r io.Reader) (err error)
 			return err
 		}
 		defer unlock()
+		if ext == ".zip" {
+			// Like the go command (downloadZip in
+			// cmd/go/internal/modfetch/fetch.go), remove what earlier
+			// writes of this zip left: every writer of these files
+			// holds the lock we hold, so none is still running.
+			d.removeTemps(ctx, filepath.Dir(name), func(base string, _ fs.FileInfo) bool {
+				return strings.HasPrefix(base, elem) && strings.HasSuffix(base, ".tmp")
+			})
+		}
 	}
 
 	var check func(tmp string) error
@@ -223,6 +264,12 @@ func (d *DirStore) Put(ctx context.Context, key string, r io.Reader) (err error)
 	}
 	if _, err := atomicfile.Write(ctx, name, r, perm, check); err != nil {
 		return err
+	}
+	if age := d.tempMaxAge(); age > 0 {
+		cutoff := time.Now().Add(-age)
+		d.removeTemps(ctx, filepath.Dir(name), func(base string, fi fs.FileInfo) bool {
+			return atomicfile.IsTemp(base) && fi.ModTime().Before(cutoff)
+		})
 	}
 
 	if inV && ext == ".mod" {
@@ -258,6 +305,111 @@ func (d *DirStore) Delete(ctx context.Context, key string) error {
 	}
 	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil
+	}
+	return err
+}
+
+// Clean removes the temporary files that writes to d left anywhere under
+// d.Dir and that were last modified more than olderThan ago (if olderThan
+// is zero or negative, DefaultTempMaxAge), and returns how many it
+// removed. Like Put, it removes only names that DirStore itself creates
+// ("<base>.<random>.modfetch.tmp"), never the go command's or other
+// files, so it is safe to call at any time, for example at start-up or
+// from a periodic job, while other processes use the directory, as long
+// as olderThan is longer than any writer can go without writing.
+//
+// Clean walks the whole tree once, in the calling goroutine, and starts
+// nothing that outlives it. It stops early with ctx's error if ctx ends.
+// Files it cannot remove do not stop it; their errors are joined into the
+// returned one. A missing d.Dir is not an error.
+func (d *DirStore) Clean(ctx context.Context, olderThan time.Duration) (removed int, err error) {
+	if d.Dir == "" {
+		return 0, errNoDir
+	}
+	if olderThan <= 0 {
+		olderThan = DefaultTempMaxAge
+	}
+	cutoff := time.Now().Add(-olderThan)
+	var errs []error
+	walkErr := filepath.WalkDir(d.Dir, func(name string, e fs.DirEntry, err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return context.Cause(ctx)
+		}
+		if err != nil {
+			if name == d.Dir && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			return nil
+		}
+		if !e.Type().IsRegular() || !atomicfile.IsTemp(e.Name()) {
+			return nil
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.ModTime().Before(cutoff) {
+			return nil // gone, or still young
+		}
+		if err := removeFile(name); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			return nil
+		}
+		removed++
+		return nil
+	})
+	if walkErr != nil {
+		errs = append([]error{walkErr}, errs...)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// tempMaxAge returns d.TempMaxAge with zero meaning DefaultTempMaxAge.
+func (d *DirStore) tempMaxAge() time.Duration {
+	if d.TempMaxAge == 0 {
+		return DefaultTempMaxAge
+	}
+	return d.TempMaxAge
+}
+
+// removeTemps removes the regular files of the directory dir (not its
+// subdirectories) for which stale returns true, at the cost of one read
+// of dir. It is best effort: failures are logged, not returned.
+func (d *DirStore) removeTemps(ctx context.Context, dir string, stale func(base string, fi fs.FileInfo) bool) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	entries, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil && d.Logger != nil {
+		d.Logger.WarnContext(ctx, "cache: reading directory for stale temporary files", "dir", dir, "err", err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !stale(e.Name(), fi) {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		if err := removeFile(name); err != nil && !errors.Is(err, fs.ErrNotExist) && d.Logger != nil {
+			d.Logger.WarnContext(ctx, "cache: removing stale temporary file", "file", name, "err", err)
+		}
+	}
+}
+
+// removeFile removes the file name, even if it is read-only on a system
+// that refuses to remove read-only files (Windows).
+func removeFile(name string) error {
+	err := os.Remove(name)
+	if err != nil && errors.Is(err, fs.ErrPermission) {
+		if os.Chmod(name, 0o600) == nil {
+			err = os.Remove(name)
+		}
 	}
 	return err
 }
