@@ -99,7 +99,8 @@ type Config struct {
 
 	// Breaker, if set, gives every proxy of the chain a circuit breaker
 	// (see [Health]): a proxy that keeps failing is skipped for a
-	// cooldown. Each proxy has a Health record either way
+	// cooldown, then probed in the background (a GET of its base URL)
+	// until it answers. Each proxy has a Health record either way
 	// ([Chain.Health]).
 	Breaker *Breaker
 
@@ -132,7 +133,7 @@ func (c *Config) Chain(list []Element) *Chain {
 				name = u.Redacted()
 			}
 			h := &Health{Name: name, Breaker: c.Breaker, OnChange: c.OnHealthChange}
-			ent = Entry{Resolver: &Proxy{
+			p := &Proxy{
 				URL:              e.URL,
 				Client:           c.Client,
 				Retry:            retry,
@@ -141,7 +142,9 @@ func (c *Config) Chain(list []Element) *Chain {
 				IdleTimeout:      c.IdleTimeout,
 				Health:           h,
 				Logger:           c.Logger,
-			}, FallBackOnError: e.FallBackOnError, Health: h}
+			}
+			h.Probe = p.probe
+			ent = Entry{Resolver: p, FallBackOnError: e.FallBackOnError, Health: h}
 		}
 		ch.Entries = append(ch.Entries, ent)
 	}

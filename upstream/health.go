@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -64,6 +65,9 @@ type Breaker struct {
 	Cooldown, MaxCooldown time.Duration
 }
 
+// ProbeTimeout bounds a background probe of a [Health].
+const ProbeTimeout = time.Minute
+
 // ErrUnavailable is wrapped by the error of a request that a [Chain] did
 // not send because the upstream's breaker is open. It is not a not-found
 // error: after a "|" the walk moves on at once, after a "," it ends there,
@@ -92,6 +96,14 @@ type Health struct {
 	// OnChange, if set, is called (without locks held) when the state
 	// changes, with the failure that caused it (nil on recovery).
 	OnChange func(name string, from, to HealthState, err error)
+
+	// Probe, if set, tries the upstream with one request whose outcome it
+	// reports to the Health (a Proxy's probe asks for its base URL). When
+	// a cooldown ends, the Health probes in the background with it, and
+	// requests keep skipping the upstream until the probe answers, rather
+	// than a request of a caller's becoming the probe and waiting out a
+	// dead upstream's timeout. A probe runs at most ProbeTimeout.
+	Probe func(ctx context.Context)
 
 	now func() time.Time // test clock
 
@@ -223,11 +235,35 @@ func (h *Health) allow() (ok, probe bool) {
 		h.probing, h.probeSeen = true, false
 		ok, probe = true, true
 	}
+	background := h.Probe != nil
+	if background {
+		ok, probe = false, false
+	}
 	h.mu.Unlock()
 	if changed {
 		h.changed(from, Probing, nil)
 	}
+	if background {
+		go h.probeInBackground()
+	}
 	return ok, probe
+}
+
+// probeInBackground runs h.Probe. A probe that reported nothing leaves
+// the upstream Unavailable for another cooldown.
+func (h *Health) probeInBackground() {
+	ctx, cancel := context.WithTimeout(context.Background(), ProbeTimeout)
+	defer cancel()
+	h.Probe(ctx)
+	h.mu.Lock()
+	reopened := h.state == Probing && !h.probeSeen
+	if reopened {
+		h.state, h.probing, h.openUntil = Unavailable, false, h.clock().Add(max(h.cooldown, time.Second))
+	}
+	h.mu.Unlock()
+	if reopened {
+		h.changed(Probing, Unavailable, errors.New("probe got no answer"))
+	}
 }
 
 // unavailable reports whether the breaker is open (the Proxy retries no

@@ -225,3 +225,57 @@ func TestChainDeadMirror(t *testing.T) {
 		t.Errorf("dead mirror's health = %+v", st)
 	}
 }
+
+// TestChainProbesInBackground: when a cooldown ends, a Chain's proxy is
+// probed in the background while requests keep skipping it, and comes
+// back when the probe answers.
+func TestChainProbesInBackground(t *testing.T) {
+	set := fixture.Standard()
+	bad, good := newCountingServer(t, set), newCountingServer(t, set)
+	bad.status.Store(http.StatusServiceUnavailable)
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	chain, err := (&Config{Breaker: &Breaker{Failures: 1, Cooldown: time.Minute}}).Parse(bad.srv.URL + "|" + good.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := chain.Entries[0].Health
+	h.now = clock
+	ctx := context.Background()
+	stat := func() {
+		t.Helper()
+		if _, err := chain.Stat(ctx, "example.com/hello", "v1.0.0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stat() // opens the breaker
+	if st := h.Stats(); st.State != Unavailable || bad.n.Load() != 1 {
+		t.Fatalf("after a 503: %v, %d requests", st.State, bad.n.Load())
+	}
+
+	// Cooldown over, still failing: the probe fails in the background
+	// and the request goes to the next mirror without waiting for it.
+	advance(time.Minute)
+	stat()
+	fixture.WaitFor(t, "the failed probe", func() bool { return h.Stats().State == Unavailable && bad.n.Load() == 2 })
+	if st := h.Stats(); !st.RetryAt.Equal(clock().Add(2 * time.Minute)) {
+		t.Errorf("after a failed probe, retry at %v, want the cooldown doubled", st.RetryAt)
+	}
+
+	// Recovered: the next probe closes the breaker, and requests return.
+	bad.status.Store(0)
+	advance(2 * time.Minute)
+	stat()
+	fixture.WaitFor(t, "the good probe", func() bool { return h.Stats().State == Healthy })
+	before := bad.n.Load()
+	stat()
+	if n := bad.n.Load() - before; n != 1 {
+		t.Errorf("recovered mirror asked %d times by one request, want 1", n)
+	}
+	// The 503, and the two requests while it cooled down or was probed.
+	if n := good.n.Load(); n != 3 {
+		t.Errorf("next mirror asked %d times, want 3", n)
+	}
+}

@@ -392,6 +392,18 @@ func (z *zipBody) Read(b []byte) (int, error) {
 
 func (z *zipBody) Close() error { return z.rc.Close() }
 
+// probe asks the proxy for its base URL once, for its Health (any answer
+// but a 5xx, 408 or 429 shows it answers).
+func (p *Proxy) probe(ctx context.Context) {
+	if p.init() != nil {
+		return
+	}
+	u := *p.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/"
+	u.RawPath = ""
+	p.web.Ping(ctx, &u)
+}
+
 // SumDBURL asks the proxy whether it proxies the checksum database name
 // (GET $base/sumdb/$name/supported) and returns the base URL of the
 // database through the proxy, "$base/sumdb/$name", when it answers 200.

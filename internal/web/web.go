@@ -213,6 +213,18 @@ func (c *Client) OpenFrom(ctx context.Context, u *url.URL, offset int64) (io.Rea
 	return body, nil
 }
 
+// Ping sends one GET of u, without retries, and reads at most 4 KiB of
+// its answer: for the Observe hook (a health probe) more than for the
+// answer, whose status is in the error (nil for 200).
+func (c *Client) Ping(ctx context.Context, u *url.URL) error {
+	body, err := c.open(ctx, u, 0)
+	if err != nil {
+		return final(err)
+	}
+	io.CopyN(io.Discard, body, 4<<10)
+	return body.Close()
+}
+
 func readLimited(r io.Reader, u *url.URL, limit int64) ([]byte, error) {
 	if limit > 0 {
 		r = io.LimitReader(r, limit+1)
