@@ -33,9 +33,17 @@
 // JSON object of each upstream's health and the store's, 200 when the
 // store is usable and some upstream is (or direct access is configured),
 // else 503; it sends no upstream request. Logs
-// are structured (log/slog) on standard error; SIGINT or SIGTERM stops the
-// server gracefully: requests in flight finish, then the cache writes still
-// under way are flushed.
+// are structured (log/slog) on standard error.
+//
+// SIGINT or SIGTERM stops the server: it accepts no more connections, and
+// requests in flight get -shutdown-grace (30s) to finish. Connections
+// still open after that are closed (their clients see a cut transfer,
+// which the go command reports, and a later request can fetch again).
+// Then cache writes still under way get the same time to reach the store;
+// any not done by then are dropped. Every write is atomic, so nothing
+// partial is ever visible, and leftover temporary files are removed by a
+// later run (cache.DirStore's clean-up). The exit status is 0 after a
+// requested shutdown, whatever was cut off, and each cut is logged.
 package main
 
 import (
@@ -87,6 +95,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	firstByteTimeout := fs.Duration("first-byte-timeout", 30*time.Second, "time budget of an upstream answer, from the request (0: none)")
 	idleTimeout := fs.Duration("idle-timeout", 30*time.Second, "interval in which an upstream body must send at least 1 KiB (0: none)")
 	breakerFailures := fs.Int("breaker-failures", 5, "upstream failures in a row that make it skipped for a cooldown (0: no breaker)")
+	grace := fs.Duration("shutdown-grace", 30*time.Second, "time requests in flight, then cache writes, get to finish at shutdown")
 	hedge := fs.String("hedge", "", `hedge small requests along "|" after this delay, or "auto" (the mirror's p95 latency); empty: no hedging`)
 	breakerCooldown := fs.Duration("breaker-cooldown", 10*time.Second, "first cooldown of a skipped upstream; it doubles, up to 5m, while probes fail")
 	if err := fs.Parse(args); err != nil {
@@ -184,17 +193,23 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	logger.Info("shutting down", "grace", *grace)
+	sctx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return err
+		logger.Warn("requests still running after the grace period: closing their connections", "error", err)
+		srv.Close()
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	// What was fetched but is still being written to the cache.
-	return stack.Flush(sctx)
+	fctx, fcancel := context.WithTimeout(context.Background(), *grace)
+	defer fcancel()
+	if err := stack.Flush(fctx); err != nil {
+		logger.Warn("cache writes not finished after the grace period are dropped (nothing partial is kept)", "error", err)
+	}
+	return nil
 }
 
 // orNone turns a flag's 0 ("none") into the library's negative value.

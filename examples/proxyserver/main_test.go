@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -199,4 +200,78 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestShutdownCutsLongTransfers: a transfer longer than -shutdown-grace
+// is cut off, the server stops with no error, and the log says so.
+func TestShutdownCutsLongTransfers(t *testing.T) {
+	set := fixture.Standard()
+	hold := make(chan struct{})
+	started := make(chan struct{}, 1)
+	up := httptest.NewServer(&fixture.Server{Set: set, Fault: func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, ".zip") {
+			return false
+		}
+		zip := set.Module("example.com/hello", "v1.0.0").Zip
+		w.Header().Set("Content-Length", fmt.Sprint(len(zip)))
+		w.Write(zip[:10])
+		w.(http.Flusher).Flush()
+		started <- struct{}{}
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+		return true
+	}})
+	defer up.Close()
+	// Before up.Close: the server's download of the zip may still wait
+	// (abandoned downloads run to their budgets; issue 13, 11b).
+	defer close(hold)
+	home := t.TempDir()
+	for k, v := range map[string]string{
+		"GOPROXY": up.URL, "GOSUMDB": "off", "GOENV": "off", "HOME": home,
+		"GOPATH": filepath.Join(home, "go"), "GOMODCACHE": filepath.Join(home, "go", "pkg", "mod"),
+		"GOPRIVATE": "", "GONOPROXY": "", "GONOSUMDB": "", "GOFLAGS": "",
+	} {
+		t.Setenv(k, v)
+	}
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	cacheDir := t.TempDir()
+	go func() {
+		errc <- run(ctx, []string{"-addr", "127.0.0.1:0", "-cache", cacheDir, "-shutdown-grace", "100ms"}, slog.New(slog.NewTextHandler(&logs, nil)), ready)
+	}()
+	addr := <-ready
+	type result struct {
+		n   int
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/example.com/hello/@v/v1.0.0.zip")
+		if err != nil {
+			got <- result{0, err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- result{len(b), err}
+	}()
+	<-started
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("run = %v, want nil after a requested shutdown", err)
+	}
+	if r := <-got; r.err == nil {
+		t.Errorf("the cut transfer read %d bytes and no error", r.n)
+	}
+	if !strings.Contains(logs.String(), "closing their connections") {
+		t.Errorf("log does not say that transfers were cut:\n%s", logs.String())
+	}
+	// Nothing of the zip is in the cache.
+	if m, _ := filepath.Glob(filepath.Join(cacheDir, "download", "example.com", "hello", "@v", "*.zip")); len(m) != 0 {
+		t.Errorf("cut zip kept: %v", m)
+	}
 }
