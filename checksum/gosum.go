@@ -7,11 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
 )
 
 // emptyGoModHash is the hash of an empty go.mod, which an old go command
@@ -131,6 +133,31 @@ func (s *GoSum) Add(path, version string, goMod bool, hash string) {
 	s.m[k] = append(s.m[k], hash)
 }
 
+// compareGoSum orders module versions as module.Sort does (the go
+// command's go.sum order, modfetch.WriteGoSum), then, among versions
+// semver finds equal (invalid ones, build metadata), by their text, so
+// that the same hashes always give the same bytes.
+func compareGoSum(a, b module.Version) int {
+	if a.Path != b.Path {
+		return strings.Compare(a.Path, b.Path)
+	}
+	va, vb := a.Version, b.Version
+	var fa, fb string
+	if k := strings.Index(va, "/"); k >= 0 {
+		va, fa = va[:k], va[k:]
+	}
+	if k := strings.Index(vb, "/"); k >= 0 {
+		vb, fb = vb[:k], vb[k:]
+	}
+	if va != vb {
+		if c := semver.Compare(va, vb); c != 0 {
+			return c
+		}
+		return strings.Compare(va, vb)
+	}
+	return strings.Compare(fa, fb)
+}
+
 // Bytes returns the content of a go.sum file holding s's hashes, sorted
 // like the go command writes them: by module path, then by version (with
 // the "/go.mod" line after the zip line of the same version), then by hash.
@@ -141,7 +168,7 @@ func (s *GoSum) Bytes() []byte {
 	for m := range s.m {
 		mods = append(mods, m)
 	}
-	module.Sort(mods) // the go command's order (modfetch.WriteGoSum)
+	slices.SortFunc(mods, compareGoSum)
 	var buf bytes.Buffer
 	for _, m := range mods {
 		hs := append([]string(nil), s.m[m]...)
