@@ -22,14 +22,7 @@ import (
 func TestServerRunsAndStops(t *testing.T) {
 	upstream := httptest.NewServer(&fixture.Server{Set: fixture.Standard()})
 	defer upstream.Close()
-	home := t.TempDir()
-	for k, v := range map[string]string{
-		"GOPROXY": upstream.URL, "GOSUMDB": "off", "GOENV": "off", "HOME": home,
-		"GOPATH": filepath.Join(home, "go"), "GOMODCACHE": filepath.Join(home, "go", "pkg", "mod"),
-		"GOPRIVATE": "", "GONOPROXY": "", "GONOSUMDB": "", "GOFLAGS": "",
-	} {
-		t.Setenv(k, v)
-	}
+	setEnv(t, upstream.URL)
 	var logs strings.Builder
 	// The handler serialises its writes; logs is read after run returns.
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
@@ -118,14 +111,7 @@ func TestReadiness(t *testing.T) {
 		{bad.URL + "|" + good.URL, 200, 200},
 		{bad.URL, 502, 503},
 	} {
-		home := t.TempDir()
-		for k, v := range map[string]string{
-			"GOPROXY": tt.goproxy, "GOSUMDB": "off", "GOENV": "off", "HOME": home,
-			"GOPATH": filepath.Join(home, "go"), "GOMODCACHE": filepath.Join(home, "go", "pkg", "mod"),
-			"GOPRIVATE": "", "GONOPROXY": "", "GONOSUMDB": "", "GOFLAGS": "",
-		} {
-			t.Setenv(k, v)
-		}
+		setEnv(t, tt.goproxy)
 		var logs syncBuffer
 		logger := slog.New(slog.NewTextHandler(&logs, nil))
 		ctx, cancel := context.WithCancel(context.Background())
@@ -227,14 +213,7 @@ func TestShutdownCutsLongTransfers(t *testing.T) {
 	// Before up.Close: the server's download of the zip may still wait
 	// (abandoned downloads run to their budgets; issue 13, 11b).
 	defer close(hold)
-	home := t.TempDir()
-	for k, v := range map[string]string{
-		"GOPROXY": up.URL, "GOSUMDB": "off", "GOENV": "off", "HOME": home,
-		"GOPATH": filepath.Join(home, "go"), "GOMODCACHE": filepath.Join(home, "go", "pkg", "mod"),
-		"GOPRIVATE": "", "GONOPROXY": "", "GONOSUMDB": "", "GOFLAGS": "",
-	} {
-		t.Setenv(k, v)
-	}
+	setEnv(t, up.URL)
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
@@ -273,5 +252,18 @@ func TestShutdownCutsLongTransfers(t *testing.T) {
 	// Nothing of the zip is in the cache.
 	if m, _ := filepath.Glob(filepath.Join(cacheDir, "download", "example.com", "hello", "@v", "*.zip")); len(m) != 0 {
 		t.Errorf("cut zip kept: %v", m)
+	}
+}
+
+// setEnv gives the server the go environment of a fresh home with goproxy
+// as its GOPROXY and no checksum database.
+func setEnv(t *testing.T, goproxy string) {
+	home := t.TempDir()
+	for k, v := range map[string]string{
+		"GOPROXY": goproxy, "GOSUMDB": "off", "GOENV": "off", "HOME": home,
+		"GOPATH": filepath.Join(home, "go"), "GOMODCACHE": filepath.Join(home, "go", "pkg", "mod"),
+		"GOPRIVATE": "", "GONOPROXY": "", "GONOSUMDB": "", "GOFLAGS": "",
+	} {
+		t.Setenv(k, v)
 	}
 }
