@@ -297,16 +297,30 @@ func checkNotSelf(goproxy, addr string) error {
 }
 
 // logRequests logs one record per request: method, path, status, bytes,
-// duration.
+// duration, and how it ended: "complete"; "aborted" when the handler cut
+// the response off after its status was sent (a zip that failed
+// verification in the middle; logged as a warning, since the status says
+// 200); "client left" when the client went away first.
 func logRequests(logger *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
-			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			p := recover()
+			level, outcome := slog.LevelInfo, "complete"
+			switch {
+			case p != nil:
+				level, outcome = slog.LevelWarn, "aborted"
+			case r.Context().Err() != nil:
+				outcome = "client left"
+			}
+			logger.LogAttrs(r.Context(), level, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", time.Since(start)), slog.String("outcome", outcome))
+			if p != nil {
+				panic(p) // let net/http abort the response as the handler asked
+			}
 		}()
 		h.ServeHTTP(rec, r)
 	})

@@ -267,3 +267,59 @@ func setEnv(t *testing.T, goproxy string) {
 		t.Setenv(k, v)
 	}
 }
+
+// TestAccessLogOutcome: the access log tells a response cut off after its
+// status from a complete one, and a client that left from both.
+func TestAccessLogOutcome(t *testing.T) {
+	arrived, left := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/complete":
+			io.WriteString(w, "ok")
+		case "/aborted":
+			io.WriteString(w, "half a zip")
+			panic(http.ErrAbortHandler)
+		case "/left":
+			close(arrived)
+			<-r.Context().Done()
+			close(left)
+		}
+	})
+	var logs syncBuffer
+	srv := httptest.NewServer(logRequests(slog.New(slog.NewTextHandler(&logs, nil)), h))
+	defer srv.Close()
+	for _, p := range []string{"/complete", "/aborted"} {
+		if resp, err := http.Get(srv.URL + p); err == nil {
+			io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/left", nil)
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-arrived
+	cancel()
+	<-left
+	srv.Close() // waits for the handlers, so their records are written
+	out := logs.String()
+	for _, want := range []string{
+		`level=INFO msg=request method=GET path=/complete status=200 bytes=2`,
+		`level=WARN msg=request method=GET path=/aborted status=200 bytes=10`,
+		`path=/left`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		for path, outcome := range map[string]string{"/complete": "complete", "/aborted": "aborted", "/left": "\"client left\""} {
+			if strings.Contains(line, "path="+path+" ") && !strings.HasSuffix(line, "outcome="+outcome) {
+				t.Errorf("record of %s: %q, want outcome=%s", path, line, outcome)
+			}
+		}
+	}
+}
