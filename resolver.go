@@ -49,5 +49,8 @@ type Resolver interface {
 	// Zip returns the module zip at version, as $path/@v/$version.zip serves
 	// it. version must be canonical. The caller must close the reader.
 	// Implementations stream: they never hold a whole zip in memory.
+	// Close may be called from another goroutine while a Read waits, to
+	// abandon the stream: the Read then returns an error (a cache does
+	// this when its last caller leaves).
 	Zip(ctx context.Context, path, version string) (io.ReadCloser, error)
 }

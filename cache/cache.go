@@ -512,6 +512,16 @@ func (c *Cache) fetchZip(ctx context.Context, path, version, key, fkey string) (
 	if multi {
 		spare = ro.NewReader()
 	}
+	// When every caller has left, the download is abandoned: closing its
+	// readers ends a Read waiting for it (a store's Put reading it), and
+	// Next's download with them, whatever pace the upstream keeps.
+	abandon := context.AfterFunc(ctx, func() {
+		rc.Close()
+		if spare != nil {
+			spare.Close()
+		}
+	})
+	defer abandon()
 	sum, srcErr, err := c.storeZip(ctx, key, rc)
 	if err != nil {
 		if spare != nil && srcErr == nil && ctx.Err() == nil {

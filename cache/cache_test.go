@@ -781,3 +781,91 @@ func TestCacheUnencodableInfo(t *testing.T) {
 		t.Errorf("stored %q", ks)
 	}
 }
+
+// detachedZip answers zips whose reader ignores the request's context
+// and waits for more bytes until it is closed, as a verifying layer's
+// reader of a download that trickles does.
+type detachedZip struct {
+	modfetch.Resolver
+	closed chan struct{}
+}
+
+func (d *detachedZip) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte("PK\x03\x04 the first bytes"))
+		// ...and nothing more until the reader is closed.
+	}()
+	return &closeNotifier{ReadCloser: pr, closed: d.closed}, nil
+}
+
+type closeNotifier struct {
+	io.ReadCloser
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *closeNotifier) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.ReadCloser.Close()
+}
+
+// putCounter counts the Puts that returned, and their failures.
+type putCounter struct {
+	Store
+	mu             sync.Mutex
+	returned, fail int
+}
+
+func (p *putCounter) Put(ctx context.Context, key string, r io.Reader) error {
+	err := p.Store.Put(ctx, key, r)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.returned++
+	if err != nil {
+		p.fail++
+	}
+	return err
+}
+
+// TestCacheAbandonedZipEndsWaitingPut: when every caller has left, a
+// store's Put that waits for the next bytes of the download (which
+// trickles, or never comes) ends: the Cache closes Next's reader, and
+// nothing is stored. Through a WriteBehind and straight into a store.
+func TestCacheAbandonedZipEndsWaitingPut(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		store func(Store) Store
+	}{
+		{"store", func(s Store) Store { return s }},
+		{"write-behind", func(s Store) Store { return &WriteBehind{Next: s} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := &MemStore{}
+			puts := &putCounter{Store: tc.store(mem)}
+			next := &detachedZip{Resolver: fixture.Standard(), closed: make(chan struct{})}
+			c := &Cache{Next: next, Store: puts}
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			if _, err := c.Zip(ctx, "example.com/hello", "v1.0.0"); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Zip = %v", err)
+			}
+			select {
+			case <-next.closed:
+			case <-time.After(10 * time.Second):
+				t.Fatal("10 s after its last caller left, the download's reader is still open")
+			}
+			fixture.WaitFor(t, "the store's Put to return", func() bool {
+				puts.mu.Lock()
+				defer puts.mu.Unlock()
+				return puts.returned == 1
+			})
+			if puts.fail != 1 {
+				t.Errorf("the abandoned Put succeeded")
+			}
+			if _, err := mem.Get(context.Background(), "example.com/hello/@v/v1.0.0.zip"); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("abandoned zip stored: %v", err)
+			}
+		})
+	}
+}

@@ -844,3 +844,53 @@ func TestDBSharesStore(t *testing.T) {
 		t.Fatalf("a DB over a store another DB filled made %d requests", n)
 	}
 }
+
+// stalledZip answers zips that send their first bytes and then wait for
+// the request's context, like a trickling upstream; it keeps the contexts.
+type stalledZip struct {
+	modfetch.Resolver
+	mu   sync.Mutex
+	ctxs []context.Context
+}
+
+func (s *stalledZip) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	s.mu.Lock()
+	s.ctxs = append(s.ctxs, ctx)
+	s.mu.Unlock()
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write(bytes.Repeat([]byte("x"), 2*ZipHold))
+		<-ctx.Done()
+		pw.CloseWithError(context.Cause(ctx))
+	}()
+	return pr, nil
+}
+
+// TestVerifyAbandonedZipCancelsDownload: the download behind Verify's
+// readers, detached from the Zip call's context, is canceled as soon as
+// every reader is closed, not when the upstream finishes.
+func TestVerifyAbandonedZipCancelsDownload(t *testing.T) {
+	next := &stalledZip{Resolver: fixture.Standard()}
+	v := &Verify{Next: next, TempDir: t.TempDir()}
+	rc, err := v.Zip(context.Background(), "example.com/hello", "v1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := rc.(modfetch.Reopener).NewReader()
+	if _, err := io.ReadFull(rc, make([]byte, ZipHold)); err != nil {
+		t.Fatalf("reading the bytes that came: %v", err)
+	}
+	rc.Close()
+	next.mu.Lock()
+	dctx := next.ctxs[0]
+	next.mu.Unlock()
+	if dctx.Err() != nil {
+		t.Fatal("download canceled while a reader is still open")
+	}
+	second.Close()
+	select {
+	case <-dctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("download still running 10 s after its last reader was closed")
+	}
+}

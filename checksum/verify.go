@@ -99,7 +99,9 @@ func (v *Verify) Latest(ctx context.Context, path string) (*modfetch.Info, error
 
 // prefetch starts the checksum database lookup that checking path@version
 // will need, so that it runs while Next downloads. The DB keeps the
-// answer; a failure is reported again by the check itself.
+// answer; a failure is reported again by the check itself. The lookup
+// ends with ctx, the context of the work that needs it (the DB shares
+// one lookup among its callers, so the check itself only joins it).
 func (v *Verify) prefetch(ctx context.Context, path, version string, goMod bool) {
 	if v.DB == nil || !v.useDB(path) {
 		return
@@ -107,7 +109,6 @@ func (v *Verify) prefetch(ctx context.Context, path, version string, goMod bool)
 	if v.GoSum != nil && len(v.GoSum.Hashes(path, version, goMod)) > 0 {
 		return // go.sum decides
 	}
-	ctx = context.WithoutCancel(ctx)
 	go v.DB.Lookup(ctx, path, version)
 }
 
@@ -144,12 +145,14 @@ const ZipHold = 64 << 10
 // read to its end, and NewReader() io.ReadCloser, which opens another
 // reader of the same download (caches use it to serve many callers and
 // store the zip at once). The download goes on, detached from ctx, until
-// it ends or every reader is closed.
+// it ends or every reader is closed: then it is canceled at once, with its
+// checksum database lookup. Close may be called while a Read waits for
+// the download, from another goroutine; the Read then fails.
 func (v *Verify) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
-	v.prefetch(ctx, path, version, false)
 	// The download outlives this call: run it under its own context,
 	// canceled if ctx ends before Next answers, and when the stream ends.
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	v.prefetch(dctx, path, version, false)
 	stop := context.AfterFunc(ctx, cancel)
 	rc, err := v.Next.Zip(dctx, path, version)
 	if !stop() {
@@ -170,6 +173,9 @@ func (v *Verify) Zip(ctx context.Context, path, version string) (io.ReadCloser, 
 		cancel()
 		return nil, err
 	}
+	// Once every reader has left, nobody wants the rest: stop the
+	// download rather than wait for it, whatever pace the upstream keeps.
+	sp.OnOrphaned(cancel)
 	vz := &verifyingZip{sp: sp}
 	first := vz.NewReader()
 	go func() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/module"
@@ -306,7 +307,8 @@ func hedged[T any](ctx context.Context, c *Chain, ask func(context.Context, modf
 // middle (a reset, a cut, a budget run out) is resumed where it broke,
 // from the entry that was sending it and then from the entries after it
 // that the "|" rule lets the walk reach, if they are [ZipResumer]s (a
-// [Proxy] is): the reader sees one stream. At most MaxResumes resumptions
+// [Proxy] is): the reader sees one stream. An entry followed by "|" whose
+// resumed stream breaks again is passed over for the next one. At most MaxResumes resumptions
 // are tried per zip. Whatever the bytes' origin, they are only as good as
 // the verification above the Chain (checksum.Verify) finds them.
 func (c *Chain) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
@@ -342,11 +344,17 @@ type resumingZip struct {
 	c             *Chain
 	ctx           context.Context // the Zip call's: a resumption is part of it
 	path, version string
-	at            int // entry sending rc
-	rc            io.ReadCloser
+	at            int   // entry sending rc
+	resumed       bool  // rc is a resumption from entry at
 	n             int64 // bytes delivered
 	failed        error // rc's failure, not yet resumed
 	resumes       int
+
+	// Close may come from another goroutine while a Read waits: mu
+	// guards the swap of rc by a resumption against it.
+	mu     sync.Mutex
+	rc     io.ReadCloser
+	closed bool
 }
 
 func (z *resumingZip) Read(p []byte) (int, error) {
@@ -357,7 +365,10 @@ func (z *resumingZip) Read(p []byte) (int, error) {
 			}
 			z.failed = nil
 		}
-		n, err := z.rc.Read(p)
+		z.mu.Lock()
+		rc := z.rc
+		z.mu.Unlock()
+		n, err := rc.Read(p)
 		z.n += int64(n)
 		if err != nil && err != io.EOF {
 			// Deliver what came; the next Read resumes or fails.
@@ -374,15 +385,26 @@ func (z *resumingZip) Read(p []byte) (int, error) {
 // resumable reports whether a failure in the middle of the body is worth
 // resuming: not the caller's leaving, not a size limit.
 func (z *resumingZip) resumable(err error) bool {
-	return z.ctx.Err() == nil && z.resumes < MaxResumes &&
+	z.mu.Lock()
+	closed := z.closed
+	z.mu.Unlock()
+	return !closed && z.ctx.Err() == nil && z.resumes < MaxResumes &&
 		!errors.Is(err, modfetch.ErrZipTooLarge) && !errors.Is(err, modfetch.ErrTooLarge)
 }
 
 // resume opens the rest of the zip from the entry that was sending it,
-// then the entries after it while "|" lets the walk go on.
+// then the entries after it while "|" lets the walk go on. An entry
+// whose resumed stream broke again is not asked again when a "|" lets
+// the walk move on: like the go command, which takes a failed download
+// after a "|" from the next proxy, a mirror that keeps breaking must not
+// use up the resumptions.
 func (z *resumingZip) resume() bool {
 	entries := z.c.Entries
-	for i := z.at; i < len(entries) && z.resumes < MaxResumes; i++ {
+	first := z.at
+	if z.resumed && entries[z.at].FallBackOnError && z.at+1 < len(entries) {
+		first = z.at + 1
+	}
+	for i := first; i < len(entries) && z.resumes < MaxResumes; i++ {
 		if i > z.at && !entries[i-1].FallBackOnError {
 			break
 		}
@@ -399,15 +421,32 @@ func (z *resumingZip) resume() bool {
 			return err
 		})
 		if err == nil {
-			z.rc.Close()
-			z.rc, z.at = rc, i
+			z.mu.Lock()
+			old, closed := z.rc, z.closed
+			if !closed {
+				z.rc, z.at, z.resumed = rc, i, true
+			}
+			z.mu.Unlock()
+			old.Close()
+			if closed {
+				rc.Close()
+				return false
+			}
 			return true
 		}
 	}
 	return false
 }
 
-func (z *resumingZip) Close() error { return z.rc.Close() }
+// Close closes the stream; it may be called while a Read waits, from
+// another goroutine, and that Read then fails.
+func (z *resumingZip) Close() error {
+	z.mu.Lock()
+	z.closed = true
+	rc := z.rc
+	z.mu.Unlock()
+	return rc.Close()
+}
 
 // walk returns the first answer of ask from c's entries, by c's rules.
 func walk[T any](c *Chain, path, version string, ask func(modfetch.Resolver) (T, error)) (T, error) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/fixture"
@@ -162,4 +163,52 @@ func TestChainResumeNotAfterCancel(t *testing.T) {
 	if r := a.zipRanges(); len(r) != 1 {
 		t.Errorf("zip requests after the caller left: %q", r)
 	}
+}
+
+// TestChainZipCloseEndsWaitingRead: closing a Chain's zip from another
+// goroutine ends a Read waiting for a stalled body, and nothing is
+// resumed after it.
+func TestChainZipCloseEndsWaitingRead(t *testing.T) {
+	set := fixture.Standard()
+	stalled := make(chan struct{})
+	var zipRequests sync.WaitGroup
+	srv := httptest.NewServer(&fixture.Server{Set: set, Fault: func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, ".zip") {
+			return false
+		}
+		zipRequests.Add(1)
+		defer zipRequests.Done()
+		zip := set.Module("example.com/hello", "v1.0.0").Zip
+		w.Header().Set("Content-Length", fmt.Sprint(len(zip)))
+		w.Write(zip[:10])
+		w.(http.Flusher).Flush()
+		close(stalled)
+		<-r.Context().Done() // until the client goes
+		return true
+	}})
+	defer srv.Close()
+	chain, err := (&Config{}).Parse(srv.URL + "|" + srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := chain.Zip(context.Background(), "example.com/hello", "v1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-stalled
+	errc := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(rc)
+		errc <- err
+	}()
+	rc.Close()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("Read of a closed, stalled zip succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Read still waiting 10 s after Close")
+	}
+	zipRequests.Wait() // the server's handler saw the client go
 }

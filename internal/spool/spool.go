@@ -29,6 +29,8 @@ type Spool struct {
 	readers int   // open readers
 	opened  bool  // a reader was ever opened
 	blocked int   // Reads waiting for the writer
+
+	onOrphan func() // see OnOrphaned
 }
 
 // ErrOrphaned is returned by Write once every reader is closed: nobody
@@ -53,12 +55,26 @@ func New(dir string, hold int64) (*Spool, error) {
 	return s, nil
 }
 
+// OnOrphaned sets f to be called, once, when the last open reader is
+// closed before the writer has finished: nobody wants the rest of the
+// stream, so the writer can stop waiting for its source (cancel its
+// download). Call it before opening readers.
+func (s *Spool) OnOrphaned(f func()) {
+	s.mu.Lock()
+	s.onOrphan = f
+	s.mu.Unlock()
+}
+
+// orphaned reports whether readers were opened and all of them are
+// closed. s.mu is held.
+func (s *Spool) orphaned() bool { return s.opened && s.readers == 0 }
+
 // Write appends p. It must not be called after Finish or concurrently.
 // Once readers were opened and all of them are closed, it fails with
 // ErrOrphaned.
 func (s *Spool) Write(p []byte) (int, error) {
 	s.mu.Lock()
-	orphaned := s.opened && s.readers == 0
+	orphaned := s.orphaned()
 	s.mu.Unlock()
 	if orphaned {
 		return 0, ErrOrphaned
@@ -106,11 +122,12 @@ func (s *Spool) release() {
 var ErrClosed = errors.New("spool: closed")
 
 // NewReader returns a reader of the spool from its start, or nil if the
-// spool is already closed. The reader must be closed.
+// spool is already closed, or orphaned (every reader opened before was
+// closed while the writer was still writing). The reader must be closed.
 func (s *Spool) NewReader() *Reader {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.refs == 0 {
+	if s.refs == 0 || (s.orphaned() && !s.end) {
 		return nil
 	}
 	s.refs++
@@ -183,8 +200,15 @@ func (r *Reader) Close() error {
 	}
 	r.closed = true
 	s.readers--
+	var orphan func()
+	if s.readers == 0 && !s.end {
+		orphan, s.onOrphan = s.onOrphan, nil
+	}
 	s.mu.Unlock()
 	s.cond.Broadcast()
+	if orphan != nil {
+		orphan()
+	}
 	s.release()
 	return nil
 }

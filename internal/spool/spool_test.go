@@ -145,3 +145,50 @@ func TestCloseWakesBlockedRead(t *testing.T) {
 		t.Fatalf("Read after Close = %v", err)
 	}
 }
+
+// TestOnOrphaned: the callback runs once, when the last reader leaves
+// before the writer finished, and then no new reader can be opened.
+func TestOnOrphaned(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		readers      int
+		finishFirst  bool
+		wantOrphaned int
+	}{
+		{"one reader leaves", 1, false, 1},
+		{"two readers leave", 2, false, 1},
+		{"writer finished first", 2, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(t.TempDir(), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := 0
+			s.OnOrphaned(func() { calls++ })
+			var rs []*Reader
+			for range tc.readers {
+				rs = append(rs, s.NewReader())
+			}
+			if tc.finishFirst {
+				s.Finish(nil)
+			}
+			for i, r := range rs {
+				if calls != 0 {
+					t.Fatalf("called with %d of %d readers still open", tc.readers-i, tc.readers)
+				}
+				r.Close()
+				r.Close() // a second Close changes nothing
+			}
+			if calls != tc.wantOrphaned {
+				t.Fatalf("called %d times, want %d", calls, tc.wantOrphaned)
+			}
+			if !tc.finishFirst {
+				if r := s.NewReader(); r != nil {
+					t.Fatal("NewReader of an orphaned spool = a reader, want nil")
+				}
+				s.Finish(ErrOrphaned)
+			}
+		})
+	}
+}

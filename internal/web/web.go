@@ -502,7 +502,7 @@ func (c *Client) open(ctx context.Context, u *url.URL, offset int64) (io.ReadClo
 		observe(Attempt{Err: err, Latency: latency})
 		return nil, err
 	}
-	b := &body{rc: resp.Body, url: u.Redacted(), cancel: cancel, ctx: ctx, parent: parent, idle: idle, start: start, latency: latency, c: c, observe: observe}
+	b := &body{rc: resp.Body, url: u.Redacted(), cancel: cancel, ctx: ctx, parent: parent, idle: idle, start: start, latency: latency, c: c, observe: observe, length: resp.ContentLength}
 	if idle > 0 {
 		b.timer = time.AfterFunc(idle, b.tick)
 	}
@@ -517,6 +517,9 @@ func (c *Client) open(ctx context.Context, u *url.URL, offset int64) (io.ReadClo
 		resp.StatusCode = http.StatusOK
 	} else if offset > 0 && resp.StatusCode == http.StatusOK {
 		// The whole body: skip to offset.
+		if b.length >= 0 {
+			b.length = max(b.length-offset, 0)
+		}
 		if _, err := io.CopyN(io.Discard, b, offset); err != nil {
 			b.Close()
 			if err == io.EOF {
@@ -598,9 +601,10 @@ type body struct {
 	c       *Client
 	observe func(Attempt) // nil once reported
 
+	length   int64        // the length the server declared (from offset on), or -1
 	waiting  atomic.Int32 // reads under way
 	progress atomic.Int64 // bytes since the last tick
-	n        int64        // bytes read (by the reader's goroutine)
+	n        atomic.Int64 // bytes read (Close may report while a Read runs)
 	once     sync.Once
 }
 
@@ -619,7 +623,7 @@ func (b *body) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.waiting.Add(-1)
 	b.progress.Add(int64(n))
-	b.n += int64(n)
+	b.n.Add(int64(n))
 	if err != nil && err != io.EOF {
 		if cause := context.Cause(b.ctx); cause != nil && b.parent.Err() == nil && cause != b.ctx.Err() {
 			err = cause
@@ -632,13 +636,23 @@ func (b *body) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Length returns the length of a body from Open or OpenFrom as its
+// server declared it (Content-Length, from the offset on), or -1 when it
+// did not, or when rc is not such a body (a file:// URL's file, say).
+func Length(rc io.ReadCloser) int64 {
+	if b, ok := rc.(*body); ok {
+		return b.length
+	}
+	return -1
+}
+
 // report tells Observe, once, how the body ended (err io.EOF: whole).
 func (b *body) report(err error) {
 	b.once.Do(func() {
 		if b.observe == nil {
 			return
 		}
-		a := Attempt{Status: http.StatusOK, Body: true, Bytes: b.n, Latency: b.latency}
+		a := Attempt{Status: http.StatusOK, Body: true, Bytes: b.n.Load(), Latency: b.latency}
 		if err != io.EOF {
 			a.Err = err
 		}
