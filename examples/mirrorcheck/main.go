@@ -34,7 +34,8 @@
 // database; with no hash on record, their answers are not checked. An
 // answer whose hash is not the one on record, or a zip that cannot be
 // read as one when a hash is on record, is a mismatch: the mirror's status
-// is MISMATCH, in red on a terminal.
+// is MISMATCH, in red when standard output is a terminal (and NO_COLOR is
+// not set).
 //
 // Measures, per mirror: requests sent; failures (requests that got an
 // error, a status other than 200, or a bad .info); mismatches; p50 and
@@ -112,6 +113,9 @@ type options struct {
 	args           []string
 }
 
+// errReported marks an error already printed.
+var errReported = errors.New("reported")
+
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("mirrorcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -129,7 +133,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, errors.Join(errReported, err) // the flag package printed it
 	}
 	o.args = fs.Args()
 	switch {
@@ -155,7 +159,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "mirrorcheck: %v\n", err)
+		if !errors.Is(err, errReported) {
+			fmt.Fprintf(stderr, "mirrorcheck: %v\n", err)
+		}
 		return 1
 	}
 	cfg, err := goenv.Load()
@@ -224,7 +230,7 @@ func check(ctx context.Context, cfg *goenv.Config, o *options, stdout, stderr io
 		err = rep.writeJSON(stdout)
 		rep.writeDetails(stderr, false)
 	} else {
-		err = rep.writeTable(stdout, isTerminal(stdout))
+		err = rep.writeTable(stdout, isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
 	}
 	if err != nil {
 		return 1, err

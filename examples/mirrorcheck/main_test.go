@@ -365,22 +365,31 @@ func TestDatabaseUnreachable(t *testing.T) {
 	}
 }
 
+// TestUsage: usage and set-up errors exit with 1, print nothing on
+// standard output and say what is wrong once.
 func TestUsage(t *testing.T) {
 	setEnv(t, "off", "off")
-	for _, args := range [][]string{
-		{},                                       // no sample
-		{"-proxies", "http://x"},                 // no sample
-		{"-proxies", "off", "a.b/c@v1.0.0"},      // no mirror
-		{"-proxies", "http://x", "a.b/c"},        // no version
-		{"-proxies", "http://x", "a.b/c@latest"}, // not a version
-		{"-proxies", "http://x", "a.b/c@v1.0"},   // not canonical
-		{"-n", "0", "-proxies", "http://x", "a.b/c@v1.0.0"},
-		{"-proxies", "http://x", "-gosum", filepath.Join(t.TempDir(), "missing"), "a.b/c@v1.0.0"},
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "no modules to check"},
+		{[]string{"-proxies", "http://x"}, "no modules to check"},
+		{[]string{"-proxies", "off", "a.b/c@v1.0.0"}, "no mirrors to check"},
+		{[]string{"-proxies", "http://x", "a.b/c"}, "want path@version"},
+		{[]string{"-proxies", "http://x", "a.b/c@latest"}, "a.b/c@latest: "},
+		{[]string{"-proxies", "http://x", "a.b/c@v1.0"}, "a.b/c@v1.0: "},
+		{[]string{"-n", "0", "-proxies", "http://x", "a.b/c@v1.0.0"}, "-n must be at least 1"},
+		{[]string{"-proxies", "http://x", "-gosum", filepath.Join(t.TempDir(), "missing"), "a.b/c@v1.0.0"}, "no such file"},
+		{[]string{"-no-such-flag"}, "flag provided but not defined"},
 	} {
-		code, out, stderr := runCheck(t, args...)
-		if code != 1 || out != "" || !strings.HasPrefix(stderr, "mirrorcheck: ") {
-			t.Errorf("%q: exit status %d, stdout %q, stderr %q", args, code, out, stderr)
+		code, out, stderr := runCheck(t, tt.args...)
+		if code != 1 || out != "" || strings.Count(stderr, tt.want) != 1 {
+			t.Errorf("%q: exit status %d, stdout %q, stderr %q; want 1, nothing, %q once", tt.args, code, out, stderr, tt.want)
 		}
+	}
+	if code, _, _ := runCheck(t, "-h"); code != 0 {
+		t.Errorf("-h: exit status %d", code)
 	}
 }
 
