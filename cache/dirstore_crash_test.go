@@ -69,9 +69,10 @@ func crashKeys() []crashKey {
 	return keys
 }
 
-// crashManyBlocksAt is the key, in crashKeys, whose Put the "many" child
-// never finishes: it writes half of it and blocks.
-const crashManyBlocksAt = 11
+// crashCut reports whether the "many" child cuts the Put of the i'th of
+// crashKeys short: it writes half of the value and blocks. The cut keys
+// are of every kind (mod, info, ziphash, zip).
+func crashCut(i int) bool { return i%3 == 1 }
 
 // TestDirStoreCrashHelper is the child process of the crash tests; it
 // does nothing unless crashHelperEnv is set.
@@ -94,16 +95,23 @@ func TestDirStoreCrashHelper(t *testing.T) {
 		err := s.Put(ctx, crashZipKey, blockAfter(crashBigValue(), crashBigCut))
 		t.Fatalf("Put returned (%v); the parent should have killed this process", err)
 	case "many":
+		// All at once, each in its own goroutine, as a cache's writes
+		// of different keys are.
+		var wg sync.WaitGroup
 		for i, k := range crashKeys() {
-			r := io.Reader(bytes.NewReader(k.data))
-			if i == crashManyBlocksAt {
-				r = blockAfter(k.data, len(k.data)/2)
-			}
-			if err := s.Put(ctx, k.key, r); err != nil {
-				t.Fatalf("Put(%s): %v", k.key, err)
-			}
-			fmt.Printf("put %d\n", i)
+			wg.Go(func() {
+				r := io.Reader(bytes.NewReader(k.data))
+				if crashCut(i) {
+					r = blockAfter(k.data, len(k.data)/2)
+				}
+				if err := s.Put(ctx, k.key, r); err != nil {
+					t.Errorf("Put(%s): %v", k.key, err)
+					return
+				}
+				fmt.Printf("put %d\n", i)
+			})
 		}
+		wg.Wait()
 		t.Fatalf("all Puts returned; the parent should have killed this process")
 	default:
 		t.Fatalf("unknown mode %q", mode)
@@ -224,11 +232,16 @@ func tempsOf(t *testing.T, s *cache.DirStore, key string) map[string]int64 {
 	return temps
 }
 
-// tempBytes returns the size of the largest temporary file of key, or -1.
-func tempBytes(t *testing.T, s *cache.DirStore, key string) int64 {
+// written returns the size of the largest file written for key, under
+// its final name or a temporary one, or -1.
+func written(t *testing.T, s *cache.DirStore, key string) int64 {
 	n := int64(-1)
 	for _, size := range tempsOf(t, s, key) {
 		n = max(n, size)
+	}
+	name, _ := s.Path(key)
+	if fi, err := os.Stat(name); err == nil {
+		n = max(n, fi.Size())
 	}
 	return n
 }
@@ -257,9 +270,10 @@ func checkValue(t *testing.T, s *cache.DirStore, key string, want []byte) {
 		t.Errorf("Get(%s): %v", key, err)
 		return
 	}
-	got, err := io.ReadAll(rc)
+	got := make([]byte, len(want)+1)
+	n, err := io.ReadFull(rc, got)
 	rc.Close()
-	if err != nil || !bytes.Equal(got, want) {
+	if got = got[:n]; err != io.ErrUnexpectedEOF || !bytes.Equal(got, want) {
 		t.Errorf("Get(%s) read %d bytes (%v), want the %d bytes put, byte for byte", key, len(got), err, len(want))
 	}
 }
@@ -286,8 +300,8 @@ func TestDirStoreKilledMidPut(t *testing.T) {
 
 	// A first killed writer: its temporary file is removed by age.
 	child := startCrashChild(t, "block", dir)
-	fixture.WaitFor(t, "the child to write 20 MiB into its temporary file", func() bool {
-		return tempBytes(t, s, crashZipKey) >= crashBigCut || !child.alive()
+	fixture.WaitFor(t, "the child to write 20 MiB", func() bool {
+		return written(t, s, crashZipKey) >= crashBigCut || !child.alive()
 	})
 	child.kill(t)
 	checkAbsent(t, s, crashZipKey)
@@ -334,7 +348,7 @@ func TestDirStoreKilledMidPut(t *testing.T) {
 	// A second killed writer: Clean removes its file once old enough.
 	child = startCrashChild(t, "block", dir)
 	fixture.WaitFor(t, "the second child to write 20 MiB", func() bool {
-		return tempBytes(t, s, crashZipKey) >= crashBigCut || !child.alive()
+		return written(t, s, crashZipKey) >= crashBigCut || !child.alive()
 	})
 	child.kill(t)
 	checkAbsent(t, s, crashZipKey)
@@ -351,7 +365,7 @@ func TestDirStoreKilledMidPut(t *testing.T) {
 	// under the version lock, however young, and stores the whole value.
 	child = startCrashChild(t, "block", dir)
 	fixture.WaitFor(t, "the third child to write 20 MiB", func() bool {
-		return tempBytes(t, s, crashZipKey) >= crashBigCut || !child.alive()
+		return written(t, s, crashZipKey) >= crashBigCut || !child.alive()
 	})
 	child.kill(t)
 	checkAbsent(t, s, crashZipKey)
@@ -367,61 +381,63 @@ func TestDirStoreKilledMidPut(t *testing.T) {
 	checkNoTemp(t, dir)
 }
 
-// TestDirStoreKilledMidPuts kills a process writing twelve keys one after
-// the other, as soon as it has stored four: each key is then either
-// stored whole or missing (the one the child was blocked in certainly
-// missing), the four are there, and after Clean and Puts of the missing
-// ones, every key holds its value and no temporary file is left.
+// TestDirStoreKilledMidPuts kills a process in the middle of twelve
+// concurrent Puts, when eight have returned and four are halfway through
+// their values: the eight are stored whole, the four are missing, each
+// with one temporary file of the half written and nothing else; Clean
+// removes those once old, and Puts of the four then store them whole.
 func TestDirStoreKilledMidPuts(t *testing.T) {
 	dir := t.TempDir()
 	s := &cache.DirStore{Dir: dir}
 	keys := crashKeys()
 	child := startCrashChild(t, "many", dir)
-	done := -1
-	for done < 3 {
+	stored := make(map[int]bool)
+	for len(stored) < len(keys)*2/3 {
 		line, ok := <-child.lines
 		if !ok {
 			<-child.exited
-			t.Fatalf("the child exited after %d Puts: %v\n%s", done+1, child.cmd.ProcessState, child.stderr)
+			t.Fatalf("the child exited after %d Puts: %v\n%s", len(stored), child.cmd.ProcessState, child.stderr)
 		}
 		i, err := strconv.Atoi(strings.TrimPrefix(line, "put "))
-		if err != nil || i != done+1 {
+		if err != nil || i < 0 || i >= len(keys) || crashCut(i) || stored[i] {
 			t.Fatalf("unexpected line from the child: %q", line)
 		}
-		done = i
+		stored[i] = true
 	}
+	fixture.WaitFor(t, "the child to write half of each value it cuts short", func() bool {
+		for i, k := range keys {
+			if crashCut(i) && written(t, s, k.key) < int64(len(k.data)/2) {
+				return !child.alive()
+			}
+		}
+		return true
+	})
 	child.kill(t)
-	for line := range child.lines {
-		if i, err := strconv.Atoi(strings.TrimPrefix(line, "put ")); err == nil && i > done {
-			done = i
-		}
-	}
 
-	var missing []crashKey
+	temps := make(map[string]int64)
 	for i, k := range keys {
-		name, _ := s.Path(k.key)
-		_, err := os.Lstat(name)
-		switch {
-		case i <= done:
+		if !crashCut(i) {
 			checkValue(t, s, k.key, k.data)
-		case err == nil:
-			checkValue(t, s, k.key, k.data) // finished, not yet reported
-		default:
-			checkAbsent(t, s, k.key)
-			missing = append(missing, k)
+			continue
 		}
-	}
-	if last := keys[crashManyBlocksAt]; len(missing) == 0 || missing[len(missing)-1].key != last.key {
-		t.Errorf("%s is stored, but its Put was blocked when the child was killed", last.key)
+		checkAbsent(t, s, k.key)
+		kt := tempsOf(t, s, k.key)
+		for name, size := range kt {
+			if size != int64(len(k.data)/2) {
+				t.Errorf("%s holds %d bytes, want the %d written", name, size, len(k.data)/2)
+			}
+			temps[name] = size
+		}
+		if len(kt) != 1 {
+			t.Errorf("temporary files of %s after the kill: %v, want one", k.key, kt)
+		}
 	}
 
 	// Every file left is a stored value, a version lock or list, or one of
-	// DirStore's temporary files; Clean removes the temporary ones once
-	// they are old.
-	var temps = make(map[string]int64)
-	stored := make(map[string]bool)
+	// the temporary files above.
+	isKey := make(map[string]bool)
 	for _, k := range keys {
-		stored[k.key] = true
+		isKey[k.key] = true
 	}
 	filepath.WalkDir(dir, func(name string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
@@ -429,29 +445,30 @@ func TestDirStoreKilledMidPuts(t *testing.T) {
 		}
 		rel, _ := filepath.Rel(dir, name)
 		rel = filepath.ToSlash(rel)
+		_, temp := temps[name]
 		switch base := path.Base(rel); {
-		case strings.HasSuffix(base, ".modfetch.tmp"):
-			temps[name] = 0
-		case stored[rel], strings.HasSuffix(base, ".lock"), base == "list":
+		case temp, isKey[rel], strings.HasSuffix(base, ".lock"), base == "list":
 		default:
 			t.Errorf("unexpected file after the kill: %s", rel)
 		}
 		return nil
 	})
-	t.Logf("the child was killed after %d Puts, leaving %d temporary files", len(keys)-len(missing), len(temps))
-	// The child wrote one key at a time.
-	if len(temps) > 1 {
-		t.Errorf("temporary files after the kill: %v, want at most one", temps)
+
+	// Clean removes the temporary files once they are old.
+	fresh := &cache.DirStore{Dir: dir}
+	if n, err := fresh.Clean(t.Context(), time.Hour); n != 0 || err != nil {
+		t.Errorf("Clean of young temporary files = %d, %v; want 0, nil", n, err)
 	}
 	ageFiles(t, temps, 2*time.Hour)
-	fresh := &cache.DirStore{Dir: dir}
 	if n, err := fresh.Clean(t.Context(), time.Hour); n != len(temps) || err != nil {
 		t.Errorf("Clean = %d, %v; want the %d temporary files removed", n, err, len(temps))
 	}
 	checkNoTemp(t, dir)
 
-	for _, k := range missing {
-		mustStorePut(t, fresh, k.key, k.data)
+	for i, k := range keys {
+		if crashCut(i) {
+			mustStorePut(t, fresh, k.key, k.data)
+		}
 	}
 	for _, k := range keys {
 		checkValue(t, fresh, k.key, k.data)
