@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -800,3 +801,54 @@ func jsonMarshal(v any) (string, error) {
 }
 
 func jsonMarshalBytes(v any) ([]byte, error) { return json.Marshal(v) }
+
+// TestProxyGoModMemory: a .mod over the limit costs little memory whether
+// its length is declared or not (it was read whole up to the 16 MiB
+// limit: 17 MiB .mod files raised a server's RSS to 84 MB), and one
+// within it is held about once.
+func TestProxyGoModMemory(t *testing.T) {
+	huge := bytes.Repeat([]byte("// padding\n"), (17<<20)/11)
+	large := huge[:8<<20]
+	var body []byte
+	declared := false
+	p, _ := newTestProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if declared {
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		}
+		w.(http.Flusher).Flush() // without a declared length: chunked
+		for b := body; len(b) > 0; b = b[min(len(b), 32<<10):] {
+			if _, err := w.Write(b[:min(len(b), 32<<10)]); err != nil {
+				return
+			}
+		}
+	}))
+	for _, tc := range []struct {
+		name     string
+		body     []byte
+		declared bool
+		wantErr  error
+		maxAlloc uint64
+	}{
+		{"over the limit, chunked", huge, false, modfetch.ErrTooLarge, 2 << 20},
+		{"over the limit, declared", huge, true, modfetch.ErrTooLarge, 2 << 20},
+		{"8 MiB, chunked", large, false, nil, 8<<20 + 2<<20},
+		{"8 MiB, declared", large, true, nil, 8<<20 + 2<<20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, declared = tc.body, tc.declared
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			data, err := p.GoMod(context.Background(), "example.com/m", "v1.0.0")
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, tc.wantErr) || (err == nil && !bytes.Equal(data, tc.body)) {
+				t.Fatalf("GoMod = %d bytes, %v; want %d bytes, %v", len(data), err, len(tc.body), tc.wantErr)
+			}
+			// Everything allocated meanwhile, the test server's share
+			// included.
+			if n := after.TotalAlloc - before.TotalAlloc; n > tc.maxAlloc {
+				t.Errorf("allocated %d KiB, want at most %d KiB", n>>10, tc.maxAlloc>>10)
+			}
+		})
+	}
+}

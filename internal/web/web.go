@@ -225,19 +225,65 @@ func (c *Client) Ping(ctx context.Context, u *url.URL) error {
 	return body.Close()
 }
 
-func readLimited(r io.Reader, u *url.URL, limit int64) ([]byte, error) {
+// readLimited reads body to its end, failing with modfetch.ErrTooLarge
+// (permanently) past limit bytes (limit <= 0: no limit).
+func readLimited(body io.ReadCloser, u *url.URL, limit int64) ([]byte, error) {
+	tooLarge := func() error {
+		return permanent{fmt.Errorf("reading %s: response %w (limit %d bytes)", u.Redacted(), modfetch.ErrTooLarge, limit)}
+	}
+	if limit > 0 && Length(body) > limit {
+		return nil, tooLarge() // declared too large: refused unread
+	}
+	// The first bytes in memory, the rest, if any, in a temporary file
+	// until the end shows the size (whatever the server declared): an
+	// answer over the limit, or one that stalls, costs no more memory than
+	// a small one, and one within it is held once, in a slice of its size.
+	r := io.Reader(body)
 	if limit > 0 {
 		r = io.LimitReader(r, limit+1)
 	}
-	data, err := io.ReadAll(r)
+	head, err := io.ReadAll(io.LimitReader(r, spillAt))
 	if err != nil {
-		return nil, err // already a *url.Error from the body wrapper
+		return nil, err
 	}
-	if limit > 0 && int64(len(data)) > limit {
-		return nil, permanent{fmt.Errorf("reading %s: response %w (limit %d bytes)", u.Redacted(), modfetch.ErrTooLarge, limit)}
+	if int64(len(head)) < spillAt {
+		if limit > 0 && int64(len(head)) > limit {
+			return nil, tooLarge()
+		}
+		return head, nil
+	}
+	f, err := os.CreateTemp("", "modfetch-body-*")
+	if err != nil {
+		return nil, err
+	}
+	name := f.Name()
+	if os.Remove(name) == nil {
+		name = "" // unlinked: nothing is left behind, even after a crash
+	}
+	defer func() {
+		f.Close()
+		if name != "" {
+			os.Remove(name) // where an open file cannot be unlinked
+		}
+	}()
+	rest, err := io.Copy(f, r)
+	if err != nil {
+		return nil, err
+	}
+	if limit > 0 && int64(len(head))+rest > limit {
+		return nil, tooLarge()
+	}
+	data := make([]byte, int64(len(head))+rest)
+	copy(data, head)
+	if _, err := f.ReadAt(data[len(head):], 0); err != nil && err != io.EOF {
+		return nil, err
 	}
 	return data, nil
 }
+
+// spillAt is how much of a body GetBytes reads into memory before it
+// spills the rest to a temporary file.
+const spillAt = 256 << 10
 
 // permanent marks an error that must not be retried.
 type permanent struct{ err error }
