@@ -257,7 +257,7 @@ func TestShutdownCutsLongTransfers(t *testing.T) {
 
 // setEnv gives the server the go environment of a fresh home with goproxy
 // as its GOPROXY and no checksum database.
-func setEnv(t *testing.T, goproxy string) {
+func setEnv(t testing.TB, goproxy string) {
 	home := t.TempDir()
 	for k, v := range map[string]string{
 		"GOPROXY": goproxy, "GOSUMDB": "off", "GOENV": "off", "HOME": home,
