@@ -165,7 +165,7 @@ type result struct {
 	latencies                      []time.Duration // of the requests answered
 	bytes                          int64           // body bytes received
 	busy                           time.Duration   // time spent in requests
-	gaveUp                         bool            // stopped after giveUp failures in a row
+	gaveUp                         int             // failures in a row when the mirror was given up on; 0 if it was not
 	problems                       []problem       // every mismatch, the first few failures
 }
 
@@ -174,6 +174,7 @@ type problem struct {
 	req      request
 	mismatch bool
 	err      error
+	times    int // mismatches of the same request (with -n)
 }
 
 // maxFailuresShown bounds the failures a result keeps to show.
@@ -224,9 +225,11 @@ func (c *checker) checkMirror(ctx context.Context, n, total int, m mirror, reqs 
 		}
 		mu.Lock()
 		stop := inARow >= c.giveUp
+		if stop {
+			res.gaveUp = inARow
+		}
 		mu.Unlock()
 		if stop {
-			res.gaveUp = true
 			break
 		}
 		wg.Go(func() {
@@ -265,9 +268,20 @@ func (res *result) add(r request, o outcome) {
 		return
 	case o.mismatch != nil:
 		res.mismatches++
-		res.problems = append(res.problems, problem{req: r, mismatch: true, err: o.mismatch})
+		res.addMismatch(r, o.mismatch)
 	}
 	res.latencies = append(res.latencies, o.latency)
+}
+
+// addMismatch keeps a mismatch of r, once for each request.
+func (res *result) addMismatch(r request, err error) {
+	for i := range res.problems {
+		if p := &res.problems[i]; p.mismatch && p.req == r {
+			p.times++
+			return
+		}
+	}
+	res.problems = append(res.problems, problem{req: r, mismatch: true, err: err, times: 1})
 }
 
 // An outcome is what one request came to.

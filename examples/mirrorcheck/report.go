@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/mod/module"
+
 	"github.com/modfetch/modfetch/checksum"
 )
 
@@ -32,7 +34,7 @@ func classify(res *result, maxRate float64) status {
 	switch {
 	case res.mismatches > 0:
 		return statusMismatch
-	case res.requests == 0 || res.gaveUp:
+	case res.requests == 0 || res.gaveUp > 0:
 		return statusFailing
 	case res.failures == 0:
 		return statusOK
@@ -202,21 +204,35 @@ func (rep *report) writeDetails(w io.Writer, color bool) {
 	for _, r := range rep.rows {
 		for _, p := range r.problems {
 			if p.mismatch {
-				fmt.Fprintf(w, "%s %s: %s: %s\n", paint("MISMATCH", color), r.name, p.req, mismatchText(p.err))
+				times := ""
+				if p.times > 1 {
+					times = fmt.Sprintf(" (%d times)", p.times)
+				}
+				fmt.Fprintf(w, "%s %s: %s: %s%s\n", paint("MISMATCH", color), r.name, p.req, mismatchText(p.err), times)
 			}
 		}
 		for _, p := range r.problems {
 			if !p.mismatch {
-				fmt.Fprintf(w, "failed %s: %s: %s\n", r.name, p.req, firstLine(p.err.Error()))
+				fmt.Fprintf(w, "failed %s: %s: %s\n", r.name, p.req, failureText(p.err))
 			}
 		}
 		if more := r.failures - maxFailuresShown; more > 0 {
 			fmt.Fprintf(w, "failed %s: and %d more\n", r.name, more)
 		}
-		if r.gaveUp {
-			fmt.Fprintf(w, "gave up on %s after %d failures in a row\n", r.name, r.failures)
+		if r.gaveUp > 0 {
+			fmt.Fprintf(w, "gave up on %s after %d failures in a row\n", r.name, r.gaveUp)
 		}
 	}
+}
+
+// failureText is the first line of err without the module context that
+// the request already shows.
+func failureText(err error) string {
+	var me *module.ModuleError
+	if errors.As(err, &me) && me.Err != nil {
+		err = me.Err
+	}
+	return firstLine(err.Error())
 }
 
 // mismatchText says what was served and what is on record.
@@ -246,7 +262,7 @@ func (r row) statusText() string {
 	case statusMismatch:
 		return "MISMATCH"
 	}
-	if r.gaveUp {
+	if r.gaveUp > 0 {
 		return "failing (gave up)"
 	}
 	return fmt.Sprintf("failing (%.0f%% failed)", r.failedPct)
