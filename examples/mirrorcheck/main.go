@@ -29,7 +29,9 @@
 // Every go.mod file and zip is hashed (zips are spooled to a temporary
 // file, never held in memory) and checked against the go.sum file when it
 // records the version, else against the checksum database (GOSUMDB),
-// reached through the first mirror that serves it, else directly. Modules
+// reached through the first mirror that serves it, else directly (its
+// signed tree head kept in GOPATH/pkg/sumdb, as the go command keeps it,
+// so a database that forks is caught across runs). Modules
 // matched by GONOSUMDB (by default GOPRIVATE) are never looked up in the
 // database; with no hash on record, their answers are not checked. An
 // answer whose hash is not the one on record, or a zip that cannot be
@@ -60,8 +62,9 @@
 //	"p95_ms", "bytes_per_sec"}], "recommended": "..."}
 //
 // with the mirrors in rank order (p50_ms and p95_ms are null for a mirror
-// that answered nothing). Progress goes to standard error while it runs
-// (with -json, one line per mirror).
+// that answered nothing); the mismatches and failures then go to standard
+// error. Progress goes to standard error while it runs (with -json, one
+// line per mirror).
 //
 // Exit status: 0 when some mirror is recommended and every answer with a
 // hash on record could be checked; 1 when no mirror is recommended, when
