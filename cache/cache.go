@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ import (
 const (
 	DefaultMutableTTL  = time.Minute
 	DefaultNotFoundTTL = 30 * time.Second
+	DefaultLockerRetry = 5 * time.Second
 )
 
 // maxNotFoundBytes bounds the memory of a Cache's not-found answers.
@@ -83,10 +85,31 @@ type Cache struct {
 	// Zero means DefaultNotFoundTTL; a negative value disables it.
 	NotFoundTTL time.Duration
 
-	// Logger, if set, receives failures to write Store.
+	// Logger, if set, receives failures to write Store, and the Locker's
+	// outages.
 	Logger *slog.Logger
 
+	// Locker, if set, is shared with the other processes that use the
+	// same Store (replicas of a server on shared object storage): of
+	// their requests for the same .info, .mod or .zip of a canonical
+	// version that miss the Store, only the one holding its lock asks
+	// Next, and the others wait for the lock and then read the answer
+	// from Store. So Store must hold a value once its Put returns: not a
+	// WriteBehind in front of the shared store, or the others miss it and
+	// ask Next too. When the Locker fails (its service unreachable), the
+	// Cache logs it and goes on with its own merging of identical
+	// requests alone, asking the Locker again after LockerRetry.
+	Locker Locker
+
+	// LockerRetry is how long the Cache goes without a failed Locker.
+	// Zero means DefaultLockerRetry.
+	LockerRetry time.Duration
+
 	now func() time.Time // test hook
+
+	lockerMu        sync.Mutex
+	lockerDownUntil time.Time // the Locker failed; not asked until then
+	lockerDown      bool      // its outage was logged
 
 	once     sync.Once
 	store    Store
@@ -303,6 +326,18 @@ func (c *Cache) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 		return nil, err
 	}
 	info, err, _ := c.infos.Do(ctx, fkey, func(ctx context.Context) (*modfetch.Info, error) {
+		if canonical {
+			release, err := c.lockFetch(ctx, path, rev, "info")
+			if err != nil {
+				return nil, err
+			}
+			defer release()
+			if c.Locker != nil {
+				if info, ok := c.getInfo(ctx, path, rev); ok {
+					return info, nil // another process fetched it meanwhile
+				}
+			}
+		}
 		info, err := c.Next.Stat(ctx, path, rev)
 		if err != nil {
 			c.noteError(fkey, err)
@@ -406,6 +441,16 @@ func (c *Cache) GoMod(ctx context.Context, path, version string) ([]byte, error)
 		return nil, err
 	}
 	data, err, _ := c.gomods.Do(ctx, fkey, func(ctx context.Context) ([]byte, error) {
+		release, err := c.lockFetch(ctx, path, version, "mod")
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		if c.Locker != nil {
+			if data, err := c.get(ctx, key, 64<<20); err == nil && !bytes.HasPrefix(data, []byte("//vgo 0.0.")) {
+				return data, nil // another process fetched it meanwhile
+			}
+		}
 		data, err := c.Next.GoMod(ctx, path, version)
 		if err != nil {
 			c.noteError(fkey, err)
@@ -439,6 +484,17 @@ func (c *Cache) Zip(ctx context.Context, path, version string) (io.ReadCloser, e
 		return nil, err
 	}
 	spare, err, _ := c.zips.Do(ctx, fkey, func(ctx context.Context) (*spareZip, error) {
+		release, err := c.lockFetch(ctx, path, version, "zip")
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		if c.Locker != nil {
+			if rc := c.storedZip(ctx, key); rc != nil {
+				rc.Close()
+				return nil, nil // another process fetched it meanwhile
+			}
+		}
 		return c.fetchZip(ctx, path, version, key, fkey)
 	})
 	if err != nil {
@@ -689,4 +745,105 @@ func (c *Cache) Try(path string, fn func(modfetch.Resolver) error) error {
 	return w.Try(path, func(r modfetch.Resolver) error {
 		return fn(&Cache{Next: r, Store: c.store, MutableTTL: -1, NotFoundTTL: -1, Logger: c.Logger, now: c.now})
 	})
+}
+
+// Locks across processes.
+
+// lockFetch takes the Locker's lock of path@version's file ext (the key
+// of the value the caller fetches), waiting while another process holds
+// it, and returns its release. Without a Locker, or with a failed one, it
+// returns at once with nothing to release. It fails only when ctx ends.
+func (c *Cache) lockFetch(ctx context.Context, path, version, ext string) (release func(), err error) {
+	nothing := func() {}
+	if c.Locker == nil || !c.lockerUsable() {
+		return nothing, nil
+	}
+	key, err := modfetch.VersionFile(path, version, ext)
+	if err != nil {
+		return nothing, nil
+	}
+	wait := 10 * time.Millisecond
+	for {
+		l, err := c.Locker.TryLock(ctx, key)
+		switch {
+		case err == nil:
+			c.lockerWorks()
+			return func() {
+				// Even when every caller has left: an unreleased lock
+				// holds the other processes up until it expires.
+				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				l.Unlock(uctx)
+			}, nil
+		case errors.Is(err, ErrLocked):
+			c.lockerWorks()
+		case ctx.Err() != nil:
+			return nil, context.Cause(ctx)
+		default:
+			c.lockerFailed(err)
+			return nothing, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, context.Cause(ctx)
+		}
+		wait = min(2*wait, 250*time.Millisecond)
+	}
+}
+
+func (c *Cache) lockerUsable() bool {
+	c.lockerMu.Lock()
+	defer c.lockerMu.Unlock()
+	return !c.now().Before(c.lockerDownUntil)
+}
+
+// lockerFailed notes that the Locker failed: it is not asked again for
+// LockerRetry.
+func (c *Cache) lockerFailed(err error) {
+	retry := cmpOr(c.LockerRetry, DefaultLockerRetry)
+	c.lockerMu.Lock()
+	c.lockerDownUntil = c.now().Add(retry)
+	logIt := !c.lockerDown
+	c.lockerDown = true
+	c.lockerMu.Unlock()
+	if logIt && c.Logger != nil {
+		c.Logger.Warn("lock service unavailable: fetching without it, each process on its own", "error", err, "retry", retry)
+	}
+}
+
+// lockerWorks notes that the Locker answered.
+func (c *Cache) lockerWorks() {
+	c.lockerMu.Lock()
+	logIt := c.lockerDown
+	c.lockerDown = false
+	c.lockerMu.Unlock()
+	if logIt && c.Logger != nil {
+		c.Logger.Info("lock service back")
+	}
+}
+
+// ZipURL returns a URL from which a client can GET path@version's zip
+// straight from Store for expiry, when Store can sign URLs (a
+// [URLSigner]) and holds the zip; otherwise an error (one for which
+// errors.Is(err, fs.ErrNotExist) holds when the zip is not stored). Only
+// stored zips are signed: above checksum.Verify, verified ones.
+func (c *Cache) ZipURL(ctx context.Context, path, version string, expiry time.Duration) (*url.URL, error) {
+	c.init()
+	signer, ok := c.store.(URLSigner)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	key, err := modfetch.VersionFile(path, version, "zip")
+	if err != nil || !modfetch.IsCanonical(version) {
+		return nil, &fs.PathError{Op: "sign", Path: path + "@" + version, Err: fs.ErrNotExist}
+	}
+	rc, err := c.store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	rc.Close()
+	return signer.SignedURL(ctx, key, expiry)
 }

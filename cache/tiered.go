@@ -3,8 +3,10 @@ package cache
 import (
 	"bytes"
 	"context"
+	"errors"
 	"hash/maphash"
 	"io"
+	"net/url"
 	"path"
 	"sync"
 	"time"
@@ -207,4 +209,14 @@ func newValueReader(name string, data []byte, modTime time.Time) io.ReadCloser {
 		v.add(data)
 	}
 	return &memReader{v: v}
+}
+
+// SignedURL implements [URLSigner] when Slow does (every value is in
+// Slow); otherwise it fails with errors.ErrUnsupported.
+func (t *Tiered) SignedURL(ctx context.Context, key string, expiry time.Duration) (*url.URL, error) {
+	s, ok := t.Slow.(URLSigner)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return s.SignedURL(ctx, key, expiry)
 }

@@ -3,10 +3,12 @@ package cache
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path"
 	"sync"
@@ -510,4 +512,21 @@ func cmpOr(d, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+// SignedURL implements [URLSigner] when Next does, for values Next has:
+// for a key whose write is still under way it fails with an error for
+// which errors.Is(err, fs.ErrNotExist) holds (Next has not got it yet).
+func (w *WriteBehind) SignedURL(ctx context.Context, key string, expiry time.Duration) (*url.URL, error) {
+	s, ok := w.Next.(URLSigner)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	w.mu.Lock()
+	_, held := w.keys[key]
+	w.mu.Unlock()
+	if held {
+		return nil, &fs.PathError{Op: "sign", Path: key, Err: fs.ErrNotExist}
+	}
+	return s.SignedURL(ctx, key, expiry)
 }

@@ -3,8 +3,10 @@ package goenv
 import (
 	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -82,6 +84,13 @@ type Options struct {
 	// upstream.Chain.Hedge): zero for none, a delay, or upstream.HedgeAuto.
 	Hedge time.Duration
 
+	// Locker, if set, is shared by the replicas of a server that share
+	// Store: of their requests for the same uncached .info, .mod or .zip,
+	// one asks upstream and the others read its answer from Store (see
+	// cache.Cache.Locker). It needs Store to hold what a Put returned, so
+	// it cannot be combined with WriteBehind.
+	Locker cache.Locker
+
 	// Logger, if set, receives the layers' diagnostics.
 	Logger *slog.Logger
 }
@@ -133,6 +142,9 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
+	}
+	if opts.Locker != nil && opts.WriteBehind {
+		return nil, errors.New("goenv: Options.Locker with WriteBehind: replicas would miss what another one has not written yet, and fetch it again")
 	}
 	client, err := c.HTTPClient(opts.Client)
 	if err != nil {
@@ -203,7 +215,7 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 	if ttl == 0 {
 		ttl = -1
 	}
-	st.Cache = &cache.Cache{Next: st.Verify, Store: layers, MutableTTL: ttl, Logger: opts.Logger}
+	st.Cache = &cache.Cache{Next: st.Verify, Store: layers, MutableTTL: ttl, Logger: opts.Logger, Locker: opts.Locker}
 	st.Resolver = st.Cache
 	return st, nil
 }
@@ -213,6 +225,13 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 // command: fn sees each entry behind the same checks and cache.
 func (s *Stack) Try(path string, fn func(modfetch.Resolver) error) error {
 	return s.Cache.Try(path, fn)
+}
+
+// ZipURL returns a URL of Store from which a client can fetch a stored
+// zip itself (see cache.Cache.ZipURL), so that a proxy.Handler with
+// RedirectZips serving the Stack can redirect to it.
+func (s *Stack) ZipURL(ctx context.Context, path, version string, expiry time.Duration) (*url.URL, error) {
+	return s.Cache.ZipURL(ctx, path, version, expiry)
 }
 
 // Flush waits until the writes that Options.WriteBehind left running have
