@@ -191,7 +191,8 @@ func example(t *testing.T, name string) string {
 		}
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "build", "-o", buildDir+string(filepath.Separator), "./examples/...")
+		// examples/proxyserver is a module of its own, in the go.work.
+		cmd := exec.Command("go", "build", "-o", buildDir+string(filepath.Separator), "./examples/...", "./examples/proxyserver")
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		if err != nil {
