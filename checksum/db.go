@@ -271,7 +271,8 @@ func (db *DB) Lookup(ctx context.Context, path, version string) ([]string, error
 }
 
 // A lookupError is x/mod's text for a failed lookup, wrapping the remote
-// read's error (an *modfetch.HTTPError) that the text describes.
+// read's error that the text describes (an *modfetch.HTTPError, a
+// network error).
 type lookupError struct {
 	msg    string
 	remote error
@@ -535,10 +536,12 @@ type clientOps struct {
 	db     *DB
 	client *sumdb.Client
 
-	// failed holds the HTTP failures of this generation's /lookup/ reads
-	// (path -> error). x/mod's client remembers a failed lookup for its
-	// lifetime and flattens its error to text; failed lets Lookup say
-	// again, for errors.Is, what the failure was (a 404 is not found).
+	// failed holds the failures of this generation's /lookup/ reads
+	// (path -> error): HTTP answers and network errors alike. x/mod's
+	// client remembers a failed lookup for its lifetime and flattens its
+	// error to text; failed lets Lookup say again, for errors.Is and
+	// errors.As, what the failure was (a 404 is not found, a refused
+	// connection syscall.ECONNREFUSED).
 	failed sync.Map
 }
 
@@ -554,14 +557,13 @@ func (o *clientOps) ReadRemote(path string) ([]byte, error) {
 	id := o.db.lookupStarted()
 	data, err := o.db.ReadRemote(o.context(), path)
 	o.db.lookupEnded(id, data)
-	var he *modfetch.HTTPError
-	if errors.As(err, &he) {
+	if err != nil {
 		o.failed.Store(path, err)
 	}
 	return data, err
 }
 
-// lookupError returns the HTTP failure of this generation's read of
+// lookupError returns the failure of this generation's read of
 // path@version's record (version may end in "/go.mod"), or nil.
 func (o *clientOps) lookupError(path, version string) error {
 	rp, err := lookupPath(path, strings.TrimSuffix(version, "/go.mod"))
