@@ -308,9 +308,10 @@ func hedged[T any](ctx context.Context, c *Chain, ask func(context.Context, modf
 // from the entry that was sending it and then from the entries after it
 // that the "|" rule lets the walk reach, if they are [ZipResumer]s (a
 // [Proxy] is): the reader sees one stream. An entry followed by "|" whose
-// resumed stream breaks again is passed over for the next one. At most MaxResumes resumptions
-// are tried per zip. Whatever the bytes' origin, they are only as good as
-// the verification above the Chain (checksum.Verify) finds them.
+// resumed stream breaks again is passed over for the next one. At most
+// MaxResumes resumptions are tried per zip. Whatever the bytes' origin,
+// they are only as good as the verification above the Chain
+// (checksum.Verify) finds them.
 func (c *Chain) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
 	var rc io.ReadCloser
 	at := -1

@@ -331,7 +331,9 @@ func (p *Proxy) prepareVersion(path, version string) (enc, encVer string, err er
 }
 
 // Zip implements [modfetch.Resolver]. The zip is streamed; reading more
-// than the size limit fails with "downloaded zip file too large".
+// than the size limit fails with "downloaded zip file too large", and so
+// does Zip itself, before the body, when the server declares a
+// Content-Length over the limit.
 func (p *Proxy) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
 	return p.ZipFrom(ctx, path, version, 0)
 }
@@ -352,6 +354,12 @@ func (p *Proxy) ZipFrom(ctx context.Context, path, version string, offset int64)
 	body, err := p.web.OpenFrom(ctx, p.endpoint(enc, "@v/"+encVer+".zip"), offset)
 	if err != nil {
 		return nil, versionError(path, version, err)
+	}
+	if web.Length(body) > limit-offset {
+		// Declared too large: fail before the body starts, so that a
+		// chain's "|" moves on, rather than after reading limit bytes.
+		body.Close()
+		return nil, versionError(path, version, modfetch.ErrZipTooLarge)
 	}
 	return &zipBody{rc: body, left: limit - offset, path: path, version: version}, nil
 }
