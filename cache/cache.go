@@ -101,6 +101,10 @@ type Cache struct {
 	// requests alone, asking the Locker again after LockerRetry.
 	Locker Locker
 
+	// Hooks, if set, are told of each answer (hit, miss or merged) and
+	// each write to Store.
+	Hooks *modfetch.Hooks
+
 	// LockerRetry is how long the Cache goes without a failed Locker.
 	// Zero means DefaultLockerRetry.
 	LockerRetry time.Duration
@@ -194,9 +198,36 @@ func (c *Cache) get(ctx context.Context, key string, limit int64) ([]byte, error
 
 // put stores data under key, logging a failure.
 func (c *Cache) put(ctx context.Context, key string, data []byte) {
-	if err := c.store.Put(ctx, key, bytes.NewReader(data)); err != nil && c.Logger != nil {
+	err := c.store.Put(ctx, key, bytes.NewReader(data))
+	if err != nil && c.Logger != nil {
 		c.Logger.Warn("cache write failed", "key", key, "error", err)
 	}
+	c.wrote(key, int64(len(data)), err)
+}
+
+// wrote tells Hooks.CacheWrite of a write of n bytes under key.
+func (c *Cache) wrote(key string, n int64, err error) {
+	if c.Hooks == nil || c.Hooks.CacheWrite == nil {
+		return
+	}
+	if err != nil {
+		n = 0
+	}
+	c.Hooks.CacheWrite(modfetch.CacheWrite{Kind: modfetch.RequestKind(key), Bytes: n, Err: err})
+}
+
+// looked tells Hooks.CacheLookup of an answer.
+func (c *Cache) looked(kind, result string, err error) {
+	c.Hooks.CacheLookup(modfetch.CacheLookup{Kind: kind, Result: result, Err: err})
+}
+
+// fetched is the lookup result of an answer from a fetch this call
+// started (a miss) or joined (merged).
+func fetched(joined bool) string {
+	if joined {
+		return modfetch.CacheMerged
+	}
+	return modfetch.CacheMiss
 }
 
 // Store access.
@@ -297,8 +328,12 @@ func copyInfo(info *modfetch.Info) *modfetch.Info {
 }
 
 // Stat implements [modfetch.Resolver].
-func (c *Cache) Stat(ctx context.Context, path, rev string) (*modfetch.Info, error) {
+func (c *Cache) Stat(ctx context.Context, path, rev string) (_ *modfetch.Info, err error) {
 	c.init()
+	res := modfetch.CacheHit
+	if c.Hooks != nil && c.Hooks.CacheLookup != nil {
+		defer func() { c.looked(modfetch.KindInfo, res, err) }()
+	}
 	canonical := modfetch.IsCanonical(rev)
 	if canonical {
 		if info, ok := c.getInfo(ctx, path, rev); ok {
@@ -311,6 +346,7 @@ func (c *Cache) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 	if erev, err := module.EscapeVersion(rev); err == nil {
 		mkey, err = mutableKey(path, "@v/"+erev+".info")
 		if err != nil {
+			res = modfetch.CacheMiss
 			return c.Next.Stat(ctx, path, rev) // Next reports the bad path
 		}
 	}
@@ -325,7 +361,7 @@ func (c *Cache) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 	if err := c.rememberedNotFound(fkey); err != nil {
 		return nil, err
 	}
-	info, err, _ := c.infos.Do(ctx, fkey, func(ctx context.Context) (*modfetch.Info, error) {
+	info, err, joined := c.infos.Do(ctx, fkey, func(ctx context.Context) (*modfetch.Info, error) {
 		if canonical {
 			release, err := c.lockFetch(ctx, path, rev, "info")
 			if err != nil {
@@ -356,14 +392,20 @@ func (c *Cache) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 		}
 		return info, nil
 	})
+	res = fetched(joined)
 	return copyInfo(info), err
 }
 
 // Latest implements [modfetch.Resolver].
-func (c *Cache) Latest(ctx context.Context, path string) (*modfetch.Info, error) {
+func (c *Cache) Latest(ctx context.Context, path string) (_ *modfetch.Info, err error) {
 	c.init()
+	res := modfetch.CacheHit
+	if c.Hooks != nil && c.Hooks.CacheLookup != nil {
+		defer func() { c.looked(modfetch.KindLatest, res, err) }()
+	}
 	mkey, err := mutableKey(path, "@latest")
 	if err != nil {
+		res = modfetch.CacheMiss
 		return c.Next.Latest(ctx, path)
 	}
 	if data, ok := c.getMutable(ctx, mkey); ok {
@@ -375,7 +417,7 @@ func (c *Cache) Latest(ctx context.Context, path string) (*modfetch.Info, error)
 	if err := c.rememberedNotFound(fkey); err != nil {
 		return nil, err
 	}
-	info, err, _ := c.infos.Do(ctx, fkey, func(ctx context.Context) (*modfetch.Info, error) {
+	info, err, joined := c.infos.Do(ctx, fkey, func(ctx context.Context) (*modfetch.Info, error) {
 		info, err := c.Next.Latest(ctx, path)
 		if err != nil {
 			c.noteError(fkey, err)
@@ -389,14 +431,20 @@ func (c *Cache) Latest(ctx context.Context, path string) (*modfetch.Info, error)
 		}
 		return info, nil
 	})
+	res = fetched(joined)
 	return copyInfo(info), err
 }
 
 // List implements [modfetch.Resolver].
-func (c *Cache) List(ctx context.Context, path string) ([]string, error) {
+func (c *Cache) List(ctx context.Context, path string) (_ []string, err error) {
 	c.init()
+	res := modfetch.CacheHit
+	if c.Hooks != nil && c.Hooks.CacheLookup != nil {
+		defer func() { c.looked(modfetch.KindList, res, err) }()
+	}
 	mkey, err := mutableKey(path, "@v/list")
 	if err != nil {
+		res = modfetch.CacheMiss
 		return c.Next.List(ctx, path)
 	}
 	if data, ok := c.getMutable(ctx, mkey); ok {
@@ -406,7 +454,7 @@ func (c *Cache) List(ctx context.Context, path string) ([]string, error) {
 	if err := c.rememberedNotFound(fkey); err != nil {
 		return nil, err
 	}
-	list, err, _ := c.lists.Do(ctx, fkey, func(ctx context.Context) ([]string, error) {
+	list, err, joined := c.lists.Do(ctx, fkey, func(ctx context.Context) ([]string, error) {
 		list, err := c.Next.List(ctx, path)
 		if err != nil {
 			c.noteError(fkey, err)
@@ -420,6 +468,7 @@ func (c *Cache) List(ctx context.Context, path string) ([]string, error) {
 		c.putMutable(ctx, mkey, buf.Bytes())
 		return list, nil
 	})
+	res = fetched(joined)
 	if list == nil && err == nil {
 		return []string{}, nil
 	}
@@ -427,10 +476,15 @@ func (c *Cache) List(ctx context.Context, path string) ([]string, error) {
 }
 
 // GoMod implements [modfetch.Resolver].
-func (c *Cache) GoMod(ctx context.Context, path, version string) ([]byte, error) {
+func (c *Cache) GoMod(ctx context.Context, path, version string) (_ []byte, err error) {
 	c.init()
+	res := modfetch.CacheHit
+	if c.Hooks != nil && c.Hooks.CacheLookup != nil {
+		defer func() { c.looked(modfetch.KindMod, res, err) }()
+	}
 	key, err := modfetch.VersionFile(path, version, "mod")
 	if err != nil || !modfetch.IsCanonical(version) {
+		res = modfetch.CacheMiss
 		return c.Next.GoMod(ctx, path, version) // Next reports the bad input
 	}
 	if data, err := c.get(ctx, key, 64<<20); err == nil && !bytes.HasPrefix(data, []byte("//vgo 0.0.")) {
@@ -440,7 +494,7 @@ func (c *Cache) GoMod(ctx context.Context, path, version string) ([]byte, error)
 	if err := c.rememberedNotFound(fkey); err != nil {
 		return nil, err
 	}
-	data, err, _ := c.gomods.Do(ctx, fkey, func(ctx context.Context) ([]byte, error) {
+	data, err, joined := c.gomods.Do(ctx, fkey, func(ctx context.Context) ([]byte, error) {
 		release, err := c.lockFetch(ctx, path, version, "mod")
 		if err != nil {
 			return nil, err
@@ -459,6 +513,7 @@ func (c *Cache) GoMod(ctx context.Context, path, version string) ([]byte, error)
 		c.put(ctx, key, data)
 		return data, nil
 	})
+	res = fetched(joined)
 	if err != nil {
 		return nil, err
 	}
@@ -470,10 +525,15 @@ func (c *Cache) GoMod(ctx context.Context, path, version string) ([]byte, error)
 // zip's hash recorded beside it (a modfetch.Summer) and unwraps to the
 // Store's reader for its other abilities. A zip that is not stored yet is
 // fetched, stored with its hash, and then read from Store.
-func (c *Cache) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+func (c *Cache) Zip(ctx context.Context, path, version string) (_ io.ReadCloser, err error) {
 	c.init()
+	res := modfetch.CacheHit
+	if c.Hooks != nil && c.Hooks.CacheLookup != nil {
+		defer func() { c.looked(modfetch.KindZip, res, err) }()
+	}
 	key, err := modfetch.VersionFile(path, version, "zip")
 	if err != nil || !modfetch.IsCanonical(version) {
+		res = modfetch.CacheMiss
 		return c.Next.Zip(ctx, path, version)
 	}
 	if rc := c.storedZip(ctx, key); rc != nil {
@@ -483,7 +543,7 @@ func (c *Cache) Zip(ctx context.Context, path, version string) (io.ReadCloser, e
 	if err := c.rememberedNotFound(fkey); err != nil {
 		return nil, err
 	}
-	spare, err, _ := c.zips.Do(ctx, fkey, func(ctx context.Context) (*spareZip, error) {
+	spare, err, joined := c.zips.Do(ctx, fkey, func(ctx context.Context) (*spareZip, error) {
 		release, err := c.lockFetch(ctx, path, version, "zip")
 		if err != nil {
 			return nil, err
@@ -497,6 +557,7 @@ func (c *Cache) Zip(ctx context.Context, path, version string) (io.ReadCloser, e
 		}
 		return c.fetchZip(ctx, path, version, key, fkey)
 	})
+	res = fetched(joined)
 	if err != nil {
 		return nil, err
 	}
@@ -609,8 +670,12 @@ func (c *Cache) storeZip(ctx context.Context, key string, r io.Reader) (sum stri
 		if src.err == nil && c.Logger != nil {
 			c.Logger.Warn("cache write failed", "key", key, "error", err)
 		}
+		if src.err == nil {
+			c.wrote(key, 0, err)
+		}
 		return "", src.err, err
 	}
+	c.wrote(key, src.n, nil)
 	if s, ok := modfetch.As[modfetch.Summer](r); ok {
 		sum = s.Sum()
 	}

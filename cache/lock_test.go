@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/fixture"
 )
 
@@ -286,4 +288,41 @@ type gatedSigner struct {
 func (g *gatedSigner) Put(ctx context.Context, key string, r io.Reader) error {
 	<-g.gate
 	return g.signingStore.Put(ctx, key, r)
+}
+
+// TestCacheHooksMerged: of three concurrent requests for one uncached
+// answer, the one that fetched it is a miss and the two that joined it
+// are merged; a later one is a hit.
+func TestCacheHooksMerged(t *testing.T) {
+	set := fixture.Standard()
+	m := set.Module("example.com/hello", "v1.0.0")
+	next := &counting{Resolver: set, gate: make(chan struct{})}
+	var mu sync.Mutex
+	got := map[string]int{}
+	c := &Cache{Next: next, Store: &MemStore{}, Hooks: &modfetch.Hooks{CacheLookup: func(l modfetch.CacheLookup) {
+		mu.Lock()
+		got[l.Kind+" "+l.Result]++
+		mu.Unlock()
+	}}}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if _, err := c.GoMod(ctx, m.Path, m.Version); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	fixture.WaitFor(t, "three callers to wait for one fetch", func() bool {
+		return c.gomods.Waiting("mod\x00"+m.Path+"\x00"+m.Version) == 3
+	})
+	close(next.gate)
+	wg.Wait()
+	c.GoMod(ctx, m.Path, m.Version)
+	want := map[string]int{"mod miss": 1, "mod merged": 2, "mod hit": 1}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("lookups %v, want %v", got, want)
+	}
 }

@@ -50,6 +50,9 @@ type Verify struct {
 
 	// TempDir is where zips are spooled; empty means os.TempDir().
 	TempDir string
+
+	// Hooks, if set, are told of each check (Hooks.Verification).
+	Hooks *modfetch.Hooks
 }
 
 // useDB reports whether path@version's hashes must be vouched for by the
@@ -61,8 +64,21 @@ func (v *Verify) useDB(path string) bool {
 	return v.DB != nil && !v.DB.Skip(path)
 }
 
-// check checks hash for path@version (its go.mod when goMod).
+// check checks hash for path@version (its go.mod when goMod), telling
+// Hooks.
 func (v *Verify) check(ctx context.Context, path, version string, goMod bool, hash string) error {
+	err := v.checkHash(ctx, path, version, goMod, hash)
+	if v.Hooks != nil && v.Hooks.Verification != nil {
+		kind := modfetch.KindZip
+		if goMod {
+			kind = modfetch.KindMod
+		}
+		v.Hooks.Verification(modfetch.Verification{Kind: kind, Path: path, Version: version, Err: err})
+	}
+	return err
+}
+
+func (v *Verify) checkHash(ctx context.Context, path, version string, goMod bool, hash string) error {
 	if v.GoSum != nil {
 		found, err := v.GoSum.Check(path, version, goMod, hash)
 		if err != nil || found {

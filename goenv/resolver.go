@@ -91,6 +91,11 @@ type Options struct {
 	// it cannot be combined with WriteBehind.
 	Locker cache.Locker
 
+	// Hooks, if set, are given to the layers: upstream requests, cache
+	// answers and writes, verifications (see modfetch.Hooks; a
+	// proxy.Handler serving the Stack takes them too, for its requests).
+	Hooks *modfetch.Hooks
+
 	// Logger, if set, receives the layers' diagnostics.
 	Logger *slog.Logger
 }
@@ -177,6 +182,7 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 		Breaker:          opts.Breaker,
 		OnHealthChange:   opts.OnHealthChange,
 		Hedge:            opts.Hedge,
+		Hooks:            opts.Hooks,
 	}
 	chain, err := ucfg.Parse(c.GOPROXY)
 	if err != nil {
@@ -210,12 +216,12 @@ func (c *Config) Resolver(opts *Options) (*Stack, error) {
 		db.Logger = opts.Logger
 		db.NoSumDB = cmp.Or(c.GONOSUMDB, c.GOPRIVATE)
 	}
-	st.Verify = &checksum.Verify{Next: chain, GoSum: opts.GoSum, DB: db}
+	st.Verify = &checksum.Verify{Next: chain, GoSum: opts.GoSum, DB: db, Hooks: opts.Hooks}
 	ttl := opts.MutableTTL
 	if ttl == 0 {
 		ttl = -1
 	}
-	st.Cache = &cache.Cache{Next: st.Verify, Store: layers, MutableTTL: ttl, Logger: opts.Logger, Locker: opts.Locker}
+	st.Cache = &cache.Cache{Next: st.Verify, Store: layers, MutableTTL: ttl, Logger: opts.Logger, Locker: opts.Locker, Hooks: opts.Hooks}
 	st.Resolver = st.Cache
 	return st, nil
 }

@@ -100,6 +100,10 @@ type Handler struct {
 	// that error bodies leave out.
 	Logger *slog.Logger
 
+	// Hooks, if set, are told of each request answered
+	// (Hooks.ServerRequest).
+	Hooks *modfetch.Hooks
+
 	// RedirectZips, when positive, answers a zip request with a redirect
 	// to a URL of the object store that holds it, valid for this long,
 	// when the Resolver can give one (a [ZipURLer], such as a cache.Cache
@@ -125,6 +129,17 @@ func maxAge(d, def time.Duration) string {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.Hooks != nil && h.Hooks.ServerRequest != nil {
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		defer func() {
+			h.Hooks.ServerRequest(modfetch.ServerRequest{
+				Kind: modfetch.RequestKind(r.URL.Path), Method: r.Method,
+				Status: rec.status, Bytes: rec.n, Duration: time.Since(start),
+			})
+		}()
+		w = rec
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		h.fail(w, r, http.StatusMethodNotAllowed, "method not allowed", nil)
@@ -991,3 +1006,43 @@ func (f *sizedFile) SyscallConn() (syscall.RawConn, error) {
 	f.touched = true
 	return f.f.SyscallConn()
 }
+
+// recorder notes the status and body bytes of a response for
+// Hooks.ServerRequest, keeping the ResponseWriter's abilities (ReadFrom,
+// so that files still go out through sendfile; Unwrap, for
+// http.ResponseController).
+type recorder struct {
+	http.ResponseWriter
+	status int
+	n      int64
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(p)
+	r.n += int64(n)
+	return n, err
+}
+
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	r.wrote = true
+	n, err := io.Copy(r.ResponseWriter, src)
+	r.n += n
+	return n, err
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

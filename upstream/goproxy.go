@@ -111,6 +111,9 @@ type Config struct {
 	// Hedge is the chains' Chain.Hedge: zero for none, a delay, or
 	// HedgeAuto.
 	Hedge time.Duration
+
+	// Hooks, if set, are given to each Proxy (see Proxy.Hooks).
+	Hooks *modfetch.Hooks
 }
 
 // Chain builds the Chain for a parsed GOPROXY list.
@@ -141,6 +144,7 @@ func (c *Config) Chain(list []Element) *Chain {
 				FirstByteTimeout: c.FirstByteTimeout,
 				IdleTimeout:      c.IdleTimeout,
 				Health:           h,
+				Hooks:            c.Hooks,
 				Logger:           c.Logger,
 			}
 			h.Probe = p.probe

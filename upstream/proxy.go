@@ -79,6 +79,9 @@ type Proxy struct {
 	// Health, if set, records the outcome of every request (see [Health]).
 	Health *Health
 
+	// Hooks, if set, are told of every request (Hooks.UpstreamRequest).
+	Hooks *modfetch.Hooks
+
 	// Size limits of answers; zero means the Default... constant.
 	MaxInfoSize, MaxListSize, MaxGoModSize, MaxZipSize int64
 
@@ -112,8 +115,8 @@ func (p *Proxy) init() error {
 			Timer:            p.timer,
 			Jitter:           p.jitter,
 		}
+		p.web.Observe = p.observer()
 		if h := p.Health; h != nil {
-			p.web.Observe = h.observeAttempt
 			p.web.GiveUp = h.unavailable
 		}
 		if p.Logger != nil {

@@ -25,11 +25,11 @@ type call[V any] struct {
 }
 
 // Do calls fn once for all concurrent callers with the same key and returns
-// its results to each. shared reports whether the result went to more than
-// one caller. If ctx ends first, Do returns ctx's error; fn keeps running
+// its results to each. joined reports whether this caller joined a call
+// that another caller started. If ctx ends first, Do returns ctx's error; fn keeps running
 // for the other callers, and its context is canceled when no caller is left.
 // Results are not remembered: a call after fn returned runs fn again.
-func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(ctx context.Context) (V, error)) (v V, err error, shared bool) {
+func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(ctx context.Context) (V, error)) (v V, err error, joined bool) {
 	g.mu.Lock()
 	if g.calls == nil {
 		g.calls = make(map[K]*call[V])
@@ -57,10 +57,7 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(ctx context.Context
 
 	select {
 	case <-c.done:
-		g.mu.Lock()
-		shared = c.waiters > 1
-		g.mu.Unlock()
-		return c.val, c.err, shared || ok
+		return c.val, c.err, ok
 	case <-ctx.Done():
 		g.mu.Lock()
 		c.waiters--

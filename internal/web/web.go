@@ -68,7 +68,10 @@ type Attempt struct {
 	Err     error         // the failure; nil for a 200 answer, or a body read to its end
 	Latency time.Duration // from sending the request to its answer or failure
 	Body    bool          // a report on the body: Err is its failure, Bytes its length
-	Bytes   int64         // body bytes read
+	// Duration is from sending the request to the end of what is
+	// reported: the body's end for a report on the body, else Latency.
+	Duration time.Duration
+	Bytes    int64 // body bytes read
 	// Canceled: the request ended because its caller left (its context
 	// ended, or it closed the body early); this says nothing of the server.
 	Canceled bool
@@ -522,6 +525,9 @@ func (c *Client) open(ctx context.Context, u *url.URL, offset int64) (io.ReadClo
 	observe := func(a Attempt) {
 		if c.Observe != nil {
 			a.URL = u.Redacted()
+			if a.Duration == 0 {
+				a.Duration = a.Latency
+			}
 			a.Canceled = a.Canceled || a.Err != nil && parent.Err() != nil
 			c.Observe(a)
 		}
@@ -698,7 +704,7 @@ func (b *body) report(err error) {
 		if b.observe == nil {
 			return
 		}
-		a := Attempt{Status: http.StatusOK, Body: true, Bytes: b.n.Load(), Latency: b.latency}
+		a := Attempt{Status: http.StatusOK, Body: true, Bytes: b.n.Load(), Latency: b.latency, Duration: b.c.timer().Now().Sub(b.start)}
 		if err != io.EOF {
 			a.Err = err
 		}
