@@ -179,3 +179,50 @@ func (s *GoSum) Bytes() []byte {
 	}
 	return buf.Bytes()
 }
+
+// A GoSumEntry is one hash recorded in a go.sum file: one line.
+type GoSumEntry struct {
+	Path    string
+	Version string // without the "/go.mod" suffix
+	GoMod   bool   // the hash is the go.mod file's ("path version/go.mod h1:...")
+	Hash    string
+}
+
+// Entries returns every hash recorded in s, one entry per go.sum line, in
+// the order [GoSum.Bytes] writes them: by module path, then version (the
+// zip's line before the go.mod file's), then hash.
+func (s *GoSum) Entries() []GoSumEntry {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mods := make([]module.Version, 0, len(s.m))
+	for m := range s.m {
+		mods = append(mods, m)
+	}
+	slices.SortFunc(mods, compareGoSum)
+	var list []GoSumEntry
+	for _, m := range mods {
+		hs := append([]string(nil), s.m[m]...)
+		sort.Strings(hs)
+		v, goMod := strings.CutSuffix(m.Version, "/go.mod")
+		for _, h := range hs {
+			list = append(list, GoSumEntry{Path: m.Path, Version: v, GoMod: goMod, Hash: h})
+		}
+	}
+	return list
+}
+
+// Modules returns the module versions s records any hash for (of the zip
+// or of the go.mod file), each once, sorted by path and version; full
+// reports for each whether a zip hash is recorded, not only a go.mod one.
+func (s *GoSum) Modules() (mods []module.Version, full []bool) {
+	for _, e := range s.Entries() {
+		m := module.Version{Path: e.Path, Version: e.Version}
+		if n := len(mods); n > 0 && mods[n-1] == m {
+			full[n-1] = full[n-1] || !e.GoMod
+			continue
+		}
+		mods = append(mods, m)
+		full = append(full, !e.GoMod)
+	}
+	return mods, full
+}

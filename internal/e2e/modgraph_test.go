@@ -1,0 +1,318 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/module"
+
+	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/fixture"
+	"github.com/modfetch/modfetch/modgraph"
+)
+
+// graphModules is a module world for build lists: pruned (go 1.21) and
+// unpruned (go 1.16, no go directive) go.mod files, versions to select
+// between, a module to replace others with.
+func graphModules() *fixture.Set {
+	s := new(fixture.Set)
+	add := func(path, version, gomod string) {
+		s.Add(path, version, map[string]string{
+			"go.mod": "module " + path + "\n" + gomod,
+			"x.go":   "package x\n",
+		}, fixture.Day(len(s.Modules())))
+	}
+	const p = "example.com/g/"
+	add(p+"a", "v1.0.0", "go 1.16\nrequire example.com/g/c v1.0.0\n")
+	add(p+"b", "v1.0.0", "go 1.21\nrequire (\n\texample.com/g/c v1.1.0\n\texample.com/g/d v1.0.0\n)\n")
+	add(p+"b", "v1.0.1", "go 1.21\nrequire example.com/g/d v1.0.0\n")
+	add(p+"c", "v1.0.0", "go 1.16\nrequire example.com/g/e v1.0.0\n")
+	add(p+"c", "v1.1.0", "") // no go directive: unpruned
+	add(p+"c", "v1.2.0", "go 1.21\n")
+	add(p+"d", "v1.0.0", "go 1.21\nrequire example.com/g/f v1.0.0\n")
+	add(p+"e", "v1.0.0", "go 1.21\n")
+	add(p+"f", "v1.0.0", "go 1.21\n")
+	add(p+"a2", "v1.1.0", "go 1.21\nrequire example.com/g/f v1.0.0\n")
+	add(p+"h", "v1.0.0", "go 1.21\n")
+	add(p+"h", "v1.1.0", "go 1.21\n")
+	return s
+}
+
+// A graphCase is a main module: its go.mod and files beside it (directory
+// replacements), relative to a temporary directory holding main/.
+type graphCase struct {
+	name  string
+	gomod string
+	files map[string]string // relative to main/'s parent
+	// Hand-checked expectations, besides the go command's verdict.
+	zips    []string // path@version downloaded in full
+	unknown []string
+}
+
+var graphCases = []graphCase{
+	{
+		name:  "unpruned",
+		gomod: "go 1.16\nrequire (\n\texample.com/g/a v1.0.0\n\texample.com/g/b v1.0.0\n)\n",
+		zips:  []string{"a@v1.0.0", "b@v1.0.0", "c@v1.1.0", "d@v1.0.0", "e@v1.0.0", "f@v1.0.0"},
+	},
+	{
+		// With -mod=mod the go command gives go.mod its own go version:
+		// the full graph is read, but only a is downloaded.
+		name:  "no-go-directive",
+		gomod: "require example.com/g/a v1.0.0\n",
+		zips:  []string{"a@v1.0.0"},
+	},
+	{
+		name:  "no-requirements",
+		gomod: "go 1.16\n",
+	},
+	{
+		// d's requirement on f is pruned out: f is in the build list,
+		// but neither its go.mod nor its zip is fetched.
+		name:  "pruned",
+		gomod: "go 1.21\nrequire example.com/g/b v1.0.0\nrequire (\n\texample.com/g/c v1.1.0 // indirect\n\texample.com/g/d v1.0.0 // indirect\n)\n",
+		zips:  []string{"b@v1.0.0", "c@v1.1.0", "d@v1.0.0"},
+	},
+	{
+		// Below an unpruned dependency the graph is loaded in full.
+		name:  "pruned-over-unpruned",
+		gomod: "go 1.21\nrequire example.com/g/a v1.0.0\n",
+		zips:  []string{"a@v1.0.0"},
+	},
+	{
+		// b requires c v1.1.0 above the root c v1.0.0: the root is
+		// raised and the graph loaded again.
+		name:  "pruned-untidy-roots",
+		gomod: "go 1.21\nrequire (\n\texample.com/g/b v1.0.0\n\texample.com/g/c v1.0.0\n)\n",
+		zips:  []string{"b@v1.0.0", "c@v1.1.0"},
+	},
+	{
+		name:  "replace-version",
+		gomod: "go 1.21\nrequire (\n\texample.com/g/a v1.0.0\n\texample.com/g/b v1.0.0\n)\nreplace example.com/g/a v1.0.0 => example.com/g/a2 v1.1.0\nreplace example.com/g/b => example.com/g/b v1.0.1\n",
+		zips:  []string{"a2@v1.1.0", "b@v1.0.1"},
+	},
+	{
+		name:  "replace-version-unpruned",
+		gomod: "go 1.16\nrequire example.com/g/a v1.0.0\nreplace example.com/g/c v1.0.0 => example.com/g/c v1.2.0\n",
+		zips:  []string{"a@v1.0.0", "c@v1.2.0"},
+	},
+	{
+		name:  "replace-directory",
+		gomod: "go 1.21\nrequire (\n\texample.com/g/h v1.0.0\n\texample.com/g/local v0.0.0\n)\nreplace example.com/g/local => ./local\n",
+		files: map[string]string{"main/local/go.mod": "module example.com/g/local\n\ngo 1.16\n\nrequire example.com/g/c v1.0.0\n"},
+		zips:  []string{"h@v1.0.0"},
+	},
+	{
+		name:  "replace-directory-unpruned",
+		gomod: "go 1.16\nrequire example.com/g/local v0.0.0\nreplace example.com/g/local => ../local\n",
+		files: map[string]string{"local/go.mod": "module example.com/g/local\n\ngo 1.21\n\nrequire example.com/g/c v1.0.0\n"},
+		zips:  []string{"c@v1.0.0", "e@v1.0.0"},
+	},
+	{
+		// The excluded c v1.0.0 is dropped, not raised: e is never reached.
+		name:  "exclude-unpruned",
+		gomod: "go 1.16\nrequire (\n\texample.com/g/a v1.0.0\n\texample.com/g/b v1.0.0\n)\nexclude example.com/g/c v1.0.0\n",
+		zips:  []string{"a@v1.0.0", "b@v1.0.0", "c@v1.1.0", "d@v1.0.0", "f@v1.0.0"},
+	},
+	{
+		// The root c v1.0.0 is excluded; b's requirement selects v1.1.0.
+		name:  "exclude-pruned",
+		gomod: "go 1.21\nrequire (\n\texample.com/g/b v1.0.0\n\texample.com/g/c v1.0.0\n\texample.com/g/d v1.0.0\n)\nexclude example.com/g/c v1.0.0\n",
+		zips:  []string{"b@v1.0.0", "c@v1.1.0", "d@v1.0.0"},
+	},
+	{
+		// Nothing else requires h: not a known dependency.
+		name:    "exclude-unknown",
+		gomod:   "go 1.21\nrequire (\n\texample.com/g/b v1.0.0\n\texample.com/g/h v1.0.0\n)\nexclude example.com/g/h v1.0.0\n",
+		zips:    []string{"b@v1.0.0"},
+		unknown: []string{"example.com/g/h"},
+	},
+}
+
+// TestDownloadSetMatchesGoModDownload: for each main module, the files
+// that `go mod download` (no arguments) puts in a fresh module cache are
+// exactly those modgraph computes, those DownloadAll of its items puts in
+// another fresh cache, and the files each asks of the proxy.
+func TestDownloadSetMatchesGoModDownload(t *testing.T) {
+	goBin(t)
+	for _, tc := range graphCases {
+		t.Run(tc.name, func(t *testing.T) {
+			set := graphModules()
+			tc.check(t, set, "module example.com/main\n\n"+tc.gomod)
+		})
+	}
+}
+
+func (tc *graphCase) check(t *testing.T, set *fixture.Set, gomod string) {
+	t.Helper()
+	w := newWorld(t, set)
+	root := t.TempDir()
+	files := map[string]string{"main/go.mod": gomod}
+	for name, data := range tc.files {
+		files[name] = data
+	}
+	writeFiles(t, root, files)
+	mainDir := filepath.Join(root, "main")
+
+	// The go command.
+	gohome := newHome(t, w)
+	gohome.env["GOFLAGS"] = "-mod=mod -modcacherw"
+	_, stderr, goErr := gohome.goCmd(t, mainDir, "mod", "download")
+	goFiles := cacheFiles(t, gohome.gomodcache)
+	goReqs := fileRequests(w.proxy.Requests())
+	if tc.unknown == nil && goErr != nil {
+		t.Fatalf("go mod download: %v\n%s", goErr, stderr)
+	}
+	for _, p := range tc.unknown {
+		if goErr == nil || !strings.Contains(stderr, p+": not a known dependency") {
+			t.Errorf("go mod download: %v, want %s: not a known dependency; stderr:\n%s", goErr, p, stderr)
+		}
+	}
+	// go.mod as written, since -mod=mod may have rewritten it.
+	writeFiles(t, root, map[string]string{"main/go.mod": gomod})
+
+	// modgraph, then DownloadAll through the go command's stack.
+	w.proxy.Reset()
+	ours := newHome(t, w)
+	stack, err := ours.config().Resolver(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	g, err := modgraph.Load(ctx, stack, mainDir, []byte(gomod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := g.DownloadSet()
+	if got, want := shortList(ds.Zips), tc.zips; !slices.Equal(got, want) {
+		t.Errorf("DownloadSet().Zips = %v, want %v", got, want)
+	}
+	if !slices.Equal(ds.Unknown, tc.unknown) {
+		t.Errorf("DownloadSet().Unknown = %v, want %v", ds.Unknown, tc.unknown)
+	}
+	if err := ds.Err(); (err != nil) != (tc.unknown != nil) || err != nil && !errors.Is(err, modgraph.ErrNotKnown) {
+		t.Errorf("DownloadSet().Err() = %v", err)
+	}
+	results, err := modfetch.DownloadAll(ctx, stack, ds.Items(), &modfetch.BulkOptions{
+		DownloadOptions: modfetch.DownloadOptions{ModCache: ours.gomodcache},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range results {
+		if !res.Item.GoModOnly {
+			if _, ok := modfetch.ExtractedDir(ours.gomodcache, res.Item.Module.Path, res.Item.Module.Version); !ok {
+				t.Errorf("%v not extracted", res.Item.Module)
+			}
+		}
+	}
+	ourFiles := cacheFiles(t, ours.gomodcache)
+	ourReqs := fileRequests(w.proxy.Requests())
+
+	var computed []string
+	for _, m := range ds.GoMods {
+		computed = append(computed, versionFile(t, m, "mod"))
+	}
+	for _, m := range ds.Zips {
+		computed = append(computed, versionFile(t, m, "info"), versionFile(t, m, "zip"))
+	}
+	slices.Sort(computed)
+
+	if !slices.Equal(computed, goFiles) {
+		t.Errorf("computed:\n\t%s\ngo mod download's cache:\n\t%s", strings.Join(computed, "\n\t"), strings.Join(goFiles, "\n\t"))
+	}
+	if !slices.Equal(ourFiles, goFiles) {
+		t.Errorf("DownloadAll's cache:\n\t%s\ngo mod download's cache:\n\t%s", strings.Join(ourFiles, "\n\t"), strings.Join(goFiles, "\n\t"))
+	}
+	if !slices.Equal(ourReqs, goReqs) {
+		t.Errorf("our requests:\n\t%s\nthe go command's:\n\t%s", strings.Join(ourReqs, "\n\t"), strings.Join(goReqs, "\n\t"))
+	}
+	t.Logf("%d files: %d go.mod, %d zips", len(goFiles), len(ds.GoMods), len(ds.Zips))
+}
+
+// shortList names versions without the "example.com/g/" prefix.
+func shortList(list []module.Version) []string {
+	var s []string
+	for _, m := range list {
+		s = append(s, strings.TrimPrefix(m.Path, "example.com/g/")+"@"+m.Version)
+	}
+	return s
+}
+
+func versionFile(t *testing.T, m module.Version, ext string) string {
+	t.Helper()
+	f, err := modfetch.VersionFile(m.Path, m.Version, ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// cacheFiles lists the .info, .mod and .zip files under the module
+// cache's download directory (checksum database lookups left out),
+// slash-separated and relative to it, sorted.
+func cacheFiles(t *testing.T, modcache string) []string {
+	t.Helper()
+	dir := filepath.Join(modcache, "cache", "download")
+	var list []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == dir {
+			return filepath.SkipDir
+		}
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() && rel == "sumdb" {
+			return filepath.SkipDir
+		}
+		switch filepath.Ext(rel) {
+		case ".info", ".mod", ".zip":
+			list = append(list, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(list)
+	return list
+}
+
+// fileRequests returns the distinct .info, .mod and .zip files among
+// proxy requests, without the leading slash, and fails on any other
+// module request (lists, @latest).
+func fileRequests(reqs []string) []string {
+	var list []string
+	for _, r := range reqs {
+		r = strings.TrimPrefix(r, "/")
+		if strings.HasPrefix(r, "sumdb/") {
+			continue
+		}
+		switch filepath.Ext(r) {
+		case ".info", ".mod", ".zip":
+		default:
+			r = "other: " + r
+		}
+		// Requests carry unescaped paths; files are escaped.
+		if enc, rest, ok := strings.Cut(r, "/@v/"); ok {
+			if e, err := module.EscapePath(enc); err == nil {
+				r = e + "/@v/" + rest
+			}
+		}
+		list = append(list, r)
+	}
+	slices.Sort(list)
+	return slices.Compact(list)
+}
+
+var _ = fmt.Sprint
+var _ = os.Getenv
