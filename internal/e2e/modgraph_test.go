@@ -50,7 +50,10 @@ func graphModules() *fixture.Set {
 type graphCase struct {
 	name  string
 	gomod string
-	files map[string]string // relative to main/'s parent
+	files map[string]string // relative to the main module's parent
+	// mainDir is the main module's directory, relative to a temporary
+	// directory; "" means "main".
+	mainDir string
 	// Hand-checked expectations, besides the go command's verdict.
 	zips    []string // path@version downloaded in full
 	unknown []string
@@ -72,6 +75,7 @@ var graphCases = []graphCase{
 	{
 		name:  "no-requirements",
 		gomod: "go 1.16\n",
+		zips:  []string{},
 	},
 	{
 		// d's requirement on f is pruned out: f is in the build list,
@@ -154,12 +158,16 @@ func (tc *graphCase) check(t *testing.T, set *fixture.Set, gomod string) {
 	t.Helper()
 	w := newWorld(t, set)
 	root := t.TempDir()
-	files := map[string]string{"main/go.mod": gomod}
+	mainRel := tc.mainDir
+	if mainRel == "" {
+		mainRel = "main"
+	}
+	files := map[string]string{mainRel + "/go.mod": gomod}
 	for name, data := range tc.files {
 		files[name] = data
 	}
 	writeFiles(t, root, files)
-	mainDir := filepath.Join(root, "main")
+	mainDir := filepath.Join(root, filepath.FromSlash(mainRel))
 
 	// The go command.
 	gohome := newHome(t, w)
@@ -176,7 +184,7 @@ func (tc *graphCase) check(t *testing.T, set *fixture.Set, gomod string) {
 		}
 	}
 	// go.mod as written, since -mod=mod may have rewritten it.
-	writeFiles(t, root, map[string]string{"main/go.mod": gomod})
+	writeFiles(t, root, map[string]string{mainRel + "/go.mod": gomod})
 
 	// modgraph, then DownloadAll through the go command's stack.
 	w.proxy.Reset()
@@ -191,7 +199,7 @@ func (tc *graphCase) check(t *testing.T, set *fixture.Set, gomod string) {
 		t.Fatal(err)
 	}
 	ds := g.DownloadSet()
-	if got, want := shortList(ds.Zips), tc.zips; !slices.Equal(got, want) {
+	if got, want := shortList(ds.Zips), tc.zips; want != nil && !slices.Equal(got, want) {
 		t.Errorf("DownloadSet().Zips = %v, want %v", got, want)
 	}
 	if !slices.Equal(ds.Unknown, tc.unknown) {
@@ -244,6 +252,63 @@ func shortList(list []module.Version) []string {
 		s = append(s, strings.TrimPrefix(m.Path, "example.com/g/")+"@"+m.Version)
 	}
 	return s
+}
+
+// TestDownloadSetMatchesGoModDownloadReal is TestDownloadSetMatchesGoModDownload
+// for real projects: their go.mod files and those of their dependencies
+// (testdata/realmods, copied from a module cache), with zips of their
+// go.mod alone. The main modules are released versions of testify, objx,
+// gopkg.in/ini.v1, x/text and x/mod, whose own dependencies' go.mod files
+// require them back at other versions, and this repository's go.mod and
+// examples/proxyserver's (a directory replacement of the repository
+// root), as of this test's writing (testdata/realmain).
+func TestDownloadSetMatchesGoModDownloadReal(t *testing.T) {
+	goBin(t)
+	readMain := func(name string) string {
+		data, err := os.ReadFile(filepath.Join("testdata", "realmain", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	cases := []struct {
+		graphCase
+		main  string // path@version of a module in testdata/realmods
+		gomod string // or this go.mod
+	}{
+		{graphCase: graphCase{name: "testify-v1.8.4"}, main: "github.com/stretchr/testify@v1.8.4"},
+		{graphCase: graphCase{name: "testify-v1.8.0"}, main: "github.com/stretchr/testify@v1.8.0"},
+		{graphCase: graphCase{name: "testify-v1.11.1"}, main: "github.com/stretchr/testify@v1.11.1"},
+		{graphCase: graphCase{name: "objx-v0.5.0"}, main: "github.com/stretchr/objx@v0.5.0"},
+		{graphCase: graphCase{name: "ini-v1.67.3"}, main: "gopkg.in/ini.v1@v1.67.3"},
+		{graphCase: graphCase{name: "x-text-v0.44.0"}, main: "golang.org/x/text@v0.44.0"},
+		{graphCase: graphCase{name: "x-mod-v0.40.0"}, main: "golang.org/x/mod@v0.40.0"},
+		{graphCase: graphCase{name: "modfetch"}, gomod: readMain("modfetch.go.mod")},
+		{
+			graphCase: graphCase{
+				name:    "modfetch-proxyserver",
+				mainDir: "repo/examples/proxyserver",
+				files:   map[string]string{"repo/go.mod": readMain("modfetch.go.mod")},
+			},
+			gomod: readMain("proxyserver.go.mod"),
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			set := realModules(t)
+			gomod := tc.gomod
+			if tc.main != "" {
+				path, version, _ := strings.Cut(tc.main, "@")
+				m := set.Module(path, version)
+				if m == nil {
+					t.Fatalf("%s is not in testdata/realmods", tc.main)
+				}
+				gomod = string(m.Mod)
+			}
+			tc.zips = nil // checked against the go command only
+			tc.check(t, set, gomod)
+		})
+	}
 }
 
 func versionFile(t *testing.T, m module.Version, ext string) string {
@@ -314,5 +379,42 @@ func fileRequests(reqs []string) []string {
 	return slices.Compact(list)
 }
 
-var _ = fmt.Sprint
-var _ = os.Getenv
+// realModules returns a fixture module for every go.mod file under
+// testdata/realmods (in the module cache's layout: <escaped
+// path>/@v/<escaped version>.mod): the go.mod files of real projects and
+// of their dependencies, copied from a module cache that built them. Each
+// module's zip holds its go.mod and one Go file.
+func realModules(t *testing.T) *fixture.Set {
+	t.Helper()
+	s := new(fixture.Set)
+	root := filepath.Join("testdata", "realmods")
+	err := filepath.WalkDir(root, func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(name) != ".mod" {
+			return err
+		}
+		rel, _ := filepath.Rel(root, name)
+		enc, file, ok := strings.Cut(filepath.ToSlash(rel), "/@v/")
+		if !ok {
+			return fmt.Errorf("%s: not in the module cache layout", name)
+		}
+		path, err := module.UnescapePath(enc)
+		if err != nil {
+			return err
+		}
+		version, err := module.UnescapeVersion(strings.TrimSuffix(file, ".mod"))
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		s.Add(path, version, map[string]string{"go.mod": string(data), "doc.go": "package x\n"}, fixture.Day(0))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
