@@ -1,6 +1,7 @@
 package modfetch
 
 import (
+	"context"
 	"strings"
 	"time"
 )
@@ -25,7 +26,8 @@ type Hooks struct {
 	CacheWrite func(CacheWrite)
 
 	// Verification is called when a go.mod or zip has been checked
-	// against go.sum or the checksum database.
+	// against go.sum or the checksum database (not for bytes accepted
+	// with nothing to check them against: GOSUMDB=off, GONOSUMDB).
 	Verification func(Verification)
 
 	// ServerRequest is called when a proxy.Handler has answered a request.
@@ -124,4 +126,22 @@ type ServerRequest struct {
 	Status   int
 	Bytes    int64 // body bytes sent
 	Duration time.Duration
+}
+
+type hooksKey struct{}
+
+// WithHooks returns a copy of ctx that carries h: the layers report what
+// they do for work under that context to h as well as to their own
+// Hooks. A server gives each request's context hooks that note what the
+// request caused (an access log's cache result and upstream). Work that
+// several callers share (a cache's single fetch) reports to the hooks of
+// the caller that started it.
+func WithHooks(ctx context.Context, h *Hooks) context.Context {
+	return context.WithValue(ctx, hooksKey{}, h)
+}
+
+// ContextHooks returns the hooks WithHooks put in ctx, or nil.
+func ContextHooks(ctx context.Context) *Hooks {
+	h, _ := ctx.Value(hooksKey{}).(*Hooks)
+	return h
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/flight"
 	"github.com/modfetch/modfetch/internal/h1"
+	"github.com/modfetch/modfetch/internal/hooks"
 	"github.com/modfetch/modfetch/internal/lru"
 )
 
@@ -202,24 +203,31 @@ func (c *Cache) put(ctx context.Context, key string, data []byte) {
 	if err != nil && c.Logger != nil {
 		c.Logger.Warn("cache write failed", "key", key, "error", err)
 	}
-	c.wrote(key, int64(len(data)), err)
+	c.wrote(ctx, key, int64(len(data)), err)
 }
 
-// wrote tells Hooks.CacheWrite of a write of n bytes under key.
-func (c *Cache) wrote(key string, n int64, err error) {
-	if c.Hooks == nil || c.Hooks.CacheWrite == nil {
-		return
-	}
+// wrote tells the hooks (c's and ctx's) of a write of n bytes under key.
+func (c *Cache) wrote(ctx context.Context, key string, n int64, err error) {
 	if err != nil {
 		n = 0
 	}
-	c.Hooks.CacheWrite(modfetch.CacheWrite{Kind: modfetch.RequestKind(key), Bytes: n, Err: err})
+	hooks.Each(ctx, c.Hooks, func(h *modfetch.Hooks) {
+		if h.CacheWrite != nil {
+			h.CacheWrite(modfetch.CacheWrite{Kind: modfetch.RequestKind(key), Bytes: n, Err: err})
+		}
+	})
 }
 
-// looked tells Hooks.CacheLookup of an answer.
-func (c *Cache) looked(kind, result string, err error) {
-	c.Hooks.CacheLookup(modfetch.CacheLookup{Kind: kind, Result: result, Err: err})
+// looked tells the hooks (c's and ctx's) of an answer.
+func (c *Cache) looked(ctx context.Context, kind, result string, err error) {
+	hooks.Each(ctx, c.Hooks, func(h *modfetch.Hooks) {
+		if h.CacheLookup != nil {
+			h.CacheLookup(modfetch.CacheLookup{Kind: kind, Result: result, Err: err})
+		}
+	})
 }
+
+func hasLookup(h *modfetch.Hooks) bool { return h.CacheLookup != nil }
 
 // fetched is the lookup result of an answer from a fetch this call
 // started (a miss) or joined (merged).
@@ -331,8 +339,8 @@ func copyInfo(info *modfetch.Info) *modfetch.Info {
 func (c *Cache) Stat(ctx context.Context, path, rev string) (_ *modfetch.Info, err error) {
 	c.init()
 	res := modfetch.CacheHit
-	if c.Hooks != nil && c.Hooks.CacheLookup != nil {
-		defer func() { c.looked(modfetch.KindInfo, res, err) }()
+	if hooks.Any(ctx, c.Hooks, hasLookup) {
+		defer func() { c.looked(ctx, modfetch.KindInfo, res, err) }()
 	}
 	canonical := modfetch.IsCanonical(rev)
 	if canonical {
@@ -400,8 +408,8 @@ func (c *Cache) Stat(ctx context.Context, path, rev string) (_ *modfetch.Info, e
 func (c *Cache) Latest(ctx context.Context, path string) (_ *modfetch.Info, err error) {
 	c.init()
 	res := modfetch.CacheHit
-	if c.Hooks != nil && c.Hooks.CacheLookup != nil {
-		defer func() { c.looked(modfetch.KindLatest, res, err) }()
+	if hooks.Any(ctx, c.Hooks, hasLookup) {
+		defer func() { c.looked(ctx, modfetch.KindLatest, res, err) }()
 	}
 	mkey, err := mutableKey(path, "@latest")
 	if err != nil {
@@ -439,8 +447,8 @@ func (c *Cache) Latest(ctx context.Context, path string) (_ *modfetch.Info, err 
 func (c *Cache) List(ctx context.Context, path string) (_ []string, err error) {
 	c.init()
 	res := modfetch.CacheHit
-	if c.Hooks != nil && c.Hooks.CacheLookup != nil {
-		defer func() { c.looked(modfetch.KindList, res, err) }()
+	if hooks.Any(ctx, c.Hooks, hasLookup) {
+		defer func() { c.looked(ctx, modfetch.KindList, res, err) }()
 	}
 	mkey, err := mutableKey(path, "@v/list")
 	if err != nil {
@@ -479,8 +487,8 @@ func (c *Cache) List(ctx context.Context, path string) (_ []string, err error) {
 func (c *Cache) GoMod(ctx context.Context, path, version string) (_ []byte, err error) {
 	c.init()
 	res := modfetch.CacheHit
-	if c.Hooks != nil && c.Hooks.CacheLookup != nil {
-		defer func() { c.looked(modfetch.KindMod, res, err) }()
+	if hooks.Any(ctx, c.Hooks, hasLookup) {
+		defer func() { c.looked(ctx, modfetch.KindMod, res, err) }()
 	}
 	key, err := modfetch.VersionFile(path, version, "mod")
 	if err != nil || !modfetch.IsCanonical(version) {
@@ -528,8 +536,8 @@ func (c *Cache) GoMod(ctx context.Context, path, version string) (_ []byte, err 
 func (c *Cache) Zip(ctx context.Context, path, version string) (_ io.ReadCloser, err error) {
 	c.init()
 	res := modfetch.CacheHit
-	if c.Hooks != nil && c.Hooks.CacheLookup != nil {
-		defer func() { c.looked(modfetch.KindZip, res, err) }()
+	if hooks.Any(ctx, c.Hooks, hasLookup) {
+		defer func() { c.looked(ctx, modfetch.KindZip, res, err) }()
 	}
 	key, err := modfetch.VersionFile(path, version, "zip")
 	if err != nil || !modfetch.IsCanonical(version) {
@@ -671,11 +679,11 @@ func (c *Cache) storeZip(ctx context.Context, key string, r io.Reader) (sum stri
 			c.Logger.Warn("cache write failed", "key", key, "error", err)
 		}
 		if src.err == nil {
-			c.wrote(key, 0, err)
+			c.wrote(ctx, key, 0, err)
 		}
 		return "", src.err, err
 	}
-	c.wrote(key, src.n, nil)
+	c.wrote(ctx, key, src.n, nil)
 	if s, ok := modfetch.As[modfetch.Summer](r); ok {
 		sum = s.Sum()
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/h1"
+	"github.com/modfetch/modfetch/internal/hooks"
 	"github.com/modfetch/modfetch/internal/spool"
 )
 
@@ -67,35 +68,42 @@ func (v *Verify) useDB(path string) bool {
 // check checks hash for path@version (its go.mod when goMod), telling
 // Hooks.
 func (v *Verify) check(ctx context.Context, path, version string, goMod bool, hash string) error {
-	err := v.checkHash(ctx, path, version, goMod, hash)
-	if v.Hooks != nil && v.Hooks.Verification != nil {
-		kind := modfetch.KindZip
-		if goMod {
-			kind = modfetch.KindMod
-		}
-		v.Hooks.Verification(modfetch.Verification{Kind: kind, Path: path, Version: version, Err: err})
+	checked, err := v.checkHash(ctx, path, version, goMod, hash)
+	if !checked {
+		return nil // nothing to check against: accepted as it is
 	}
+	kind := modfetch.KindZip
+	if goMod {
+		kind = modfetch.KindMod
+	}
+	hooks.Each(ctx, v.Hooks, func(h *modfetch.Hooks) {
+		if h.Verification != nil {
+			h.Verification(modfetch.Verification{Kind: kind, Path: path, Version: version, Err: err})
+		}
+	})
 	return err
 }
 
-func (v *Verify) checkHash(ctx context.Context, path, version string, goMod bool, hash string) error {
+// checkHash checks hash, reporting whether there was anything to check
+// it against (go.sum, the database).
+func (v *Verify) checkHash(ctx context.Context, path, version string, goMod bool, hash string) (checked bool, err error) {
 	if v.GoSum != nil {
 		found, err := v.GoSum.Check(path, version, goMod, hash)
 		if err != nil || found {
-			return err
+			return true, err
 		}
 	}
 	if !v.useDB(path) {
-		return nil
+		return false, nil
 	}
 	if v.DB == nil {
 		noun := "module"
 		if goMod {
 			noun = "go.mod"
 		}
-		return &module.ModuleError{Path: path, Version: version, Err: fmt.Errorf("verifying %s: checksum database disabled by GOSUMDB=off", noun)}
+		return true, &module.ModuleError{Path: path, Version: version, Err: fmt.Errorf("verifying %s: checksum database disabled by GOSUMDB=off", noun)}
 	}
-	return v.DB.Check(ctx, path, version, goMod, hash)
+	return true, v.DB.Check(ctx, path, version, goMod, hash)
 }
 
 // List implements [modfetch.Resolver].

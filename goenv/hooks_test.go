@@ -142,3 +142,42 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// TestContextHooks: hooks in a request's context (modfetch.WithHooks)
+// see what that request caused: the cold request its cache miss and its
+// upstream requests, the warm one its hit and none.
+func TestContextHooks(t *testing.T) {
+	set := fixture.Standard()
+	up := httptest.NewServer(&fixture.Server{Set: set})
+	defer up.Close()
+	cfg := &goenv.Config{GOPROXY: up.URL, GOSUMDB: "off", GOMODCACHE: t.TempDir()}
+	stack, err := cfg.Resolver(&goenv.Options{NoDirect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var perRequest []*events
+	h := &proxy.Handler{Resolver: stack}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ev := new(events)
+		perRequest = append(perRequest, ev)
+		h.ServeHTTP(w, r.WithContext(modfetch.WithHooks(r.Context(), ev.hooks())))
+	}))
+	defer srv.Close()
+	for range 2 {
+		resp, err := http.Get(srv.URL + "/example.com/hello/@v/v1.0.0.zip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	want := []map[string]int{
+		{`upstream zip 200 ""`: 1, "cache zip miss": 1, "write zip true": 1, "write other true": 1, "serve zip 200": 1},
+		{"cache zip hit": 1, "serve zip 200": 1},
+	}
+	for i, ev := range perRequest {
+		if fmt.Sprint(ev.n) != fmt.Sprint(want[i]) {
+			t.Errorf("request %d: events %v, want %v", i+1, ev.n, want[i])
+		}
+	}
+}

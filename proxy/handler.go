@@ -29,6 +29,7 @@ import (
 	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/cache"
 	"github.com/modfetch/modfetch/checksum"
+	"github.com/modfetch/modfetch/internal/hooks"
 	"github.com/modfetch/modfetch/internal/vcs"
 )
 
@@ -129,13 +130,18 @@ func maxAge(d, def time.Duration) string {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.Hooks != nil && h.Hooks.ServerRequest != nil {
+	if hooks.Any(r.Context(), h.Hooks, hasServerRequest) {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		defer func() {
-			h.Hooks.ServerRequest(modfetch.ServerRequest{
+			ev := modfetch.ServerRequest{
 				Kind: modfetch.RequestKind(r.URL.Path), Method: r.Method,
 				Status: rec.status, Bytes: rec.n, Duration: time.Since(start),
+			}
+			hooks.Each(r.Context(), h.Hooks, func(hk *modfetch.Hooks) {
+				if hk.ServerRequest != nil {
+					hk.ServerRequest(ev)
+				}
 			})
 		}()
 		w = rec
@@ -1006,6 +1012,8 @@ func (f *sizedFile) SyscallConn() (syscall.RawConn, error) {
 	f.touched = true
 	return f.f.SyscallConn()
 }
+
+func hasServerRequest(h *modfetch.Hooks) bool { return h.ServerRequest != nil }
 
 // recorder notes the status and body bytes of a response for
 // Hooks.ServerRequest, keeping the ResponseWriter's abilities (ReadFrom,

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -8,20 +9,14 @@ import (
 	"syscall"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/internal/hooks"
 	"github.com/modfetch/modfetch/internal/web"
 )
 
-// observer returns the web client's Observe hook for p: its Health's and
-// its Hooks' (nil when it has neither).
+// observer returns the web client's Observe hook for p: its Health's,
+// and its Hooks' and the request context's (modfetch.WithHooks).
 func (p *Proxy) observer() func(web.Attempt) {
-	h, hooks := p.Health, p.Hooks
-	if hooks == nil || hooks.UpstreamRequest == nil {
-		if h == nil {
-			return nil
-		}
-		return h.observeAttempt
-	}
-	report := hooks.UpstreamRequest
+	h, own := p.Health, p.Hooks
 	upstream := p.redacted
 	return func(a web.Attempt) {
 		if h != nil {
@@ -30,7 +25,14 @@ func (p *Proxy) observer() func(web.Attempt) {
 		if !a.Body && a.Err == nil && a.Status == http.StatusOK {
 			return // the answer's headers: its body is reported when it ends
 		}
-		report(modfetch.UpstreamRequest{
+		ctx := a.Ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if !hooks.Any(ctx, own, hasUpstream) {
+			return
+		}
+		ev := modfetch.UpstreamRequest{
 			Upstream: upstream,
 			Kind:     kindOf(a.URL),
 			Status:   a.Status,
@@ -38,9 +40,16 @@ func (p *Proxy) observer() func(web.Attempt) {
 			Err:      a.Err,
 			Duration: a.Duration,
 			Bytes:    a.Bytes,
+		}
+		hooks.Each(ctx, own, func(hk *modfetch.Hooks) {
+			if hk.UpstreamRequest != nil {
+				hk.UpstreamRequest(ev)
+			}
 		})
 	}
 }
+
+func hasUpstream(h *modfetch.Hooks) bool { return h.UpstreamRequest != nil }
 
 // kindOf returns the kind of request of a (redacted) URL.
 func kindOf(u string) string {

@@ -68,6 +68,8 @@ type Attempt struct {
 	Err     error         // the failure; nil for a 200 answer, or a body read to its end
 	Latency time.Duration // from sending the request to its answer or failure
 	Body    bool          // a report on the body: Err is its failure, Bytes its length
+	// Ctx is the context of the request (for the values it carries).
+	Ctx context.Context
 	// Duration is from sending the request to the end of what is
 	// reported: the body's end for a report on the body, else Latency.
 	Duration time.Duration
@@ -525,6 +527,7 @@ func (c *Client) open(ctx context.Context, u *url.URL, offset int64) (io.ReadClo
 	observe := func(a Attempt) {
 		if c.Observe != nil {
 			a.URL = u.Redacted()
+			a.Ctx = parent
 			if a.Duration == 0 {
 				a.Duration = a.Latency
 			}
