@@ -7,6 +7,10 @@ import (
 	"golang.org/x/mod/module"
 )
 
+func mv(path, version string) module.Version {
+	return module.Version{Path: path, Version: version}
+}
+
 func TestGoSumEntries(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -30,7 +34,7 @@ func TestGoSumEntries(t *testing.T) {
 				{"example.com/b", "v1.0.0", false, "h1:B1="},
 				{"example.com/b", "v1.0.0", true, "h1:B1mod="},
 			},
-			mods: []module.Version{{"example.com/a", "v1.2.0"}, {"example.com/a", "v1.10.0"}, {"example.com/b", "v1.0.0"}},
+			mods: []module.Version{mv("example.com/a", "v1.2.0"), mv("example.com/a", "v1.10.0"), mv("example.com/b", "v1.0.0")},
 			full: []bool{true, true, true},
 		},
 		{
@@ -43,7 +47,7 @@ func TestGoSumEntries(t *testing.T) {
 				{"example.com/a", "v1.1.0", false, "h1:A11="},
 				{"example.com/a", "v1.1.0", true, "h1:A11mod="},
 			},
-			mods: []module.Version{{"example.com/a", "v1.0.0"}, {"example.com/a", "v1.1.0"}},
+			mods: []module.Version{mv("example.com/a", "v1.0.0"), mv("example.com/a", "v1.1.0")},
 			full: []bool{false, true},
 		},
 		{
@@ -54,7 +58,7 @@ func TestGoSumEntries(t *testing.T) {
 				{"example.com/a", "v1.0.0", false, "h1:Y="},
 				{"example.com/a", "v1.0.0", false, "h1:Z="},
 			},
-			mods: []module.Version{{"example.com/a", "v1.0.0"}},
+			mods: []module.Version{mv("example.com/a", "v1.0.0")},
 			full: []bool{true},
 		},
 	} {

@@ -81,7 +81,8 @@
 //
 // [DownloadSet.Items] turns the result into the list that
 // [modfetch.DownloadAll] fetches in parallel, so that a program fetches
-// file for file what `go mod download` would. Verification is the
+// file for file what `go mod download` would; [GoSumItems] does the same
+// for the versions a go.sum file records. Verification is the
 // Resolver's business: give Load and DownloadAll a Resolver wrapped by
 // checksum.Verify to check every go.mod and zip against go.sum and the
 // checksum database.

@@ -41,8 +41,8 @@ type Graph struct {
 // graph through r as the go command does (see the package
 // documentation). dir is the main module's directory: directory
 // replacements are relative to it ("" is the current directory). data
-// must parse with modfile.Parse (canonical versions only; the go command
-// would query for others).
+// must parse with modfile.Parse, with canonical versions only (the go
+// command would resolve others as queries).
 //
 // Every go.mod that the graph needs is fetched with r.GoMod, up to
 // GOMAXPROCS at a time. Load fails if any of them cannot be fetched or
@@ -52,11 +52,21 @@ type Graph struct {
 // version (the replacement, when replaced), so errors.Is and errors.As see
 // the causes (fs.ErrNotExist for a go.mod that does not exist).
 func Load(ctx context.Context, r modfetch.Resolver, dir string, data []byte) (*Graph, error) {
-	f, err := modfile.Parse(filepath.Join(dir, "go.mod"), data, nil)
+	f, err := modfile.Parse(filepath.Join(dir, "go.mod"), data, canonicalOnly)
 	if err != nil {
 		return nil, err
 	}
 	return LoadFile(ctx, r, dir, f)
+}
+
+// canonicalOnly refuses versions that are not canonical: the go command
+// would resolve them as queries ("v1" is the latest v1.x.y), which Load
+// does not do.
+func canonicalOnly(path, vers string) (string, error) {
+	if module.CanonicalVersion(vers) != vers {
+		return "", fmt.Errorf("version %q is not canonical (the go command would resolve it as a query)", vers)
+	}
+	return vers, nil
 }
 
 // LoadFile is [Load] for a go.mod file already parsed. It does not
@@ -536,12 +546,12 @@ func (g *Graph) DownloadSet() *DownloadSet {
 }
 
 // Err returns an error for each path of s.Unknown, joined, or nil.
-// Each is a *module.ModuleError whose text is the go command's
-// ("path: not a known dependency") wrapping [ErrNotKnown].
+// Each wraps [ErrNotKnown], in the go command's words: "path: not a known
+// dependency".
 func (s *DownloadSet) Err() error {
 	var errs []error
 	for _, p := range s.Unknown {
-		errs = append(errs, &module.ModuleError{Path: p, Err: ErrNotKnown})
+		errs = append(errs, fmt.Errorf("%s: %w", p, ErrNotKnown))
 	}
 	return errors.Join(errs...)
 }

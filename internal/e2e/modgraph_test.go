@@ -417,4 +417,3 @@ func realModules(t *testing.T) *fixture.Set {
 	}
 	return s
 }
-
