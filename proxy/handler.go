@@ -915,6 +915,14 @@ func (h *Handler) serveHot(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	v.(*hotAnswer).serve(w, r)
+	if kind == hotInfo || kind == hotMod {
+		// A cache hit, served from memory without asking the Resolver.
+		hooks.Each(r.Context(), h.Hooks, func(hk *modfetch.Hooks) {
+			if hk.CacheLookup != nil {
+				hk.CacheLookup(modfetch.CacheLookup{Kind: modfetch.RequestKind(p), Result: modfetch.CacheHit})
+			}
+		})
+	}
 	return true
 }
 
