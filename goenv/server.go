@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/modfetch/modfetch"
@@ -146,4 +149,32 @@ func (s *Server) Ready() http.Handler {
 		enc.SetIndent("", "  ")
 		enc.Encode(rep)
 	})
+}
+
+// CheckNotSelf refuses a GOPROXY that names a server listening on addr:
+// that server would ask itself for every module.
+func (c *Config) CheckNotSelf(addr string) error {
+	goproxy := c.GOPROXY
+	list, err := upstream.Parse(goproxy)
+	if err != nil {
+		return nil // reported per request, like the go command does
+	}
+	lhost, lport, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	loopback := func(h string) bool {
+		ip := net.ParseIP(h)
+		return h == "localhost" || ip != nil && ip.IsLoopback()
+	}
+	for _, e := range list {
+		u, err := url.Parse(e.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Port() != lport {
+			continue
+		}
+		if h := u.Hostname(); h == lhost || loopback(h) && (lhost == "" || loopback(lhost)) {
+			return fmt.Errorf("GOPROXY=%s names this server (%s); give the server its upstream, e.g. GOPROXY=https://proxy.golang.org,direct", goproxy, addr)
+		}
+	}
+	return nil
 }

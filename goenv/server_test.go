@@ -81,3 +81,23 @@ func TestServer(t *testing.T) {
 		t.Errorf("readiness: %d %+v", resp.StatusCode, rep)
 	}
 }
+
+func TestCheckNotSelf(t *testing.T) {
+	for _, tt := range []struct {
+		goproxy, addr string
+		self          bool
+	}{
+		{"http://localhost:3000", "localhost:3000", true},
+		{"http://127.0.0.1:3000,direct", "localhost:3000", true},
+		{"https://proxy.golang.org,direct", "localhost:3000", false},
+		{"http://localhost:3001", "localhost:3000", false},
+		{"http://10.0.0.5:3000", "localhost:3000", false},
+		{"http://[::1]:3000", ":3000", true},
+		{"off", "localhost:3000", false},
+	} {
+		err := (&goenv.Config{GOPROXY: tt.goproxy}).CheckNotSelf(tt.addr)
+		if (err != nil) != tt.self {
+			t.Errorf("CheckNotSelf of GOPROXY=%q on %q = %v", tt.goproxy, tt.addr, err)
+		}
+	}
+}
