@@ -21,6 +21,11 @@
 //     or later), so its full graph is loaded, every module of that build
 //     list becomes a root, and the pruned graph is loaded from those roots
 //     (modload: loadModFile, convertPruning).
+//   - Redundant roots. In a pruned graph a path required more than once
+//     keeps only its highest version, and a requirement on the main
+//     module itself is dropped, before any go.mod is read; a full graph
+//     reads every one of them (the main module's own go.mod at that
+//     version too), though the main module is never selected at one.
 //   - Root consistency. When a pruned graph selects a root at a version
 //     higher than the main module requires (go.mod is not tidy), the roots
 //     are raised to their selected versions and the graph is loaded again,

@@ -96,11 +96,19 @@ func LoadFile(ctx context.Context, r modfetch.Resolver, dir string, f *modfile.F
 	var roots []module.Version
 	for _, req := range f.Require {
 		g.requires = append(g.requires, req.Mod)
-		if !exclude[req.Mod] && req.Mod.Path != g.main.Path {
+		if !exclude[req.Mod] {
 			roots = append(roots, req.Mod)
 		}
 	}
 	sortVersions(roots)
+	if g.pruned {
+		// Redundant roots — a path required twice, a requirement on the
+		// main module — make the go command keep the highest of each path
+		// before it reads any go.mod (modload: loadModFile,
+		// updatePrunedRoots). A full graph reads them all.
+		roots = slices.DeleteFunc(roots, func(m module.Version) bool { return m.Path == g.main.Path })
+		roots = highestOfEachPath(roots)
+	}
 
 	l := &loader{g: g, r: r, dir: dir, exclude: exclude, sums: make(map[module.Version]*summaryCall)}
 	if f.Go == nil {
@@ -139,7 +147,7 @@ func LoadFile(ctx context.Context, r modfetch.Resolver, dir string, f *modfile.F
 		}
 		roots = next
 	}
-	seen := make(map[string]bool)
+	seen := map[string]bool{g.main.Path: true}
 	for _, m := range roots {
 		if !seen[m.Path] {
 			seen[m.Path] = true
@@ -148,6 +156,19 @@ func LoadFile(ctx context.Context, r modfetch.Resolver, dir string, f *modfile.F
 	}
 	g.goModsRead = l.fetched()
 	return g, nil
+}
+
+// highestOfEachPath keeps the last version of each path of list, sorted
+// by path and version.
+func highestOfEachPath(list []module.Version) []module.Version {
+	var out []module.Version
+	for i, m := range list {
+		if i+1 < len(list) && list[i+1].Path == m.Path {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // goBefore reports whether go version v is before w (both like "1.17",

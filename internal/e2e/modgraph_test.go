@@ -42,6 +42,7 @@ func graphModules() *fixture.Set {
 	add(p+"a2", "v1.1.0", "go 1.21\nrequire example.com/g/f v1.0.0\n")
 	add(p+"h", "v1.0.0", "go 1.21\n")
 	add(p+"h", "v1.1.0", "go 1.21\n")
+	add("example.com/main", "v0.1.0", "go 1.16\nrequire example.com/g/h v1.1.0\n")
 	return s
 }
 
@@ -60,6 +61,29 @@ type graphCase struct {
 }
 
 var graphCases = []graphCase{
+	{
+		// Pruned: the go command keeps the highest of each path's roots
+		// before reading any go.mod (modload: updatePrunedRoots).
+		name:  "pruned-duplicate-requires",
+		gomod: "go 1.21\nrequire (\n\texample.com/g/c v1.0.0\n\texample.com/g/c v1.1.0\n)\n",
+		zips:  []string{"c@v1.1.0"},
+	},
+	{
+		// Unpruned: both versions' go.mod files count.
+		name:  "unpruned-duplicate-requires",
+		gomod: "go 1.16\nrequire (\n\texample.com/g/c v1.0.0\n\texample.com/g/c v1.1.0\n)\n",
+		zips:  []string{"c@v1.1.0", "e@v1.0.0"},
+	},
+	{
+		name:  "pruned-requires-itself",
+		gomod: "go 1.21\nrequire (\n\texample.com/main v0.1.0\n\texample.com/g/e v1.0.0\n)\n",
+		zips:  []string{"e@v1.0.0"},
+	},
+	{
+		name:  "unpruned-requires-itself",
+		gomod: "go 1.16\nrequire (\n\texample.com/main v0.1.0\n\texample.com/g/e v1.0.0\n)\n",
+		zips:  []string{"e@v1.0.0", "h@v1.1.0"},
+	},
 	{
 		name:  "unpruned",
 		gomod: "go 1.16\nrequire (\n\texample.com/g/a v1.0.0\n\texample.com/g/b v1.0.0\n)\n",
