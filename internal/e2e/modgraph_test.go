@@ -43,6 +43,9 @@ func graphModules() *fixture.Set {
 	add(p+"h", "v1.0.0", "go 1.21\n")
 	add(p+"h", "v1.1.0", "go 1.21\n")
 	add("example.com/main", "v0.1.0", "go 1.16\nrequire example.com/g/h v1.1.0\n")
+	// A dependency's replace and exclude directives do not apply.
+	add(p+"r", "v1.0.0", "go 1.16\nrequire (\n\texample.com/g/c v1.0.0\n\texample.com/g/Upper v1.0.0-RC1\n)\nreplace example.com/g/c => example.com/g/c v1.2.0\nexclude example.com/g/e v1.0.0\n")
+	add(p+"Upper", "v1.0.0-RC1", "go 1.21\n")
 	return s
 }
 
@@ -61,6 +64,18 @@ type graphCase struct {
 }
 
 var graphCases = []graphCase{
+	{
+		name:  "dependency-directives-ignored",
+		gomod: "go 1.16\nrequire example.com/g/r v1.0.0\n",
+		zips:  []string{"Upper@v1.0.0-RC1", "c@v1.0.0", "e@v1.0.0", "r@v1.0.0"},
+	},
+	{
+		// One replacement for every version of c: the go.mod of c v1.2.0
+		// stands for both c v1.0.0 and c v1.1.0.
+		name:  "replace-all-versions-unpruned",
+		gomod: "go 1.16\nrequire (\n\texample.com/g/a v1.0.0\n\texample.com/g/b v1.0.0\n)\nreplace example.com/g/c => example.com/g/c v1.2.0\n",
+		zips:  []string{"a@v1.0.0", "b@v1.0.0", "c@v1.2.0", "d@v1.0.0", "f@v1.0.0"},
+	},
 	{
 		// Pruned: the go command keeps the highest of each path's roots
 		// before reading any go.mod (modload: updatePrunedRoots).
