@@ -180,9 +180,12 @@ var graphCases = []graphCase{
 }
 
 // TestDownloadSetMatchesGoModDownload: for each main module, the files
-// that `go mod download` (no arguments) puts in a fresh module cache are
-// exactly those modgraph computes, those DownloadAll of its items puts in
-// another fresh cache, and the files each asks of the proxy.
+// that `go mod download` (no arguments, -mod=mod) puts in a fresh module
+// cache's download directory (.info, .mod, .zip) are exactly those
+// modgraph computes and those that DownloadAll of its items puts in
+// another fresh cache, through the stack the go command's environment
+// gives (proxy, checksum database, cache); both ask the proxy for the
+// same files and extract the same module directories.
 func TestDownloadSetMatchesGoModDownload(t *testing.T) {
 	goBin(t)
 	for _, tc := range graphCases {
@@ -277,6 +280,9 @@ func (tc *graphCase) check(t *testing.T, set *fixture.Set, gomod string) {
 	}
 	if !slices.Equal(ourFiles, goFiles) {
 		t.Errorf("DownloadAll's cache:\n\t%s\ngo mod download's cache:\n\t%s", strings.Join(ourFiles, "\n\t"), strings.Join(goFiles, "\n\t"))
+	}
+	if goDirs, ourDirs := extractedDirs(t, gohome.gomodcache), extractedDirs(t, ours.gomodcache); !slices.Equal(ourDirs, goDirs) {
+		t.Errorf("DownloadAll extracted:\n\t%s\ngo mod download extracted:\n\t%s", strings.Join(ourDirs, "\n\t"), strings.Join(goDirs, "\n\t"))
 	}
 	if !slices.Equal(ourReqs, goReqs) {
 		t.Errorf("our requests:\n\t%s\nthe go command's:\n\t%s", strings.Join(ourReqs, "\n\t"), strings.Join(goReqs, "\n\t"))
@@ -381,6 +387,35 @@ func cacheFiles(t *testing.T, modcache string) []string {
 		switch filepath.Ext(rel) {
 		case ".info", ".mod", ".zip":
 			list = append(list, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(list)
+	return list
+}
+
+// extractedDirs lists the module directories extracted in a module cache
+// (path@version, escaped, slash-separated), sorted.
+func extractedDirs(t *testing.T, modcache string) []string {
+	t.Helper()
+	var list []string
+	err := filepath.WalkDir(modcache, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == modcache {
+			return filepath.SkipDir
+		}
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(modcache, path)
+		if rel == "cache" {
+			return filepath.SkipDir
+		}
+		if strings.Contains(d.Name(), "@") {
+			list = append(list, filepath.ToSlash(rel))
+			return filepath.SkipDir
 		}
 		return nil
 	})
