@@ -27,7 +27,7 @@ const prunedGoVersion = "1.17"
 // methods are safe for concurrent use; it does not change once loaded.
 type Graph struct {
 	main       module.Version // Version ""
-	goVersion  string         // the main module's, defaultGoVersion when absent
+	goVersion  string         // the main module's go directive, "" when absent
 	pruned     bool
 	requires   []module.Version // the main module's require directives, as written
 	replace    map[module.Version]module.Version
