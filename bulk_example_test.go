@@ -72,8 +72,10 @@ func (r memResolver) Zip(ctx context.Context, path, version string) (io.ReadClos
 	return io.NopCloser(&buf), nil
 }
 
-func (memResolver) List(context.Context, string) ([]string, error)         { return nil, fs.ErrNotExist }
-func (memResolver) Latest(context.Context, string) (*modfetch.Info, error) { return nil, fs.ErrNotExist }
+func (memResolver) List(context.Context, string) ([]string, error) { return nil, fs.ErrNotExist }
+func (memResolver) Latest(context.Context, string) (*modfetch.Info, error) {
+	return nil, fs.ErrNotExist
+}
 
 // DownloadAll fetches many module versions, two at a time, reporting
 // progress and going on past failures, each of which it reports.
