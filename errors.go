@@ -76,6 +76,12 @@ func (e notExistError) Error() string      { return e.err.Error() }
 func (e notExistError) Unwrap() error      { return e.err }
 func (notExistError) Is(target error) bool { return target == fs.ErrNotExist }
 
+// ErrForbidden is wrapped by the errors of answers refused by policy,
+// such as a version that allow/deny rules (package rules) deny. It is
+// not "not found": a GOPROXY walk stops at it, and proxy.Handler answers
+// 403 Forbidden with the error's text, which the go command shows.
+var ErrForbidden = errors.New("forbidden")
+
 // ErrTooLarge is wrapped by every error for something over its size
 // limit: a proxy's answer longer than the client's limit, a zip over
 // x/mod's zip.MaxZipFile, a value larger than a store can hold.

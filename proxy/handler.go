@@ -383,14 +383,24 @@ func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version
 	}
 }
 
-// resolverError answers a Resolver failure: 404 for not found, 502 for
-// everything else (the failure is behind the handler). The client gets the
+// resolverError answers a Resolver failure: 404 for not found, 403 for a
+// refusal (modfetch.ErrForbidden), 502 for everything else (the failure
+// is behind the handler). The client gets the
 // short reason (clientText); the log gets the error in full.
 func (h *Handler) resolverError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		msg := "not found: " + clientText(err, r.URL.Path)
 		h.notFound(w, r, msg)
 		h.logAt(r, slog.LevelDebug, http.StatusNotFound, msg, err)
+		return
+	}
+	if errors.Is(err, modfetch.ErrForbidden) {
+		// Refused by policy (allow/deny rules): 403, whose text the go
+		// command shows its user; never cached, as policies change.
+		msg := clientText(err, r.URL.Path)
+		w.Header().Set("Cache-Control", "no-store")
+		writeText(w, r, http.StatusForbidden, msg)
+		h.logAt(r, slog.LevelInfo, http.StatusForbidden, msg, err)
 		return
 	}
 	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
