@@ -48,8 +48,10 @@ const (
 // decoded first), .mod and .zip need canonical versions. Anything the
 // Handler cannot supply — a malformed request, a module or version the
 // Resolver does not find, a module kept private — is a 404, so that
-// clients' GOPROXY "," chains fall through; 502 is reserved for failures of
-// what is behind it (an upstream error, a checksum mismatch). Error bodies
+// clients' GOPROXY "," chains fall through; 403 is a refusal by policy
+// (an error wrapping modfetch.ErrForbidden, such as a rules.Filter's);
+// 502 is reserved for failures of what is behind it (an upstream error, a
+// checksum mismatch). Error bodies
 // are short text/plain explanations (what the go command shows its user)
 // without upstream URLs, host names, file paths or credentials; the
 // Logger gets the full error.
