@@ -2,11 +2,18 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/modfetch/modfetch/internal/fixture"
@@ -81,5 +88,116 @@ func TestGoCommandRules(t *testing.T) {
 	}
 	if out, stderr, err := c.goCmd(t, mod, "list", "-m", "-versions", "example.com/hello"); err != nil || out != "example.com/hello v1.0.0 v1.1.0\n" {
 		t.Fatalf("go list -m -versions after the rules changed = %q, %v\n%s", out, err, stderr)
+	}
+}
+
+// TestProxyServerRulesReload: examples/proxyserver with -rules. A denied
+// version fails `go get` with our reason; after the file is edited and
+// the server gets SIGHUP, the same server serves it, and requests made
+// all along never fail.
+func TestProxyServerRulesReload(t *testing.T) {
+	w := newWorld(t, fixture.Standard())
+	server := newHome(t, w)
+	rulesFile := filepath.Join(t.TempDir(), "rules")
+	writeRulesFile(t, rulesFile, "deny example.com/hello@v1.1.0 # compromised\n")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	logs := new(lockedBuffer)
+	cmd := exec.Command(example(t, "proxyserver"), "-addr", addr, "-cache", t.TempDir(), "-rules", rulesFile)
+	cmd.Env = server.environ()
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	base := "http://" + addr
+	fixture.WaitFor(t, "the proxyserver to answer /healthz", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+
+	c := newHome(t, w)
+	c.env["GOPROXY"] = base
+	mod := t.TempDir()
+	writeFiles(t, mod, map[string]string{"go.mod": "module example.com/app\n\ngo 1.21\n"})
+
+	out, stderr, err := c.goCmd(t, mod, "get", "example.com/hello@v1.1.0")
+	const reason = "example.com/hello@v1.1.0: denied by rule at line 1 (deny example.com/hello@v1.1.0)"
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(stderr, "403 Forbidden") || !strings.Contains(stderr, reason) {
+		t.Fatalf("go get of the denied version: %v\n%s%s\nwant exit status 1 and a 403 with %q", err, out, stderr, reason)
+	}
+	if out, stderr, err := c.goCmd(t, mod, "get", "example.com/hello@v1.0.0"); err != nil {
+		t.Fatalf("go get example.com/hello@v1.0.0: %v\n%s%s", err, out, stderr)
+	}
+
+	// Requests all along, while the rules are reloaded.
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	var served, failed atomic.Int64
+	for range 2 {
+		wg.Go(func() {
+			for !stop.Load() {
+				for _, p := range []string{"/example.com/hello/@v/v1.0.0.info", "/example.com/hello/@v/list", "/example.com/hello/@v/v1.0.0.zip"} {
+					resp, err := http.Get(base + p)
+					if err == nil {
+						_, err = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+					if err != nil || resp.StatusCode != 200 {
+						failed.Add(1)
+						t.Errorf("GET %s while the rules were reloaded: %v", p, err)
+					}
+					served.Add(1)
+				}
+			}
+		})
+	}
+	reload := func(text string) {
+		t.Helper()
+		writeRulesFile(t, rulesFile, text)
+		n := strings.Count(logs.String(), "rules reloaded")
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		fixture.WaitFor(t, "the proxyserver to reload its rules", func() bool {
+			return strings.Count(logs.String(), "rules reloaded") > n
+		})
+	}
+	reload("deny example.com/hello@<v1.0.0\n")
+	if out, stderr, err := c.goCmd(t, mod, "get", "example.com/hello@v1.1.0"); err != nil {
+		t.Fatalf("go get example.com/hello@v1.1.0 after the reload: %v\n%s%s\nserver log:\n%s", err, out, stderr, logs)
+	}
+	for i := 0; i < 5 || served.Load() < 30; i++ {
+		reload(fmt.Sprintf("deny example.com/hello@<v1.0.0\n# reload %d\n", i))
+	}
+	stop.Store(true)
+	wg.Wait()
+	if n := failed.Load(); n != 0 {
+		t.Errorf("%d of %d requests failed while the rules were reloaded", n, served.Load())
+	}
+	t.Logf("%d requests served across %d reloads", served.Load(), strings.Count(logs.String(), "rules reloaded"))
+}
+
+// writeRulesFile replaces a rules file as an operator should: a new file
+// renamed over it.
+func writeRulesFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path+".new", []byte(text), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
 	}
 }
