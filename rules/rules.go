@@ -213,8 +213,11 @@ func (s *Set) decide(p, version string) (allowed bool, by *rule) {
 				sawAllow = sawAllow || r.allow
 				continue
 			}
-			if r.allow || sawAllow {
+			if r.allow {
 				return true, r
+			}
+			if sawAllow {
+				return true, nil
 			}
 			return false, r
 		}
@@ -242,6 +245,9 @@ func (s *Set) Allowed(path, version string) (bool, string) {
 	if allowed {
 		if r != nil && r.allow {
 			return true, fmt.Sprintf("allowed by rule at line %d (%s)", r.line, r.text)
+		}
+		if version == "" {
+			return true, "no rule denies every version of it"
 		}
 		return true, "no rule denies it"
 	}

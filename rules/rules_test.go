@@ -169,7 +169,7 @@ func TestAllowed(t *testing.T) {
 		{"version allowed after module denied", "deny example.com/m\nallow example.com/m@v1.0.0\n", []check{
 			{"example.com/m", "v1.0.0", true, "line 2"},
 			{"example.com/m", "v1.1.0", false, "line 1"},
-			{"example.com/m", "", true, ""},
+			{"example.com/m", "", true, "no rule denies every version of it"},
 		}},
 	}
 	for _, tt := range tests {
