@@ -77,5 +77,7 @@
 // a call uses the rules that were current when it began, so a reload
 // never fails or drops a request. Put the Filter in front of any cache,
 // so that a change of rules takes effect at once (a cache remembers
-// lists and @latest answers).
+// lists and @latest answers). For the same reason, a proxy.Handler
+// serving a Filter must not have a Memory: the Handler serves the .info
+// and .mod files it finds there without asking its Resolver.
 package rules
