@@ -2,6 +2,17 @@ module github.com/modfetch/modfetch/cache/redislock
 
 go 1.26.0
 
-require github.com/modfetch/modfetch v0.0.0
+require (
+	github.com/modfetch/modfetch v0.0.0
+	github.com/redis/go-redis/v9 v9.23.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/mod v0.40.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+)
 
 replace github.com/modfetch/modfetch => ../..
