@@ -69,13 +69,18 @@ func (c *Config) Server(opts *ServerOptions) (*Server, error) {
 		served = opts.Filter(stack)
 	}
 	h := &proxy.Handler{
-		Resolver:       served,
+		Resolver: served,
+		// Hot answers come from memory without asking the Resolver: not
+		// past a Filter, which must see every request.
 		Memory:         stack.Memory,
 		Logger:         opts.Logger,
 		Hooks:          opts.Hooks,
 		RedirectZips:   opts.RedirectZips,
 		MutableMaxAge:  opts.MutableMaxAge,
 		NotFoundMaxAge: opts.NotFoundMaxAge,
+	}
+	if opts.Filter != nil {
+		h.Memory = nil
 	}
 	if stack.DB != nil {
 		if opts.SumDBStateDir != "" {

@@ -41,6 +41,9 @@ func TestServer(t *testing.T) {
 	if filtered != 1 {
 		t.Errorf("Filter called %d times, want 1", filtered)
 	}
+	if s.Handler.Memory != nil {
+		t.Error("with a Filter, hot answers would bypass it from memory")
+	}
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	get := func(p string) (int, []byte) {
