@@ -1,17 +1,42 @@
-// Command download is a work-alike of `go mod download [-json] mod@query...`
-// run outside a main module, built on modfetch: it reads the same
-// environment (GOPROXY, GONOPROXY, GOPRIVATE, GOSUMDB, GONOSUMDB,
-// GOMODCACHE, GOPATH, GOFLAGS, GOAUTH and the go env files), fills the same
-// module cache, prints the same JSON fields, and exits with status 1 when
-// any argument failed.
+// Command download is a work-alike of `go mod download [-json]
+// [mod@query...]`, built on modfetch: it reads the same environment
+// (GOPROXY, GONOPROXY, GOPRIVATE, GOSUMDB, GONOSUMDB, GOMODCACHE, GOPATH,
+// GOFLAGS, GOAUTH and the go env files), fills the same module cache,
+// prints the same JSON fields, and exits with status 1 when any module
+// failed.
 //
 // Usage:
 //
-//	go run ./examples/download [-json] path@query...
+//	go run ./examples/download [-json] [-j N] path@query...
+//	go run ./examples/download [-json] [-j N]
+//	go run ./examples/download [-json] [-j N] -gosum FILE
 //
 // A query is anything the go command accepts: a version (v1.2.3), a
 // revision (a branch or commit the upstream can resolve), latest, a prefix
 // (v1, v1.2) or a comparison (>=v1.2.0, <v2).
+//
+// With no module arguments, in a module (a go.mod in the current directory
+// or a parent), it downloads what `go mod download` downloads there: the
+// go.mod files of the module graph, and in full (extracted into GOMODCACHE)
+// the modules the main module requires, or every module of the build list
+// before go 1.17; afterwards, with a go.sum that lists them, `GOPROXY=off
+// go build ./...` and `GOPROXY=off go mod verify` succeed. Downloads are
+// checked against the module's go.sum, then the checksum database. -json prints what the go command prints for each
+// module downloaded in full (or required but unknown). Outside a module it
+// fails as the go command does; in workspace mode (a go.work) it fails
+// unless GOWORK=off. It never writes go.mod or go.sum.
+//
+// -gosum FILE downloads every module version the go.sum file records,
+// checked against it: in full when it records the zip's hash, only the
+// go.mod file when it records only "path version/go.mod"; -json prints an
+// object for each (with GoMod and GoModSum alone for a go.mod file).
+//
+// -j N downloads at most N modules at a time (default GOMAXPROCS, at least
+// 8). While it downloads, a progress bar is drawn on standard error when
+// that is a terminal; otherwise a line is printed there for each module
+// finished: "downloaded path@version (3/41)", "downloaded
+// path@version/go.mod (4/41)" or "failed path@version (5/41)". Errors
+// follow, as the go command prints them.
 package main
 
 import (
@@ -23,14 +48,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/modfetch/modfetch"
-	"github.com/modfetch/modfetch/cache"
 	"github.com/modfetch/modfetch/goenv"
 )
 
@@ -60,15 +83,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("download", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	jsonFlag := fs.Bool("json", false, "print a JSON object for each module")
+	jobs := fs.Int("j", defaultJobs(), "download at most `N` modules at a time")
+	gosum := fs.String("gosum", "", "download the module versions the go.sum `FILE` records")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: download [-json] path@version...\n")
+		fmt.Fprintf(stderr, "usage: download [-json] [-j N] [-gosum FILE] [path@version...]\n")
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if msg := checkFlags(*jobs, *gosum, fs.NArg()); msg != "" {
+		fmt.Fprintf(stderr, "download: %s\n", msg)
+		fs.Usage()
+		return 2
+	}
 	if fs.NArg() == 0 {
-		fmt.Fprintf(stderr, "go: no modules specified (see 'go help mod download')\n")
-		return 1
+		return runBulk(ctx, bulkFlags{json: *jsonFlag, jobs: *jobs, gosum: *gosum}, stdout, stderr)
 	}
 	type target struct{ path, query string }
 	var targets []target
@@ -98,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Several downloads at a time, as the go command does.
 	mods := make([]*moduleJSON, len(targets))
 	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
+	g.SetLimit(*jobs)
 	for i, t := range targets {
 		m := &moduleJSON{Path: t.path, Version: t.query}
 		mods[i] = m
@@ -151,14 +180,7 @@ func download(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, q *mod
 		m.Error = err.Error()
 		return
 	}
-	m.GoModSum, m.Sum, m.Dir = d.GoModSum, d.Sum, d.Dir
-	if ds, ok := stack.Store.(*cache.DirStore); ok {
-		for ext, field := range map[string]*string{"info": &m.Info, "mod": &m.GoMod, "zip": &m.Zip} {
-			if key, err := modfetch.VersionFile(m.Path, m.Version, ext); err == nil {
-				*field, _ = ds.Path(key)
-			}
-		}
-	}
+	m.fill(stack, d)
 }
 
 // moduleError gives err the module context the go command's JSON shows.
