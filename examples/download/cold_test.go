@@ -53,7 +53,7 @@ func coldSet() (*fixture.Set, string) {
 // $MODFETCH_COLD_ROUNDS rounds (at least 3). It reports the times; it
 // asserts only that both fill their caches alike.
 //
-//	MODFETCH_COLD_ROUNDS=5 go test -run TestColdVersusGoModDownload -v ./examples/download
+//	MODFETCH_COLD_ROUNDS=5 go test -count=1 -run TestColdVersusGoModDownload -v ./examples/download
 func TestColdVersusGoModDownload(t *testing.T) {
 	rounds, _ := strconv.Atoi(os.Getenv("MODFETCH_COLD_ROUNDS"))
 	if rounds == 0 {
