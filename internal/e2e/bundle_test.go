@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/module"
+
+	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/fixture"
 )
 
@@ -309,5 +312,64 @@ func copyTree(t *testing.T, src, dst string) {
 	cmd := exec.Command("cp", "-R", src, dst)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cp -R %s %s: %v\n%s", src, dst, err, out)
+	}
+}
+
+// TestModhashMatchesGoSum: examples/modhash prints, from a module's zip
+// (-zip) and from its files (-dir, the directory the go command
+// extracted), the very lines the go command wrote into go.sum for it,
+// for modules of every kind: with and without go.mod, a major version,
+// an upper-case path with a pre-release, +incompatible.
+func TestModhashMatchesGoSum(t *testing.T) {
+	w := newWorld(t, fixture.Standard())
+	h := newHome(t, w)
+	h.env["GOFLAGS"] = "-mod=mod -modcacherw"
+	mod := t.TempDir()
+	writeFiles(t, mod, bundleMain)
+	if stdout, stderr, err := h.goCmd(t, mod, "build", "./..."); err != nil {
+		t.Fatalf("go build: %v\n%s%s", err, stdout, stderr)
+	}
+	sum, err := os.ReadFile(filepath.Join(mod, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goSum := string(sum)
+	for _, mv := range [][2]string{
+		{"example.com/Upper/Case", "v1.0.0-RC1"},
+		{"example.com/hello", "v1.1.0"},
+		{"example.com/major/v2", "v2.1.0"},
+		{"example.com/nomod", "v2.0.0+incompatible"},
+		{"gopkg.in/fixture.v1", "v1.0.0"},
+	} {
+		m := module.Version{Path: mv[0], Version: mv[1]}
+		zipFile, err := modfetch.VersionFile(m.Path, m.Version, "zip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		zip := filepath.Join(h.gomodcache, "cache", "download", filepath.FromSlash(zipFile))
+		em, err := module.EscapePath(m.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := module.EscapeVersion(m.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(h.gomodcache, filepath.FromSlash(em)+"@"+ev)
+		for _, args := range [][]string{{"-zip", zip}, {"-dir", dir}} {
+			out, stderr, err := h.run(t, mod, example(t, "modhash"), append(args, m.Path+"@"+m.Version)...)
+			if err != nil {
+				t.Fatalf("modhash %s %s@%s: %v\n%s", args[0], m.Path, m.Version, err, stderr)
+			}
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("modhash %s %s@%s printed %q, want two lines", args[0], m.Path, m.Version, out)
+			}
+			for _, line := range lines {
+				if !strings.Contains(goSum, line+"\n") {
+					t.Errorf("modhash %s %s@%s printed %q, not a line of the go command's go.sum:\n%s", args[0], m.Path, m.Version, line, goSum)
+				}
+			}
+		}
 	}
 }
