@@ -138,7 +138,7 @@ func Export(ctx context.Context, out string, items []modfetch.BulkItem, opts *Ex
 		return nil, errors.New("bundle: Export needs a Resolver and a checksum database (is GOSUMDB off?)")
 	}
 	format := FormatOf(out)
-	if err := checkOut(out, format); err != nil {
+	if err := CheckOutput(out); err != nil {
 		return nil, err
 	}
 	stageIn := opts.TempDir
@@ -199,9 +199,12 @@ func Export(ctx context.Context, out string, items []modfetch.BulkItem, opts *Ex
 	return v, publish(ctx, stage, out, format)
 }
 
-// checkOut refuses an output that exists, unless it is an empty
-// directory and a directory is to be written.
-func checkOut(out string, f Format) error {
+// CheckOutput reports whether Export may write a bundle named out: an
+// error wrapping [ErrExist] when out exists, unless it is an empty
+// directory and a directory bundle is to be written. Export checks
+// again; a program calls CheckOutput to fail before fetching anything.
+func CheckOutput(out string) error {
+	f := FormatOf(out)
 	fi, err := os.Stat(out)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -354,3 +354,57 @@ func wantIs(target error) func(*testing.T, error) {
 		}
 	}
 }
+
+// TestNoSumDBNeedsGoSum: modules GONOSUMDB keeps from the database have
+// no lookups in the bundle; they are exported and imported only when a
+// go.sum vouches for them, and a go.sum that disagrees is a mismatch.
+func TestNoSumDBNeedsGoSum(t *testing.T) {
+	w := newWorld(t)
+	w.stack.DB.NoSumDB = "example.com/hello"
+	hello := w.set.Module("example.com/hello", "v1.1.0")
+	items := []modfetch.BulkItem{{Module: module.Version{Path: "example.com/hello", Version: "v1.1.0"}}, {Module: module.Version{Path: "example.com/major/v2", Version: "v2.1.0"}}}
+	gs := new(checksum.GoSum)
+	gs.Add(hello.Path, hello.Version, false, hello.ZipSum())
+	gs.Add(hello.Path, hello.Version, true, hello.ModSum())
+
+	out := filepath.Join(t.TempDir(), "b")
+	if _, err := bundle.Export(context.Background(), out, items, &bundle.ExportOptions{Resolver: w.stack, DB: w.stack.DB}); !errors.Is(err, bundle.ErrUnverified) {
+		t.Fatalf("Export without a go.sum for a GONOSUMDB module = %v, want ErrUnverified", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a failed Export left %s: %v", out, err)
+	}
+	if _, err := bundle.Export(context.Background(), out, items, &bundle.ExportOptions{Resolver: w.stack, DB: w.stack.DB, GoSum: gs}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "sumdb", "sum.example.com", "lookup", "example.com", "hello@v1.1.0")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the bundle has a lookup of a GONOSUMDB module: %v", err)
+	}
+	key := w.sumdb.Key
+	w.close()
+
+	imp := func(opts bundle.VerifyOptions) error {
+		_, err := bundle.Import(context.Background(), out, &bundle.ImportOptions{VerifyOptions: opts, ModCache: t.TempDir()})
+		return err
+	}
+	if err := imp(bundle.VerifyOptions{Key: key, NoSumDB: "example.com/hello"}); !errors.Is(err, bundle.ErrUnverified) {
+		t.Errorf("Import without go.sum = %v, want ErrUnverified", err)
+	}
+	if err := imp(bundle.VerifyOptions{Key: key}); err == nil || !strings.Contains(err.Error(), "example.com/hello@v1.1.0") {
+		t.Errorf("Import looking example.com/hello up in the bundle's database = %v, want a failed lookup", err)
+	}
+	if err := imp(bundle.VerifyOptions{Key: key, NoSumDB: "example.com/hello", GoSum: gs}); err != nil {
+		t.Errorf("Import with go.sum: %v", err)
+	}
+	bad := new(checksum.GoSum)
+	bad.Add(hello.Path, hello.Version, true, hello.ModSum())
+	bad.Add(hello.Path, hello.Version, false, "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	var me *checksum.MismatchError
+	if err := imp(bundle.VerifyOptions{Key: key, NoSumDB: "example.com/hello", GoSum: bad}); !errors.As(err, &me) || me.DB || me.Path != hello.Path {
+		t.Errorf("Import with a go.sum that disagrees = %v, want a go.sum mismatch", err)
+	}
+	// Without a database, go.sum must vouch for everything.
+	if err := imp(bundle.VerifyOptions{GoSum: gs}); !errors.Is(err, bundle.ErrUnverified) || !strings.Contains(err.Error(), "example.com/major/v2") {
+		t.Errorf("Import with no database = %v, want ErrUnverified for example.com/major/v2", err)
+	}
+}

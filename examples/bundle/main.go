@@ -128,6 +128,9 @@ func runExport(ctx context.Context, args []string, stderr io.Writer) error {
 	if *out == "" || fs.NArg() > 1 || (*gosumFile != "" && fs.NArg() > 0) {
 		return errUsage
 	}
+	if err := bundle.CheckOutput(*out); err != nil {
+		return err
+	}
 	cfg, err := goenv.Load()
 	if err != nil {
 		return err
