@@ -310,8 +310,10 @@ func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version
 	if h.RedirectZips > 0 {
 		if zu, ok := h.Resolver.(ZipURLer); ok {
 			if u, err := zu.ZipURL(r.Context(), path, version, h.RedirectZips); err == nil {
+				// No body: the client follows Location.
 				w.Header().Set("Cache-Control", "no-store") // the URL expires
-				http.Redirect(w, r, u.String(), http.StatusFound)
+				w.Header().Set("Location", u.String())
+				w.WriteHeader(http.StatusFound)
 				return
 			}
 		}
