@@ -373,3 +373,52 @@ func TestModhashMatchesGoSum(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkBundle (MODFETCH_NETWORK=1): a bundle exported from
+// proxy.golang.org and sum.golang.org, for a module requiring real
+// modules of several shapes, lets the go command with a fresh GOPATH,
+// GOPROXY=file://<bundle>, GOSUMDB=sum.golang.org and every network
+// request sent to a dead proxy download and verify everything.
+func TestNetworkBundle(t *testing.T) {
+	exporter := networkHome(t)
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{"go.mod": `module example.com/main
+
+go 1.21
+
+require (
+	github.com/BurntSushi/toml v1.3.2
+	github.com/docker/docker v20.10.24+incompatible
+	github.com/pkg/errors v0.9.1
+	golang.org/x/text v0.14.0
+	gopkg.in/yaml.v3 v3.0.1
+)
+`})
+	out := filepath.Join(t.TempDir(), "bundle")
+	if stdout, stderr, err := exporter.run(t, src, example(t, "bundle"), "export", "-o", out, src); err != nil {
+		t.Fatalf("bundle export: %v\n%s%s", err, stdout, stderr)
+	}
+	h := newHome(t, &world{})
+	h.env["GOPROXY"] = "file://" + filepath.ToSlash(out)
+	h.env["GOSUMDB"] = "sum.golang.org"
+	h.env["GOFLAGS"] = "-mod=mod -modcacherw"
+	h.env["HTTPS_PROXY"] = "http://127.0.0.1:1" // no network
+	h.env["HTTP_PROXY"] = "http://127.0.0.1:1"
+	mod := t.TempDir()
+	writeFiles(t, mod, map[string]string{"go.mod": readFile(t, filepath.Join(src, "go.mod"))})
+	if stdout, stderr, err := h.goCmd(t, mod, "mod", "download"); err != nil {
+		t.Fatalf("go mod download from the bundle: %v\n%s%s", err, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(h.gopath, "pkg", "sumdb", "sum.golang.org", "latest")); err != nil {
+		t.Errorf("the go command kept no tree head of sum.golang.org: %v", err)
+	}
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
