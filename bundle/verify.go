@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 	modzip "golang.org/x/mod/zip"
 	"golang.org/x/sync/errgroup"
 
@@ -51,6 +52,10 @@ var (
 	// ErrTreeHead: the bundle's signed tree head (sumdb/<name>/latest)
 	// is missing, malformed, or not signed by the database's key.
 	ErrTreeHead = errors.New("bad signed tree head")
+
+	// ErrTiles: the bundle's tiles are missing or do not hash to its
+	// signed tree head.
+	ErrTiles = errors.New("tiles do not authenticate the signed tree head")
 )
 
 // VerifyOptions says what vouches for a bundle's files.
@@ -224,8 +229,11 @@ func dbReader(dir string, missing func(string) ([]byte, error)) func(string) ([]
 			return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 		}
 		data, err := readSmall(filepath.Join(dir, filepath.FromSlash(rel)))
-		if errors.Is(err, fs.ErrNotExist) && missing != nil {
-			return missing(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			if missing != nil {
+				return missing(p)
+			}
+			return nil, fmt.Errorf("%s: %w (missing from the bundle)", rel, fs.ErrNotExist)
 		}
 		return data, err
 	}
@@ -296,7 +304,11 @@ func (b *Bundle) verify(ctx context.Context, opts *VerifyOptions, missing func(s
 			}
 			sums, err := b.verifyModule(m, useDB(m.Path), lookup, opts.GoSum, v.DBName)
 			if err != nil {
-				errs[i] = &module.ModuleError{Path: m.Path, Version: m.Version, Err: err}
+				var me *checksum.MismatchError
+				if !errors.As(err, &me) { // which names the module itself
+					err = &module.ModuleError{Path: m.Path, Version: m.Version, Err: err}
+				}
+				errs[i] = err
 				return nil
 			}
 			mu.Lock()
@@ -330,10 +342,20 @@ func (b *Bundle) openDB(key string, verifier note.Verifier, missing func(string)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sumdb/%s/latest: %w: %v", name, ErrTreeHead, err)
 	}
-	if _, err := note.Open(latest, note.VerifierList(verifier)); err != nil {
+	n, err := note.Open(latest, note.VerifierList(verifier))
+	if err != nil {
+		return nil, nil, fmt.Errorf("sumdb/%s/latest: %w: %v", name, ErrTreeHead, err)
+	}
+	tree, err := tlog.ParseTree([]byte(n.Text))
+	if err != nil {
 		return nil, nil, fmt.Errorf("sumdb/%s/latest: %w: %v", name, ErrTreeHead, err)
 	}
 	client, ops := newClient(key, name, latest, dbReader(dir, missing))
+	// The client checks this first too, but reports a failure for every
+	// lookup: say it once.
+	if _, err := tlog.TreeHash(tree.N, tlog.TileHashReader(tree, tileReader{ops.ReadRemote})); err != nil {
+		return nil, nil, fmt.Errorf("sumdb/%s: %w (tree of %d records): %v", name, ErrTiles, tree.N, err)
+	}
 	lookup := func(path, version string) ([]string, error) {
 		lines, err := client.Lookup(path, version)
 		if serr := ops.securityError(); serr != nil {
@@ -343,6 +365,27 @@ func (b *Bundle) openDB(key string, verifier note.Verifier, missing func(string)
 	}
 	return ops, lookup, nil
 }
+
+// tileReader is a tlog.TileReader over a sumOps read function.
+type tileReader struct {
+	read func(string) ([]byte, error)
+}
+
+func (tileReader) Height() int { return 8 } // as x/mod's client and the go command
+
+func (r tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
+	data := make([][]byte, len(tiles))
+	for i, t := range tiles {
+		d, err := r.read("/" + t.Path())
+		if err != nil {
+			return nil, err
+		}
+		data[i] = d
+	}
+	return data, nil
+}
+
+func (tileReader) SaveTiles([]tlog.Tile, [][]byte) {}
 
 // verifyModule checks m's files and returns the hashes of its .mod and
 // (unless GoModOnly) .zip.
