@@ -35,9 +35,23 @@ func closableWorld(t *testing.T, set *fixture.Set) (*world, func()) {
 	return w, closeAll
 }
 
+// bundleSet is the standard fixtures and example.com/dep v1.0.0, whose
+// go.mod (without a go directive, so its requirements are loaded
+// transitively) requires example.com/hello v1.0.0: a version whose
+// go.mod file alone the go command needs.
+func bundleSet() *fixture.Set {
+	set := fixture.Standard()
+	set.Add("example.com/dep", "v1.0.0", map[string]string{
+		"go.mod": "module example.com/dep\n\nrequire example.com/hello v1.0.0\n",
+		"dep.go": "package dep\n",
+	}, fixture.Day(3))
+	return set
+}
+
 // bundleMain is a main module requiring fixture modules of every kind: a
 // plain one, a major version, an upper-case path with a pre-release, a
-// gopkg.in path without go.mod, and a +incompatible version.
+// gopkg.in path without go.mod, a +incompatible version, and one whose
+// requirement is needed for its go.mod file only.
 var bundleMain = map[string]string{
 	"go.mod": `module example.com/main
 
@@ -45,6 +59,7 @@ go 1.21
 
 require (
 	example.com/Upper/Case v1.0.0-RC1
+	example.com/dep v1.0.0
 	example.com/hello v1.1.0
 	example.com/major/v2 v2.1.0
 	example.com/nomod v2.0.0+incompatible
@@ -57,6 +72,7 @@ import (
 	"fmt"
 
 	_ "example.com/Upper/Case"
+	_ "example.com/dep"
 	"example.com/hello"
 	_ "example.com/major/v2/sub"
 	_ "example.com/nomod"
@@ -71,9 +87,10 @@ func main() { fmt.Println(hello.Hello()) }
 // for bundleMain's requirements.
 func bundleSums(t *testing.T, set *fixture.Set) []string {
 	t.Helper()
-	var lines []string
+	lines := []string{"example.com/hello v1.0.0/go.mod " + set.Module("example.com/hello", "v1.0.0").ModSum()}
 	for _, mv := range [][2]string{
 		{"example.com/Upper/Case", "v1.0.0-RC1"},
+		{"example.com/dep", "v1.0.0"},
 		{"example.com/hello", "v1.1.0"},
 		{"example.com/major/v2", "v2.1.0"},
 		{"example.com/nomod", "v2.0.0+incompatible"},
@@ -99,7 +116,7 @@ func sortedLines(data []byte) []string {
 // a .tar.gz and a .zip bundle of bundleMain, then closes the network.
 func exportBundles(t *testing.T) (w *world, dir, tgz, zip string) {
 	t.Helper()
-	w, closeNet := closableWorld(t, fixture.Standard())
+	w, closeNet := closableWorld(t, bundleSet())
 	exporter := newHome(t, w)
 	src := t.TempDir()
 	writeFiles(t, src, bundleMain)
@@ -110,7 +127,7 @@ func exportBundles(t *testing.T) (w *world, dir, tgz, zip string) {
 		if err != nil {
 			t.Fatalf("bundle export -o %s: %v\n%s%s", o, err, stdout, stderr)
 		}
-		if !strings.Contains(stderr, "fetched example.com/hello@v1.1.0") {
+		if !strings.Contains(stderr, "fetched example.com/hello@v1.1.0 (") || !strings.Contains(stderr, "fetched example.com/hello@v1.0.0/go.mod (") {
 			t.Errorf("bundle export printed no progress line for example.com/hello@v1.1.0:\n%s", stderr)
 		}
 	}
@@ -321,7 +338,7 @@ func copyTree(t *testing.T, src, dst string) {
 // for modules of every kind: with and without go.mod, a major version,
 // an upper-case path with a pre-release, +incompatible.
 func TestModhashMatchesGoSum(t *testing.T) {
-	w := newWorld(t, fixture.Standard())
+	w := newWorld(t, bundleSet())
 	h := newHome(t, w)
 	h.env["GOFLAGS"] = "-mod=mod -modcacherw"
 	mod := t.TempDir()
