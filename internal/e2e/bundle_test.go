@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -438,4 +440,48 @@ func readFile(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestBundleImportIntoProxyCache: `bundle import -cache DIR` fills the
+// store examples/proxyserver -cache DIR serves from, checksum database
+// data included: with GOPROXY=off and no network, the server serves the
+// modules and the database to the go command, which verifies them.
+func TestBundleImportIntoProxyCache(t *testing.T) {
+	w, _, tgz, _ := exportBundles(t)
+	server := offlineHome(t, w, "off")
+	cacheDir := t.TempDir()
+	if stdout, stderr, err := server.run(t, t.TempDir(), example(t, "bundle"), "import", "-cache", cacheDir, tgz); err != nil {
+		t.Fatalf("bundle import -cache: %v\n%s%s", err, stdout, stderr)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	logs := new(lockedBuffer)
+	cmd := exec.Command(example(t, "proxyserver"), "-addr", addr, "-cache", cacheDir)
+	cmd.Env = server.environ()
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	fixture.WaitFor(t, "the proxyserver to answer /healthz", func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	h := offlineHome(t, w, "http://"+addr)
+	mod := t.TempDir()
+	writeFiles(t, mod, bundleMain)
+	if stdout, stderr, err := h.goCmd(t, mod, "build", "./..."); err != nil {
+		t.Fatalf("go build through proxyserver over the imported store: %v\n%s%s\nserver log:\n%s", err, stdout, stderr, logs.String())
+	}
+	checkGoSum(t, w, mod)
 }
