@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modfetch/modfetch/goenv"
 	"github.com/modfetch/modfetch/internal/fixture"
 	"github.com/modfetch/modfetch/upstream"
 )
@@ -71,26 +72,6 @@ func TestServerRunsAndStops(t *testing.T) {
 	}
 }
 
-func TestCheckNotSelf(t *testing.T) {
-	for _, tt := range []struct {
-		goproxy, addr string
-		self          bool
-	}{
-		{"http://localhost:3000", "localhost:3000", true},
-		{"http://127.0.0.1:3000,direct", "localhost:3000", true},
-		{"https://proxy.golang.org,direct", "localhost:3000", false},
-		{"http://localhost:3001", "localhost:3000", false},
-		{"http://10.0.0.5:3000", "localhost:3000", false},
-		{"http://[::1]:3000", ":3000", true},
-		{"off", "localhost:3000", false},
-	} {
-		err := checkNotSelf(tt.goproxy, tt.addr)
-		if (err != nil) != tt.self {
-			t.Errorf("checkNotSelf(%q, %q) = %v", tt.goproxy, tt.addr, err)
-		}
-	}
-}
-
 // TestReadiness: /readyz reports each upstream's breaker and the store,
 // and the state changes are logged.
 func TestReadiness(t *testing.T) {
@@ -135,9 +116,9 @@ func TestReadiness(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			return resp.StatusCode, b
 		}
-		readyz := func() (int, readyReport) {
+		readyz := func() (int, goenv.Readiness) {
 			code, body := get("/readyz")
-			var rep readyReport
+			var rep goenv.Readiness
 			if err := json.Unmarshal(body, &rep); err != nil {
 				t.Fatalf("/readyz body %q: %v", body, err)
 			}
@@ -265,61 +246,5 @@ func setEnv(t testing.TB, goproxy string) {
 		"GOPRIVATE": "", "GONOPROXY": "", "GONOSUMDB": "", "GOFLAGS": "",
 	} {
 		t.Setenv(k, v)
-	}
-}
-
-// TestAccessLogOutcome: the access log tells a response cut off after its
-// status from a complete one, and a client that left from both.
-func TestAccessLogOutcome(t *testing.T) {
-	arrived, left := make(chan struct{}), make(chan struct{})
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/complete":
-			io.WriteString(w, "ok")
-		case "/aborted":
-			io.WriteString(w, "half a zip")
-			panic(http.ErrAbortHandler)
-		case "/left":
-			close(arrived)
-			<-r.Context().Done()
-			close(left)
-		}
-	})
-	var logs syncBuffer
-	srv := httptest.NewServer(logRequests(slog.New(slog.NewTextHandler(&logs, nil)), h))
-	defer srv.Close()
-	for _, p := range []string{"/complete", "/aborted"} {
-		if resp, err := http.Get(srv.URL + p); err == nil {
-			io.ReadAll(resp.Body)
-			resp.Body.Close()
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/left", nil)
-	go func() {
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	<-arrived
-	cancel()
-	<-left
-	srv.Close() // waits for the handlers, so their records are written
-	out := logs.String()
-	for _, want := range []string{
-		`level=INFO msg=request method=GET path=/complete status=200 bytes=2`,
-		`level=WARN msg=request method=GET path=/aborted status=200 bytes=10`,
-		`path=/left`,
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("log lacks %q:\n%s", want, out)
-		}
-	}
-	for _, line := range strings.Split(out, "\n") {
-		for path, outcome := range map[string]string{"/complete": "complete", "/aborted": "aborted", "/left": "\"client left\""} {
-			if strings.Contains(line, "path="+path+" ") && !strings.HasSuffix(line, "outcome="+outcome) {
-				t.Errorf("record of %s: %q, want outcome=%s", path, line, outcome)
-			}
-		}
 	}
 }
