@@ -151,8 +151,15 @@ func Pack(ctx context.Context, w io.Writer, dir string, f Format) error {
 // checkEntryName returns the local file name of an archive entry, or an
 // error for a name that is absolute, leaves the directory, or is not
 // clean.
+//
+// A leading "./", as `tar -C dir .` writes, is allowed; the root itself
+// is the name ".".
 func checkEntryName(name string) (string, error) {
 	clean := strings.TrimSuffix(name, "/")
+	if clean == "." {
+		return ".", nil
+	}
+	clean = strings.TrimPrefix(clean, "./")
 	if clean == "" || path.Clean(clean) != clean || strings.Contains(clean, `\`) || !filepath.IsLocal(filepath.FromSlash(clean)) {
 		return "", fmt.Errorf("archive entry %q: %w (not a clean relative name)", name, ErrLayout)
 	}
@@ -177,7 +184,7 @@ func unpackFile(dir, name string, r io.Reader) error {
 		}
 		return err
 	}
-	limit := maxEntry(name)
+	limit := maxEntry(filepath.ToSlash(local))
 	n, err := io.Copy(f, io.LimitReader(r, limit+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -229,7 +229,7 @@ func CheckOutput(out string) error {
 // out, never replacing what appeared there meanwhile.
 func publish(ctx context.Context, stage, out string, f Format) error {
 	if f == Dir {
-		if err := os.Chmod(stage, 0o777&^umask()); err != nil {
+		if err := os.Chmod(stage, 0o755); err != nil { // MkdirTemp made it 0700
 			return err
 		}
 		if fi, err := os.Stat(out); err == nil && fi.IsDir() {
@@ -256,7 +256,7 @@ func publish(ctx context.Context, stage, out string, f Format) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o666&^umask())
+		err = os.Chmod(tmp.Name(), 0o644) // CreateTemp made it 0600
 	}
 	if err != nil {
 		return err
@@ -270,10 +270,6 @@ func publish(ctx context.Context, stage, out string, f Format) error {
 	}
 	return nil
 }
-
-// umask is the usual file creation mask; files are published with the
-// permissions os.Create would give them.
-func umask() os.FileMode { return 0o022 }
 
 // writeFile writes data at name, creating its directory.
 func writeFile(name string, data []byte) error {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -407,5 +408,29 @@ func TestNoSumDBNeedsGoSum(t *testing.T) {
 	// Without a database, go.sum must vouch for everything.
 	if err := imp(bundle.VerifyOptions{GoSum: gs}); !errors.Is(err, bundle.ErrUnverified) || !strings.Contains(err.Error(), "example.com/major/v2") {
 		t.Errorf("Import with no database = %v, want ErrUnverified for example.com/major/v2", err)
+	}
+}
+
+// TestImportSystemTar: a bundle directory archived by tar(1) from inside
+// it (entries named "./...") imports like Export's own archives.
+func TestImportSystemTar(t *testing.T) {
+	tarBin, err := exec.LookPath("tar")
+	if err != nil {
+		t.Skip("skipping: no tar command")
+	}
+	w := newWorld(t)
+	dir := filepath.Join(t.TempDir(), "b")
+	w.export(t, dir)
+	w.close()
+	tgz := filepath.Join(t.TempDir(), "b.tar.gz")
+	if out, err := exec.Command(tarBin, "-C", dir, "-czf", tgz, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	v, err := bundle.Import(context.Background(), tgz, &bundle.ImportOptions{VerifyOptions: bundle.VerifyOptions{Key: w.sumdb.Key}, ModCache: t.TempDir(), TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(v.Modules), len(w.items()); got != want {
+		t.Errorf("imported %d modules, want %d", got, want)
 	}
 }
