@@ -270,6 +270,11 @@ func TestImportRefusesTampered(t *testing.T) {
 			tiles := tileFiles(t, filepath.Join(dir, db, "tile", "8", "0"))
 			os.Remove(tiles[0])
 		}, wantText("missing from the bundle")},
+		{"no modules", func(t *testing.T, dir string) {
+			for _, p := range []string{"example.com", "gopkg.in"} {
+				os.RemoveAll(filepath.Join(dir, p))
+			}
+		}, wantIs(bundle.ErrLayout)},
 		{"stray file", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, "example.com/hello/@v/v1.1.0.txt"), []byte("x"), 0o666)
 		}, wantIs(bundle.ErrLayout)},

@@ -184,6 +184,9 @@ func scan(dir string) ([]Module, error) {
 		sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 		return nil, errors.Join(errs...)
 	}
+	if len(mods) == 0 {
+		return nil, fmt.Errorf("%s: %w: no modules", dir, ErrLayout)
+	}
 	sortModules(mods)
 	return mods, nil
 }
