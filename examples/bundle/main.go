@@ -18,7 +18,10 @@
 // -gosum FILE (in full for a zip hash, the go.mod file alone for a
 // "/go.mod" hash), or else what `go mod download` fetches in the module
 // at MODULE_DIR (default "."): its build list's go.mod files, and in full
-// the modules it requires. OUT must not exist, or be an empty directory.
+// the modules it requires; they are checked against MODULE_DIR/go.sum
+// first, or the -gosum FILE. Like `go mod download`, export reads and
+// fills the module cache (GOMODCACHE). OUT must not exist, or be an
+// empty directory; it appears only once complete and checked.
 //
 // On the other side, a directory bundle is a GOPROXY as it is, checksum
 // database included:
