@@ -439,3 +439,22 @@ func TestImportSystemTar(t *testing.T) {
 		t.Errorf("imported %d modules, want %d", got, want)
 	}
 }
+
+// TestImportRefusesForgedDatabase: a whole bundle made consistent by a
+// database of the same name with another key (every lookup, tile and the
+// tree head agree) is refused: the key comes from GOSUMDB, never from
+// the bundle.
+func TestImportRefusesForgedDatabase(t *testing.T) {
+	forger := newWorld(t)
+	out := filepath.Join(t.TempDir(), "forged.zip")
+	forger.export(t, out)
+	_, realKey := fixture.GenerateKey("sum.example.com")
+	modcache := t.TempDir()
+	_, err := bundle.Import(context.Background(), out, &bundle.ImportOptions{VerifyOptions: bundle.VerifyOptions{Key: realKey}, ModCache: modcache, TempDir: t.TempDir()})
+	if !errors.Is(err, bundle.ErrTreeHead) || !errors.Is(err, bundle.ErrRefused) {
+		t.Fatalf("Import of a forged bundle = %v, want ErrRefused and ErrTreeHead", err)
+	}
+	if entries, _ := os.ReadDir(modcache); len(entries) != 0 {
+		t.Errorf("Import wrote into the module cache: %v", entries)
+	}
+}
