@@ -12,6 +12,7 @@
 // holder has the lock), that locks exclude each other under contention,
 // that a held lock is renewed past its TTL, that a vanished holder's lock
 // expires and its late Unlock leaves the next holder's lock alone, that
-// Lost is closed once a lock is gone, and that a canceled context gets an
-// error, not a lock.
+// Lost is closed once a lock is unlocked, and that a canceled context gets
+// an error, not a lock. See [Options.Vanish] for what the suite expects of
+// a vanished holder's Lost channel.
 package locktest

@@ -17,6 +17,10 @@
 // cache.Cache to go on without the lock, each process merging its own
 // requests, until Redis answers again.
 //
+// go-redis logs failed dials to its own package-wide logger (standard
+// error by default); this package never changes it. A program that wants
+// those lines elsewhere calls redis.SetLogger itself.
+//
 // The tests run against a real Redis whose address is in
 // MODFETCH_TEST_REDIS (". .ci/services start" starts one); they skip
 // without it, and fail without it when MODFETCH_TEST_SERVICES=required.

@@ -23,7 +23,10 @@ const (
 // A Locker gives out locks kept in Redis. Set Client; the other fields
 // have defaults. Set the fields before first use.
 type Locker struct {
-	// Client is the Redis client.
+	// Client is the Redis client. Give it ContextTimeoutEnabled (Open
+	// does), so that a renewal is abandoned when the lock would expire
+	// and Unlock stops a renewal in flight at once; without it a stalled
+	// Redis holds them for the client's read timeout.
 	Client redis.UniversalClient
 
 	// Prefix is put before every key; several independent groups of
@@ -42,6 +45,11 @@ type Locker struct {
 // redis://[[USER]:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS), with the
 // client options redis.ParseURL takes from its query. It does not
 // connect: the first TryLock does.
+//
+// A lock is a quick decision, and a Cache goes on without one when Redis
+// does not answer, so where the URL does not say otherwise Open sets the
+// dial, read and write timeouts to 2 s and dials once per command rather
+// than go-redis's 5 times. It always sets ContextTimeoutEnabled. Close the Locker when done with it.
 func Open(rawURL string) (*Locker, error) {
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
@@ -56,6 +64,10 @@ func Open(rawURL string) (*Locker, error) {
 	if opt.WriteTimeout == 0 {
 		opt.WriteTimeout = 2 * time.Second
 	}
+	if opt.DialerRetries == 0 {
+		opt.DialerRetries = 1
+	}
+	opt.ContextTimeoutEnabled = true
 	return &Locker{Client: redis.NewClient(opt), closeClient: true}, nil
 }
 
@@ -96,6 +108,7 @@ func (l *Locker) TryLock(ctx context.Context, key string) (cache.Lock, error) {
 	rand.Read(b[:])
 	token := hex.EncodeToString(b[:])
 	ttl := l.ttl()
+	sent := time.Now() // the key expires ttl after Redis ran SET, later than this
 	ok, err := l.Client.SetNX(ctx, l.key(key), token, ttl).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redislock: locking %s: %w", key, err)
@@ -103,8 +116,9 @@ func (l *Locker) TryLock(ctx context.Context, key string) (cache.Lock, error) {
 	if !ok {
 		return nil, fmt.Errorf("redislock: %s: %w", key, cache.ErrLocked)
 	}
-	lk := &lock{l: l, key: l.key(key), token: token, ttl: ttl, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
-	go lk.renew(time.Now().Add(ttl))
+	rctx, cancel := context.WithCancel(context.Background())
+	lk := &lock{l: l, key: l.key(key), token: token, ttl: ttl, ctx: rctx, cancel: cancel, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	go lk.renew(sent.Add(ttl))
 	return lk, nil
 }
 
@@ -114,6 +128,9 @@ type lock struct {
 	key   string
 	token string
 	ttl   time.Duration
+
+	ctx    context.Context // of the renewals; canceled by halt
+	cancel context.CancelFunc
 
 	lost     chan struct{}
 	lostOnce sync.Once
@@ -126,37 +143,49 @@ func (lk *lock) Lost() <-chan struct{} { return lk.lost }
 
 func (lk *lock) markLost() { lk.lostOnce.Do(func() { close(lk.lost) }) }
 
-// renew extends the lock every ttl/3 until stopped; expires is when the
-// lock runs out if not renewed.
+// renew extends the lock every ttl/3 until stopped. expires is when the
+// lock runs out if not renewed, by our clock and no later than by Redis's:
+// a renewal is timed from before it was sent. A renewal that fails (Redis
+// unreachable) is retried until the lock would have run out, and then
+// the lock is lost; one that finds the token gone loses it at once.
 func (lk *lock) renew(expires time.Time) {
 	defer close(lk.done)
-	t := time.NewTicker(lk.ttl / 3)
-	defer t.Stop()
+	timer := time.NewTimer(lk.ttl / 3)
+	defer timer.Stop()
 	for {
 		select {
 		case <-lk.stop:
 			return
-		case <-t.C:
+		case <-timer.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), lk.ttl/3)
-		n, err := renewScript.Run(ctx, lk.l.Client, []string{lk.key}, lk.token, lk.ttl.Milliseconds()).Int()
-		cancel()
-		switch {
-		case err == nil && n == 1:
-			expires = time.Now().Add(lk.ttl)
-		case err == nil:
-			lk.markLost() // expired, maybe taken by another holder
-			return
-		case time.Now().After(expires):
+		if !time.Now().Before(expires) {
 			lk.markLost() // Redis unreachable until the lock ran out
 			return
 		}
+		sent := time.Now()
+		ctx, cancel := context.WithDeadline(lk.ctx, expires)
+		n, err := renewScript.Run(ctx, lk.l.Client, []string{lk.key}, lk.token, lk.ttl.Milliseconds()).Int()
+		cancel()
+		next := lk.ttl / 3
+		switch {
+		case err == nil && n == 1:
+			expires = sent.Add(lk.ttl)
+		case err == nil:
+			lk.markLost() // expired, maybe taken by another holder
+			return
+		default:
+			next = max(0, min(next, time.Until(expires)))
+		}
+		timer.Reset(next)
 	}
 }
 
 // halt stops the renewal and waits for its goroutine.
 func (lk *lock) halt() {
-	lk.stopOnce.Do(func() { close(lk.stop) })
+	lk.stopOnce.Do(func() {
+		close(lk.stop)
+		lk.cancel()
+	})
 	<-lk.done
 }
 
