@@ -95,8 +95,10 @@ type ExportOptions struct {
 	// head the bundle carries (the Stack's DB). Required.
 	DB *checksum.DB
 
-	// GoSum, if set, vouches for modules DB does not look up (DB.NoSumDB)
-	// in Export's final check; without it such modules are refused.
+	// GoSum, if set, is checked too in Export's final check (a hash it
+	// records that differs is a *checksum.MismatchError), and vouches
+	// for the modules DB does not look up (DB.NoSumDB); without it such
+	// modules are refused (ErrUnverified).
 	GoSum *checksum.GoSum
 
 	// Parallel bounds the fetches at once; zero means GOMAXPROCS.
