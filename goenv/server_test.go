@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/modfetch/modfetch"
+	"github.com/modfetch/modfetch/cache"
 	"github.com/modfetch/modfetch/goenv"
 	"github.com/modfetch/modfetch/internal/fixture"
 )
@@ -101,6 +105,55 @@ func TestCheckNotSelf(t *testing.T) {
 		err := (&goenv.Config{GOPROXY: tt.goproxy}).CheckNotSelf(tt.addr)
 		if (err != nil) != tt.self {
 			t.Errorf("CheckNotSelf of GOPROXY=%q on %q = %v", tt.goproxy, tt.addr, err)
+		}
+	}
+}
+
+// flakyStore fails every operation while down.
+type flakyStore struct {
+	cache.MemStore
+	down atomic.Bool
+}
+
+var errStoreDown = errors.New("store unreachable")
+
+func (f *flakyStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if f.down.Load() {
+		return nil, errStoreDown
+	}
+	return f.MemStore.Get(ctx, key)
+}
+
+// TestReadinessFollowsStore: /readyz answers 503 while the store is
+// unusable and 200 again once it is back.
+func TestReadinessFollowsStore(t *testing.T) {
+	up := httptest.NewServer(&fixture.Server{Set: fixture.Standard()})
+	defer up.Close()
+	store := &flakyStore{}
+	cfg := &goenv.Config{GOPROXY: up.URL, GOSUMDB: "off", GOMODCACHE: t.TempDir()}
+	s, err := cfg.Server(&goenv.ServerOptions{Options: goenv.Options{NoDirect: true, Store: store}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsrv := httptest.NewServer(s.Ready())
+	defer rsrv.Close()
+	for _, step := range []struct {
+		down bool
+		want int
+	}{{false, 200}, {true, 503}, {false, 200}} {
+		store.down.Store(step.down)
+		resp, err := http.Get(rsrv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep goenv.Readiness
+		json.NewDecoder(resp.Body).Decode(&rep)
+		resp.Body.Close()
+		if resp.StatusCode != step.want || rep.Store.OK == step.down {
+			t.Errorf("store down=%v: %d %+v, want %d", step.down, resp.StatusCode, rep, step.want)
+		}
+		if step.down && !strings.Contains(rep.Store.Error, "store unreachable") {
+			t.Errorf("readiness does not say why: %+v", rep.Store)
 		}
 	}
 }
