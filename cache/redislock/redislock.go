@@ -53,7 +53,7 @@ type Locker struct {
 func Open(rawURL string) (*Locker, error) {
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("redislock: %v", err)
+		return nil, fmt.Errorf("redislock: %w", err)
 	}
 	if opt.DialTimeout == 0 {
 		opt.DialTimeout = 2 * time.Second
@@ -99,7 +99,12 @@ var renewScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then
 // unlockScript deletes the lock if it still holds the token.
 var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`)
 
-// TryLock implements cache.Locker.
+// TryLock implements cache.Locker: it sets the key Prefix+key to a
+// random token if it is not set (SET NX PX TTL) and starts the Lock's
+// renewals. The error wraps cache.ErrLocked if another holder has the
+// key, and is Redis's or the network's error otherwise (ctx's if it
+// ended). A SET that Redis ran but whose reply was lost leaves a lock
+// nobody holds, freed by its expiry.
 func (l *Locker) TryLock(ctx context.Context, key string) (cache.Lock, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -189,7 +194,10 @@ func (lk *lock) halt() {
 	<-lk.done
 }
 
-// Unlock implements cache.Lock.
+// Unlock implements cache.Lock: it stops the renewals and deletes the
+// key if it still holds this Lock's token. If Redis cannot be reached
+// the error says so and the key is freed by its expiry; Lost is closed
+// either way.
 func (lk *lock) Unlock(ctx context.Context) error {
 	lk.halt()
 	select {
