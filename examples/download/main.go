@@ -13,7 +13,9 @@
 //
 // A query is anything the go command accepts: a version (v1.2.3), a
 // revision (a branch or commit the upstream can resolve), latest, a prefix
-// (v1, v1.2) or a comparison (>=v1.2.0, <v2).
+// (v1, v1.2) or a comparison (>=v1.2.0, <v2). "upgrade" and "patch" need
+// a main module's requirement: like the go command outside a module, it
+// refuses them ("go.mod file not found ...") and downloads nothing.
 //
 // With no module arguments, in a module (a go.mod in the current directory
 // or a parent), it downloads what `go mod download` downloads there: the
@@ -72,6 +74,9 @@ type moduleJSON struct {
 	Origin   *modfetch.Origin `json:",omitempty"`
 }
 
+// noMainModule is the go command's error outside a module.
+const noMainModule = "go.mod file not found in current directory or any parent directory; see 'go help modules'"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -108,7 +113,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		if !found {
-			fmt.Fprintf(stderr, "go: cannot match %q without -versions or an explicit version: go.mod file not found in current directory or any parent directory; see 'go help modules'\n", arg)
+			fmt.Fprintf(stderr, "go: cannot match %q without -versions or an explicit version: %s\n", arg, noMainModule)
+			return 1
+		}
+		if vers == "upgrade" || vers == "patch" {
+			// Relative to a main module's requirement, which there is
+			// none of: the go command refuses the whole command.
+			fmt.Fprintf(stderr, "go: cannot match %q: %s\n", arg, noMainModule)
 			return 1
 		}
 		targets = append(targets, target{path, vers})
