@@ -1,6 +1,7 @@
 package modfetch
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/modfetch/modfetch/internal/atomicfile"
+	"github.com/modfetch/modfetch/internal/ctxio"
 	"github.com/modfetch/modfetch/internal/h1"
 	"github.com/modfetch/modfetch/internal/lockedfile"
 )
@@ -292,7 +294,7 @@ func extract(ctx context.Context, modcache string, m module.Version, zipFile, su
 	if err := os.WriteFile(partial, nil, 0o666); err != nil {
 		return "", err
 	}
-	if err := modzip.Unzip(dir, m, zipFile); err != nil {
+	if err := unzip(ctx, dir, m, zipFile); err != nil {
 		if rmErr := removeAll(dir); rmErr == nil {
 			os.Remove(partial)
 		}
@@ -305,6 +307,83 @@ func extract(ctx context.Context, modcache string, m module.Version, zipFile, su
 		makeDirsReadOnly(dir)
 	}
 	return dir, nil
+}
+
+// unzip is x/mod's zip.Unzip (the go command's) stopping when ctx ends:
+// it checks the zip against the module zip rules, then writes each file
+// read-only, no larger than the zip declares, checking ctx before each
+// file and each read. On failure the caller removes what was written.
+func unzip(ctx context.Context, dir string, m module.Version, zipFile string) (err error) {
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			err = fmt.Errorf("unzip %s: %w", zipFile, err)
+		}
+	}()
+	if files, _ := os.ReadDir(dir); len(files) > 0 {
+		return fmt.Errorf("target directory %v exists and is not empty", dir)
+	}
+	cf, err := modzip.CheckZip(m, zipFile)
+	if err != nil {
+		return err
+	}
+	if err := cf.Err(); err != nil {
+		return err
+	}
+	z, err := zip.OpenReader(zipFile)
+	if err != nil {
+		return err
+	}
+	defer z.Close()
+	prefix := m.Path + "@" + m.Version + "/"
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return err
+	}
+	for _, zf := range z.File {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		name, ok := strings.CutPrefix(zf.Name, prefix)
+		if !ok {
+			return fmt.Errorf("unexpected file name %s", zf.Name) // CheckZip refuses these
+		}
+		if name == "" || strings.HasSuffix(name, "/") {
+			continue
+		}
+		if err := unzipFile(ctx, filepath.Join(dir, name), zf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unzipFile writes zf's content to the new read-only file dst.
+func unzipFile(ctx context.Context, dst string, zf *zip.File) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o777); err != nil {
+		return err
+	}
+	w, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return err
+	}
+	r, err := zf.Open()
+	if err != nil {
+		w.Close()
+		return err
+	}
+	lr := &io.LimitedReader{R: ctxio.Reader(ctx, r), N: int64(zf.UncompressedSize64) + 1}
+	_, err = io.Copy(w, lr)
+	r.Close()
+	if err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if lr.N <= 0 {
+		return fmt.Errorf("uncompressed size of file %s is larger than declared size (%d bytes)", zf.Name, zf.UncompressedSize64)
+	}
+	return nil
 }
 
 // removeAll removes an extracted directory, making its directories
