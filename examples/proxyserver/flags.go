@@ -13,6 +13,21 @@ import (
 	"github.com/modfetch/modfetch/upstream"
 )
 
+// parseFlags sets fs's flags from the environment (setFromEnv), then
+// from args, which must hold nothing else.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := setFromEnv(fs); err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return nil
+}
+
 // setFromEnv sets each flag of fs from its environment variable,
 // MODFETCH_<NAME> (the name in capitals, "-" as "_"), when that is set;
 // the command line, parsed after, wins.

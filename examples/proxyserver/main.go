@@ -5,11 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,6 +21,7 @@ import (
 	"github.com/modfetch/modfetch/ops/auth"
 	"github.com/modfetch/modfetch/ops/logbuf"
 	"github.com/modfetch/modfetch/ops/metrics"
+	"github.com/modfetch/modfetch/ops/serve"
 	"github.com/modfetch/modfetch/proxy"
 	"github.com/modfetch/modfetch/upstream"
 )
@@ -47,12 +45,9 @@ func main() {
 // listening address once the server accepts connections.
 func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- string) error {
 	fs := flag.NewFlagSet("proxyserver", flag.ContinueOnError)
-	defaultCache := "modfetch-proxy"
-	if dir, err := os.UserCacheDir(); err == nil {
-		defaultCache = filepath.Join(dir, "modfetch-proxy")
-	}
+	userCache, _ := os.UserCacheDir() // "" (the current directory) if none
 	addr := fs.String("addr", "localhost:3000", "address to listen on")
-	cacheDir := fs.String("cache", defaultCache, "directory for the module cache (DIR/download, unless -store) and checksum database state (DIR/sumdb)")
+	cacheDir := fs.String("cache", filepath.Join(userCache, "modfetch-proxy"), "directory for the module cache (DIR/download, unless -store) and checksum database state (DIR/sumdb)")
 	storeURL := fs.String("store", "", "keep modules in an S3-compatible bucket: s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=REGION&insecure=true (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
 	lockURL := fs.String("lock", "", "Redis through which replicas sharing -store agree that one of them fetches an uncached module: redis://[:PASSWORD@]HOST:PORT/DB")
 	lockTTL := fs.Duration("lock-ttl", 15*time.Second, "expiry of a -lock lock its holder stopped renewing (a replica that died)")
@@ -69,14 +64,8 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	rulesFile := fs.String("rules", "", "allow/deny rules file (see package rules), read again on SIGHUP")
 	adminAddr := fs.String("admin-addr", "", "address of a listener for /metrics, /readyz and /debug/pprof/ (then not on -addr)")
 	accessLog := fs.String("access-log", "info", "level of the access records: debug, info, warn, or off")
-	if err := setFromEnv(fs); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	dir, err := filepath.Abs(*cacheDir)
 	if err != nil {
@@ -139,71 +128,20 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	}
 	m.WatchChain(s.Stack.Chain)
 
-	mux, admin := http.NewServeMux(), http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.Handle("/readyz", s.Ready())
-	admin.Handle("/readyz", s.Ready())
-	admin.Handle("/metrics", m.Handler())
-	admin.HandleFunc("/debug/pprof/", pprof.Index)
-	if *adminAddr == "" {
-		mux.Handle("/metrics", authn.Require(m.Handler()))
+	var logLevel slog.Level
+	if err := logLevel.UnmarshalText([]byte(*accessLog)); err != nil && *accessLog != "off" {
+		return fmt.Errorf("-access-log: %v", err)
 	}
-	served := authn.Require(m.Instrument(s))
-	if *accessLog != "off" {
-		var level slog.Level
-		if err := level.UnmarshalText([]byte(*accessLog)); err != nil {
-			return fmt.Errorf("-access-log: %v", err)
-		}
-		served = proxy.AccessLog(logger, level, served)
-	}
-	mux.Handle("/", served)
-
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	if *adminAddr != "" {
-		aln, err := net.Listen("tcp", *adminAddr)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		asrv := &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second}
-		go asrv.Serve(aln)
-		defer asrv.Close()
-	}
-	logger.Info("serving modules", "addr", ln.Addr().String(), "tls", *tlsCert != "", "store", storeName(opts.Store), "GOPROXY", cfg.GOPROXY, "GOSUMDB", cfg.GOSUMDB)
-	errc := make(chan error, 1)
-	go func() {
-		if *tlsCert != "" {
-			errc <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down", "grace", *grace)
-	sctx, cancel := context.WithTimeout(context.Background(), *grace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		logger.Warn("requests still running after the grace period: closing their connections", "error", err)
-		srv.Close()
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	fctx, fcancel := context.WithTimeout(context.Background(), *grace)
-	defer fcancel()
-	if err := s.Close(fctx); err != nil {
-		logger.Warn("cache writes not finished after the grace period are dropped (nothing partial is kept)", "error", err)
-	}
-	return nil
+	logger.Info("serving modules", "addr", *addr, "tls", *tlsCert != "", "store", storeName(opts.Store), "GOPROXY", cfg.GOPROXY, "GOSUMDB", cfg.GOSUMDB)
+	return serve.Run(ctx, serve.Options{
+		Addr: *addr, AdminAddr: *adminAddr, TLSCert: *tlsCert, TLSKey: *tlsKey,
+		Handler: m.Instrument(s), Ready: s.Ready(), Metrics: m.Handler(), Auth: authn.Require,
+		Wrap: func(h http.Handler) http.Handler {
+			if *accessLog == "off" {
+				return h
+			}
+			return proxy.AccessLog(logger, logLevel, h)
+		},
+		Grace: *grace, Drain: s.Close, Logger: logger, Listening: ready,
+	})
 }

@@ -1,0 +1,106 @@
+package serve_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/modfetch/modfetch/ops/serve"
+)
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func status(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestRun: /healthz and /readyz are open, the handler and the main
+// /metrics are behind Auth (and Wrap sees every guarded request), an
+// admin listener takes /metrics off the main one, and the shutdown drains.
+func TestRun(t *testing.T) {
+	ok := func(body string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) })
+	}
+	auth := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") == "" && !strings.Contains(r.URL.RawQuery, "token") {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	for _, admin := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		listening := make(chan string, 1)
+		drained := make(chan struct{})
+		wrapped := 0
+		o := serve.Options{
+			Addr: "127.0.0.1:0", Handler: ok("module"), Ready: ok("ready"), Metrics: ok("metrics"), Auth: auth,
+			Wrap: func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { wrapped++; h.ServeHTTP(w, r) })
+			},
+			Drain:     func(context.Context) error { close(drained); return nil },
+			Listening: listening,
+		}
+		if admin {
+			o.AdminAddr = freeAddr(t)
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- serve.Run(ctx, o) }()
+		base := "http://" + <-listening
+		wantMain := map[string]int{"/healthz": 200, "/readyz": 200, "/example.com/m/@v/list": 401, "/example.com/m/@v/list?token": 200, "/metrics?token": 200, "/metrics": 401}
+		if admin {
+			// Only on the admin listener: on the main one, /metrics is a
+			// path like any other, for the guarded handler.
+			resp, err := http.Get(base + "/metrics?token")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(body) != "module" {
+				t.Errorf("main /metrics with an admin listener: %q, want the handler's answer", body)
+			}
+			for p, want := range map[string]int{"/metrics": 200, "/readyz": 200, "/debug/pprof/": 200} {
+				if got := status(t, "http://"+o.AdminAddr+p); got != want {
+					t.Errorf("admin %s: %d, want %d", p, got, want)
+				}
+			}
+		}
+		for p, want := range wantMain {
+			if got := status(t, base+p); got != want {
+				t.Errorf("admin=%v: main %s: %d, want %d", admin, p, got, want)
+			}
+		}
+		if wrapped == 0 {
+			t.Errorf("admin=%v: Wrap saw no request", admin)
+		}
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Run after a requested shutdown = %v", err)
+		}
+		select {
+		case <-drained:
+		default:
+			t.Error("Drain not called")
+		}
+	}
+}
