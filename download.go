@@ -37,6 +37,24 @@ type DownloadOptions struct {
 	// TempDir is where a zip is spooled when r does not return one on
 	// local disk; empty means os.TempDir().
 	TempDir string
+
+	// GoSum, if set, holds the hashes recorded in a go.sum file (a
+	// *checksum.GoSum): the go.mod file's and the zip's hashes are
+	// checked against it on every call, also when r answers from a
+	// module cache filled earlier without it, as the go command checks
+	// go.sum on every use. A record that disagrees fails the call with
+	// GoSum's error (checksum.MismatchError, the go command's "SECURITY
+	// ERROR") before anything is extracted.
+	GoSum SumChecker
+}
+
+// A SumChecker checks hashes against the hashes recorded for module
+// versions, as a go.sum file does (*checksum.GoSum is one). Check reports
+// whether a recorded hash of path@version (of its go.mod file when goMod)
+// equals hash; a recorded hash that disagrees is an error; found is false
+// with a nil error when nothing is recorded.
+type SumChecker interface {
+	Check(path, version string, goMod bool, hash string) (found bool, err error)
 }
 
 // A Downloaded describes a module version fetched by [Download].
@@ -78,6 +96,11 @@ func Download(ctx context.Context, r Resolver, path, rev string, opts *DownloadO
 	if d.GoModSum, err = h1.GoMod(d.GoMod); err != nil {
 		return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
 	}
+	if opts.GoSum != nil {
+		if _, err := opts.GoSum.Check(path, d.Version, true, d.GoModSum); err != nil {
+			return nil, err
+		}
+	}
 	rc, err := r.Zip(ctx, path, d.Version)
 	if err != nil {
 		return nil, err
@@ -104,6 +127,11 @@ func Download(ctx context.Context, r Resolver, path, rev string, opts *DownloadO
 	if d.Sum == "" {
 		if d.Sum, err = dirhash.HashZip(zipFile, dirhash.DefaultHash); err != nil {
 			return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
+		}
+	}
+	if opts.GoSum != nil {
+		if _, err := opts.GoSum.Check(path, d.Version, false, d.Sum); err != nil {
+			return nil, err
 		}
 	}
 	if opts.ModCache != "" {

@@ -83,7 +83,7 @@ func runModule(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, std
 		fmt.Fprintf(stderr, "go: %v\n", err)
 		return 1
 	}
-	stack, err := cfg.Resolver(&goenv.Options{GoSum: gs})
+	stack, err := cfg.Resolver(stackOptions(cfg, gs))
 	if err != nil {
 		fmt.Fprintf(stderr, "go: %v\n", err)
 		return 1
@@ -103,7 +103,7 @@ func runModule(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, std
 		fmt.Fprintf(stderr, "go: no module dependencies to download\n")
 	}
 	ds := g.DownloadSet()
-	results := downloadAll(ctx, cfg, stack, ds.Items(), fl.jobs, stderr)
+	results := downloadAll(ctx, cfg, stack, gs, ds.Items(), fl.jobs, stderr)
 
 	mods := make([]*moduleJSON, len(listed))
 	for i, l := range listed {
@@ -131,7 +131,7 @@ func runGoSum(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, stde
 		fmt.Fprintf(stderr, "download: -gosum: %v\n", err)
 		return 1
 	}
-	stack, err := cfg.Resolver(&goenv.Options{GoSum: gs})
+	stack, err := cfg.Resolver(stackOptions(cfg, gs))
 	if err != nil {
 		fmt.Fprintf(stderr, "go: %v\n", err)
 		return 1
@@ -141,7 +141,7 @@ func runGoSum(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, stde
 		fmt.Fprintf(stderr, "go: no module dependencies to download\n")
 		return 0
 	}
-	results := downloadAll(ctx, cfg, stack, items, fl.jobs, stderr)
+	results := downloadAll(ctx, cfg, stack, gs, items, fl.jobs, stderr)
 	var mods []*moduleJSON
 	for _, it := range items {
 		mods = append(mods, results.module(stack, it.Module))
@@ -221,7 +221,8 @@ type bulkResults struct {
 
 // downloadAll downloads items through stack, at most jobs at a time,
 // extracting zips into the module cache, and shows progress on stderr.
-func downloadAll(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, items []modfetch.BulkItem, jobs int, stderr io.Writer) *bulkResults {
+// Modules the cache holds already are checked against gs too.
+func downloadAll(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, gs *checksum.GoSum, items []modfetch.BulkItem, jobs int, stderr io.Writer) *bulkResults {
 	p := newProgress(stderr)
 	list, _ := modfetch.DownloadAll(ctx, stack, items, &modfetch.BulkOptions{
 		Parallel: jobs,
@@ -229,6 +230,7 @@ func downloadAll(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, ite
 		DownloadOptions: modfetch.DownloadOptions{
 			ModCache:  cfg.GOMODCACHE,
 			ReadWrite: cfg.ModCacheRW,
+			GoSum:     gs,
 		},
 	})
 	p.finish()

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -40,3 +42,68 @@ func TestDownloadUpgradePatchOutsideModule(t *testing.T) {
 		})
 	}
 }
+
+// TestGoSumCheckedOnEveryUse: a module already in the module cache is
+// checked again against the go.sum of a later command, as the go command
+// checks go.sum on every use: a go.sum line that disagrees with the cache
+// fails with the go command's SECURITY ERROR, even though nothing is
+// downloaded.
+func TestGoSumCheckedOnEveryUse(t *testing.T) {
+	set := fixture.Queries()
+	w := newWorld(t, set)
+	goHome, ourHome := newHome(t, w), newHome(t, w)
+	hello := set.Module("example.com/hello", "v1.0.0")
+	other := set.Module("example.com/hello", "v1.1.0")
+	for _, tt := range []struct {
+		name  string
+		gosum string
+	}{
+		// The zip's line disagrees with the cache (it is another version's).
+		{"zip", "example.com/hello v1.0.0 " + other.ZipSum() + "\nexample.com/hello v1.0.0/go.mod " + hello.ModSum() + "\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// Both caches hold the module, downloaded outside a module.
+			for _, h := range []*home{goHome, ourHome} {
+				cmd := []string{goBin(t), "mod", "download", "example.com/hello@v1.0.0"}
+				if h == ourHome {
+					cmd = []string{example(t, "download"), "example.com/hello@v1.0.0"}
+				}
+				if _, stderr, err := h.run(t, t.TempDir(), cmd[0], cmd[1:]...); err != nil {
+					t.Fatalf("%s: %v\n%s", cmd[0], err, stderr)
+				}
+			}
+			mod := t.TempDir()
+			writeFile(t, filepath.Join(mod, "go.mod"), "module example.com/main\n\ngo 1.21\n\nrequire example.com/hello v1.0.0\n")
+			writeFile(t, filepath.Join(mod, "go.sum"), tt.gosum)
+			for _, args := range [][]string{nil, {"-json"}} {
+				goOut, goErr, goRunErr := goHome.goCmd(t, mod, append([]string{"mod", "download"}, args...)...)
+				ourOut, ourErr, ourRunErr := ourHome.run(t, mod, example(t, "download"), args...)
+				norm := func(h *home, s string) string { return strings.ReplaceAll(s, h.gomodcache, "$GOMODCACHE") }
+				goOut, ourOut = norm(goHome, goOut), norm(ourHome, ourOut)
+				goErr, ourErr = norm(goHome, goErr), norm(ourHome, ourErr)
+				if goRunErr == nil {
+					t.Fatalf("go mod download %v succeeded with a go.sum that disagrees with the module cache", args)
+				}
+				// The go command stops at the mismatch (a fatal error, no
+				// JSON); examples/download reports it for its module, in
+				// the JSON with -json: the same exit status and words.
+				want := strings.TrimSpace(goErr)
+				ourText := ourErr
+				for _, m := range decodeModules(t, ourOut) {
+					ourText += m.Error
+				}
+				if ourRunErr == nil || !strings.Contains(ourText, want) {
+					t.Errorf("download %v:\n go (%v):\n%s%s\n ours (%v):\n%s%s", args, goRunErr, goOut, goErr, ourRunErr, ourOut, ourErr)
+				}
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(content), 0o666); err != nil {
+		t.Fatal(err)
+	}
+}
+
