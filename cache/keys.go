@@ -34,6 +34,10 @@ func (e *storeKeyError) Error() string {
 	return fmt.Sprintf("cache: invalid key %q: %s", e.key, e.reason)
 }
 
+// CheckKey reports whether key is a valid [Store] key (nil if it is),
+// for Store implementations outside this package: see checkStoreKey.
+func CheckKey(key string) error { return checkStoreKey(key) }
+
 // checkStoreKey reports whether key is a valid [Store] key: a non-empty
 // slash-separated relative path whose elements are non-empty and neither
 // "." nor "..", made only of ASCII letters, digits and "@", "!", "+",

@@ -180,7 +180,7 @@ func (s *Store) object(ctx context.Context, op, key string) (*minio.Client, stri
 	if err != nil {
 		return nil, "", err
 	}
-	if err := checkKey(key); err != nil {
+	if err := cache.CheckKey(key); err != nil {
 		return nil, "", err
 	}
 	if err := ctx.Err(); err != nil {
@@ -448,47 +448,6 @@ func (s *Store) CreateBucket(ctx context.Context) error {
 			return nil
 		}
 		return fmt.Errorf("s3store: create bucket %s: %w", s.Bucket, err)
-	}
-	return nil
-}
-
-// keyError reports a key that breaks the rules of [cache.Store].
-type keyError struct {
-	key    string
-	reason string
-}
-
-func (e *keyError) Error() string {
-	return fmt.Sprintf("s3store: invalid key %q: %s", e.key, e.reason)
-}
-
-// checkKey reports whether key is a valid [cache.Store] key: a non-empty
-// slash-separated relative path whose elements are non-empty and neither
-// "." nor "..", made only of ASCII letters, digits and "@", "!", "+",
-// "~", "-", "_", "." and "/".
-func checkKey(key string) error {
-	if key == "" {
-		return &keyError{key, "empty key"}
-	}
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("@!+~-_./", c) >= 0:
-		default:
-			return &keyError{key, fmt.Sprintf("invalid character %q at offset %d", c, i)}
-		}
-	}
-	if key[0] == '/' {
-		return &keyError{key, "absolute path"}
-	}
-	for elem := range strings.SplitSeq(key, "/") {
-		switch elem {
-		case "":
-			return &keyError{key, "empty path element"}
-		case ".", "..":
-			return &keyError{key, fmt.Sprintf("%q path element", elem)}
-		}
 	}
 	return nil
 }
