@@ -6,12 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	goversion "go/version"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/dirhash"
 	modzip "golang.org/x/mod/zip"
@@ -46,6 +48,66 @@ type DownloadOptions struct {
 	// GoSum's error (checksum.MismatchError, the go command's "SECURITY
 	// ERROR") before anything is extracted.
 	GoSum SumChecker
+
+	// Toolchain, if set, is the go toolchain the download is for: a
+	// module whose go.mod needs a newer go (its go directive) fails with
+	// a *TooNewError once extracted, as in the go command when it cannot
+	// switch toolchains (GOTOOLCHAIN=local). Nil means no such check (a
+	// server serves modules for every go).
+	Toolchain *Toolchain
+}
+
+// A Toolchain is the go command a download is for.
+type Toolchain struct {
+	// GoVersion is its version without "go", such as "1.26.8"
+	// (strings.TrimPrefix(runtime.Version(), "go") for the toolchain that
+	// built the caller).
+	GoVersion string
+
+	// GOTOOLCHAIN is the setting that keeps it from switching, such as
+	// "local", named in errors like the go command names it; "" or
+	// "auto" is not named.
+	GOTOOLCHAIN string
+}
+
+// ErrTooNew is wrapped by a *TooNewError.
+var ErrTooNew = errors.New("module too new")
+
+// A TooNewError is a module whose go.mod needs a newer go than the
+// toolchain it is for (cmd/go/internal/gover: TooNewError): "path@version
+// requires go >= 1.30 (running go 1.26.8; GOTOOLCHAIN=local)".
+type TooNewError struct {
+	What        string // "path@version"
+	GoVersion   string // the go directive
+	Running     string // Toolchain.GoVersion
+	GOTOOLCHAIN string // Toolchain.GOTOOLCHAIN
+}
+
+func (e *TooNewError) Error() string {
+	explain := ""
+	if e.GOTOOLCHAIN != "" && e.GOTOOLCHAIN != "auto" {
+		explain = "; GOTOOLCHAIN=" + e.GOTOOLCHAIN
+	}
+	return fmt.Sprintf("%v requires go >= %v (running go %v%v)", e.What, e.GoVersion, e.Running, explain)
+}
+
+// Is reports whether target is ErrTooNew.
+func (e *TooNewError) Is(target error) bool { return target == ErrTooNew }
+
+// tooNew returns a *TooNewError if gomod's go directive is newer than
+// tc's go, else nil.
+func (tc *Toolchain) tooNew(path, version string, gomod []byte) error {
+	if tc == nil || tc.GoVersion == "" {
+		return nil
+	}
+	f, err := modfile.ParseLax("go.mod", gomod, nil)
+	if err != nil || f.Go == nil {
+		return nil
+	}
+	if goversion.Compare("go"+f.Go.Version, "go"+tc.GoVersion) > 0 {
+		return &TooNewError{What: path + "@" + version, GoVersion: f.Go.Version, Running: tc.GoVersion, GOTOOLCHAIN: tc.GOTOOLCHAIN}
+	}
+	return nil
 }
 
 // A SumChecker checks hashes against the hashes recorded for module
@@ -138,6 +200,11 @@ func Download(ctx context.Context, r Resolver, path, rev string, opts *DownloadO
 		if d.Dir, err = extract(ctx, opts.ModCache, m, zipFile, d.Sum, opts.ReadWrite); err != nil {
 			return nil, err
 		}
+	}
+	if err := opts.Toolchain.tooNew(path, d.Version, d.GoMod); err != nil {
+		// The go command reports everything but the directory.
+		d.Dir = ""
+		return d, err
 	}
 	return d, nil
 }

@@ -50,6 +50,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -186,12 +187,29 @@ func download(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, q *mod
 	d, err := modfetch.Download(ctx, stack, m.Path, m.Version, &modfetch.DownloadOptions{
 		ModCache:  cfg.GOMODCACHE,
 		ReadWrite: cfg.ModCacheRW,
+		Toolchain: toolchain(),
 	})
+	if errors.Is(err, modfetch.ErrTooNew) {
+		// Downloaded and extracted, but not for this go: the go command
+		// reports the files without the directory.
+		m.fill(stack, d)
+	}
 	if err != nil {
 		m.Error = err.Error()
 		return
 	}
 	m.fill(stack, d)
+}
+
+// toolchain is the go toolchain downloads are for: with GOTOOLCHAIN=local
+// the go command refuses a module whose go.mod needs a newer go than its
+// own (this program's, as built). Otherwise it would switch to a newer
+// toolchain, which this program does not do: no check.
+func toolchain() *modfetch.Toolchain {
+	if v := os.Getenv("GOTOOLCHAIN"); v != "local" {
+		return nil
+	}
+	return &modfetch.Toolchain{GoVersion: strings.TrimPrefix(runtime.Version(), "go"), GOTOOLCHAIN: "local"}
 }
 
 // moduleError gives err the module context the go command's JSON shows.

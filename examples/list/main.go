@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	goversion "go/version"
 	"io"
 	"io/fs"
 	"os"
@@ -203,7 +204,10 @@ func list(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, q *modfetc
 		t := info.Time
 		m.Time = &t
 		// The go.mod file: its go directive, and the path of its cached copy.
-		if gv, err := q.GoVersion(ctx, path, m.Version); err == nil {
+		if gv, err := q.GoVersion(ctx, path, m.Version); err == nil && !(modfetch.IsRevisionQuery(query) && tooNew(gv)) {
+			// The go command shows the go directive of a go.mod it read
+			// for the query (the latest one, for retractions), but of
+			// no other go.mod that needs a newer go than its own.
 			m.GoVersion = gv
 		}
 		if ds, ok := stack.Store.(*cache.DirStore); ok {
@@ -278,4 +282,11 @@ func wrap(path, vers string, err error) error {
 		return err
 	}
 	return &module.ModuleError{Path: path, Version: vers, Err: err}
+}
+
+// tooNew reports whether a go.mod with the go directive gv needs a newer
+// go than this program's (the go command's own check of go.mod files).
+func tooNew(gv string) bool {
+	running := runtime.Version()
+	return goversion.IsValid(running) && goversion.Compare("go"+gv, running) > 0
 }

@@ -107,3 +107,38 @@ func writeFile(t *testing.T, name, content string) {
 	}
 }
 
+// tooNewSet is fixture.Queries with example.com/toonew, whose latest
+// version's go.mod needs a go newer than any released.
+func tooNewSet() *fixture.Set {
+	set := fixture.Queries()
+	set.Add("example.com/toonew", "v1.0.0", map[string]string{"go.mod": "module example.com/toonew\n\ngo 1.21\n", "x.go": "package x"}, fixture.Day(1))
+	set.Add("example.com/toonew", "v1.1.0", map[string]string{"go.mod": "module example.com/toonew\n\ngo 1.999\n", "x.go": "package x"}, fixture.Day(2))
+	return set
+}
+
+// TestTooNewMatchesGoCommand: with GOTOOLCHAIN=local, a module whose
+// go.mod needs a newer go than the running one fails in the go command
+// ("requires go >= 1.999 (running go 1.N; GOTOOLCHAIN=local)"); the
+// work-alikes fail the same way.
+func TestTooNewMatchesGoCommand(t *testing.T) {
+	w := newWorld(t, tooNewSet())
+	goHome, ourHome := newHome(t, w), newHome(t, w)
+	for _, q := range []string{
+		"example.com/toonew@latest",
+		"example.com/toonew@v1.1.0",
+		"example.com/toonew@v1.0.0",
+		"example.com/toonew@v1",
+	} {
+		t.Run("list "+q, func(t *testing.T) {
+			compareList(t, goHome, ourHome, "-json", "-e", q)
+			compareList(t, goHome, ourHome, q)
+		})
+		t.Run("download "+q, func(t *testing.T) {
+			compareDownloadRun(t, goHome, ourHome, "-json", q)
+			compareDownloadRun(t, goHome, ourHome, q)
+		})
+	}
+	t.Run("list -versions", func(t *testing.T) {
+		compareList(t, goHome, ourHome, "-versions", "example.com/toonew")
+	})
+}
