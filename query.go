@@ -228,29 +228,39 @@ func (q *Querier) Query(ctx context.Context, path, query string, opts *QueryOpti
 	return info, queryErr(path, query, err)
 }
 
-// allowed is the go command's predicate for a query's candidates: not
+// A policy is a query's rule for its candidates.
+type policy struct {
+	skipRetracted bool
+}
+
+var (
+	allowEvery    = policy{}
+	skipRetracted = policy{skipRetracted: true}
+)
+
+// allowed is the go command's rule for a query's candidates: not
 // retracted, unless the query names a revision or opts allow retracted
 // versions.
-func (q *Querier) allowed(query string, opts *QueryOptions) func(context.Context, string, string) error {
+func (q *Querier) allowed(query string, opts *QueryOptions) policy {
 	if opts.AllowRetracted || IsRevisionQuery(query) {
-		return allowAll
+		return allowEvery
 	}
-	return q.checkRetracted
+	return skipRetracted
 }
 
 // allowAll is the predicate allowing every version.
 func allowAll(context.Context, string, string) error { return nil }
 
-// query is the go command's Query with an allowed predicate: each
-// alternative of the Resolver answers in turn.
-func (q *Querier) query(ctx context.Context, path, query, current string, allowed func(context.Context, string, string) error) (*Info, error) {
+// query is the go command's Query, skipping retracted versions or not:
+// each alternative of the Resolver answers in turn.
+func (q *Querier) query(ctx context.Context, path, query, current string, p policy) (*Info, error) {
 	if current != "" && current != "none" && !semver.IsValid(current) {
 		return nil, fmt.Errorf("invalid previous version %v@%v", path, current)
 	}
 	var info *Info
 	err := try(q.Resolver, path, func(r Resolver) error {
 		var err error
-		info, err = q.queryOne(ctx, r, path, query, current, allowed)
+		info, err = q.queryOne(ctx, r, path, query, current, p)
 		return err
 	})
 	return info, err
@@ -258,9 +268,13 @@ func (q *Querier) query(ctx context.Context, path, query, current string, allowe
 
 // queryOne answers a query from one alternative (the go command's
 // queryProxy).
-func (q *Querier) queryOne(ctx context.Context, r Resolver, path, query, current string, allowed func(context.Context, string, string) error) (*Info, error) {
+func (q *Querier) queryOne(ctx context.Context, r Resolver, path, query, current string, p policy) (*Info, error) {
 	if err := module.CheckPath(path); err != nil {
 		return nil, err
+	}
+	allowed := allowAll
+	if p.skipRetracted {
+		allowed = q.checkRetracted
 	}
 	qm, err := newQueryMatcher(path, query, current)
 	if (err == nil && qm.canStat) || err == errRevQuery {
@@ -288,6 +302,28 @@ func (q *Querier) queryOne(ctx context.Context, r Resolver, path, query, current
 	}
 
 	list, err := r.List(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if p.skipRetracted {
+		// The retraction check asks which version is latest: from this
+		// list, which the go command reads once per run.
+		allowed = func(ctx context.Context, path, version string) error {
+			return q.checkRetractedFrom(ctx, path, version, func(ctx context.Context) (string, error) {
+				info, err := q.queryList(ctx, r, path, "latest", "", allowAll, list)
+				if err != nil {
+					return "", err
+				}
+				return info.Version, nil
+			})
+		}
+	}
+	return q.queryList(ctx, r, path, query, current, allowed, list)
+}
+
+// queryList is queryOne once the alternative r has listed the versions.
+func (q *Querier) queryList(ctx context.Context, r Resolver, path, query, current string, allowed func(context.Context, string, string) error, list []string) (*Info, error) {
+	qm, err := newQueryMatcher(path, query, current)
 	if err != nil {
 		return nil, err
 	}
@@ -538,14 +574,18 @@ func (q *Querier) goModSummary(ctx context.Context, path, version string) (*gomo
 
 // latestIgnoringRetractions is the version whose go.mod holds the module's
 // retractions and deprecation: Query(latest) with everything allowed.
-func (q *Querier) latestIgnoringRetractions(ctx context.Context, path string) (string, error) {
-	return q.latest.get(ctx, path, func(ctx context.Context) (string, error) {
-		info, err := q.query(ctx, path, "latest", "", allowAll)
-		if err != nil {
-			return "", err
+// compute, if not nil, finds it on a miss.
+func (q *Querier) latestIgnoringRetractions(ctx context.Context, path string, compute func(context.Context) (string, error)) (string, error) {
+	if compute == nil {
+		compute = func(ctx context.Context) (string, error) {
+			info, err := q.query(ctx, path, "latest", "", allowEvery)
+			if err != nil {
+				return "", err
+			}
+			return info.Version, nil
 		}
-		return info.Version, nil
-	})
+	}
+	return q.latest.get(ctx, path, compute)
 }
 
 // A RetractionLoadError is a failure to read a module's retractions: the
@@ -571,7 +611,13 @@ func (q *Querier) Retracted(ctx context.Context, path, version string) error {
 	return q.checkRetracted(ctx, path, version)
 }
 
-func (q *Querier) checkRetracted(ctx context.Context, path, version string) (err error) {
+func (q *Querier) checkRetracted(ctx context.Context, path, version string) error {
+	return q.checkRetractedFrom(ctx, path, version, nil)
+}
+
+// checkRetractedFrom is checkRetracted finding the latest version with
+// latest (see latestIgnoringRetractions).
+func (q *Querier) checkRetractedFrom(ctx context.Context, path, version string, latest func(context.Context) (string, error)) (err error) {
 	defer func() {
 		if err == nil {
 			return
@@ -589,11 +635,11 @@ func (q *Querier) checkRetracted(ctx context.Context, path, version string) (err
 	if version == "" {
 		return nil
 	}
-	latest, err := q.latestIgnoringRetractions(ctx, path)
+	latestVersion, err := q.latestIgnoringRetractions(ctx, path, latest)
 	if err != nil {
 		return err
 	}
-	s, err := q.goModSummary(ctx, path, latest)
+	s, err := q.goModSummary(ctx, path, latestVersion)
 	if err != nil {
 		return err
 	}
@@ -616,7 +662,7 @@ func (q *Querier) checkRetracted(ctx context.Context, path, version string) (err
 // Deprecated returns the module's deprecation message ("" if none), read
 // from the "Deprecated:" comment of its latest go.mod.
 func (q *Querier) Deprecated(ctx context.Context, path string) (string, error) {
-	latest, err := q.latestIgnoringRetractions(ctx, path)
+	latest, err := q.latestIgnoringRetractions(ctx, path, nil)
 	if err != nil {
 		return "", fmt.Errorf("loading deprecation for %s: %w", path, err)
 	}
@@ -646,13 +692,21 @@ func (q *Querier) Versions(ctx context.Context, path string, withRetracted bool)
 		if err != nil {
 			return err
 		}
+		// Which version is latest, for retractions: from this list.
+		latest := func(ctx context.Context) (string, error) {
+			info, err := q.queryList(ctx, r, path, "latest", "", allowAll, list)
+			if err != nil {
+				return "", err
+			}
+			return info.Version, nil
+		}
 		versions = versions[:0]
 		for _, v := range list {
 			if module.IsPseudoVersion(v) {
 				continue
 			}
 			if !withRetracted {
-				if err := q.checkRetracted(ctx, path, v); err != nil {
+				if err := q.checkRetractedFrom(ctx, path, v, latest); err != nil {
 					if errors.Is(err, ErrDisallowed) {
 						continue
 					}
@@ -675,7 +729,7 @@ func (q *Querier) Versions(ctx context.Context, path string, withRetracted bool)
 // version", not-found and disallowed answers as no update; other failures
 // are returned (so that a network attacker cannot hide updates).
 func (q *Querier) Update(ctx context.Context, path, current string) (*Info, error) {
-	info, err := q.query(ctx, path, "upgrade", current, q.checkRetracted)
+	info, err := q.query(ctx, path, "upgrade", current, skipRetracted)
 	var nm *NoMatchingVersionError
 	if errors.As(err, &nm) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrDisallowed) {
 		return nil, nil

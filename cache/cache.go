@@ -112,6 +112,10 @@ type Cache struct {
 
 	now func() time.Time // test hook
 
+	// alt names the alternative of Next's walk that a view made by Try
+	// stands for, in its mutable keys ("" for the Cache itself).
+	alt string
+
 	lockerMu        sync.Mutex
 	lockerDownUntil time.Time // the Locker failed; not asked until then
 	lockerDown      bool      // its outage was logged
@@ -159,12 +163,12 @@ func (c *Cache) notFoundTTL() time.Duration {
 	return c.NotFoundTTL
 }
 
-func mutableKey(path, what string) (string, error) {
+func (c *Cache) mutableKey(path, what string) (string, error) {
 	enc, err := module.EscapePath(path)
 	if err != nil {
 		return "", err
 	}
-	return "modfetch/" + enc + "/" + what, nil
+	return "modfetch/" + c.alt + enc + "/" + what, nil
 }
 
 // Not-found memory.
@@ -352,7 +356,7 @@ func (c *Cache) Stat(ctx context.Context, path, rev string) (_ *modfetch.Info, e
 	// "a/b", say) is resolved but its answer not kept.
 	mkey := ""
 	if erev, err := module.EscapeVersion(rev); err == nil {
-		mkey, err = mutableKey(path, "@v/"+erev+".info")
+		mkey, err = c.mutableKey(path, "@v/"+erev+".info")
 		if err != nil {
 			res = modfetch.CacheMiss
 			return c.Next.Stat(ctx, path, rev) // Next reports the bad path
@@ -411,7 +415,7 @@ func (c *Cache) Latest(ctx context.Context, path string) (_ *modfetch.Info, err 
 	if hooks.Any(ctx, c.Hooks, hasLookup) {
 		defer func() { c.looked(ctx, modfetch.KindLatest, res, err) }()
 	}
-	mkey, err := mutableKey(path, "@latest")
+	mkey, err := c.mutableKey(path, "@latest")
 	if err != nil {
 		res = modfetch.CacheMiss
 		return c.Next.Latest(ctx, path)
@@ -450,7 +454,7 @@ func (c *Cache) List(ctx context.Context, path string) (_ []string, err error) {
 	if hooks.Any(ctx, c.Hooks, hasLookup) {
 		defer func() { c.looked(ctx, modfetch.KindList, res, err) }()
 	}
-	mkey, err := mutableKey(path, "@v/list")
+	mkey, err := c.mutableKey(path, "@v/list")
 	if err != nil {
 		res = modfetch.CacheMiss
 		return c.Next.List(ctx, path)
@@ -807,16 +811,21 @@ func (s *zipSource) Read(p []byte) (int, error) {
 // Try implements [modfetch.Walker]: when Next is a Walker (a GOPROXY
 // chain, say), fn sees each of its alternatives behind a view of this
 // cache that shares the store for immutable answers (.info of canonical
-// versions, .mod, .zip) but keeps no mutable ones (lists, latest,
-// revisions), which differ between alternatives. Otherwise fn sees c.
+// versions, .mod, .zip) and keeps the alternative's own mutable ones
+// (lists, latest, revisions), which differ between alternatives, for
+// MutableTTL apart from the others': alternatives are told apart by
+// their place in the walk. Otherwise fn sees c.
 func (c *Cache) Try(path string, fn func(modfetch.Resolver) error) error {
 	c.init()
 	w, ok := c.Next.(modfetch.Walker)
 	if !ok {
 		return fn(c)
 	}
+	i := 0
 	return w.Try(path, func(r modfetch.Resolver) error {
-		return fn(&Cache{Next: r, Store: c.store, MutableTTL: -1, NotFoundTTL: -1, Logger: c.Logger, now: c.now})
+		alt := "alt" + strconv.Itoa(i) + "/"
+		i++
+		return fn(&Cache{Next: r, Store: c.store, MutableTTL: c.MutableTTL, NotFoundTTL: -1, Logger: c.Logger, now: c.now, alt: alt})
 	})
 }
 
