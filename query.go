@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"golang.org/x/mod/modfile"
@@ -153,43 +154,77 @@ type QueryOptions struct {
 // ("v1", "v1.2"), comparisons ("<v1.3", ">=v1.2.3") and revisions (branch
 // names, commit hashes, passed to the Resolver's Stat).
 //
-// A Querier remembers, for its lifetime, the retractions and deprecations
-// it has read, like one run of the go command; use a new one when they may
-// have changed. It is safe for concurrent use. Set Resolver before use.
+// A Querier remembers the retractions and deprecations it has read (which
+// version is a module's latest, whose go.mod holds them) for MutableTTL,
+// or for its lifetime like one run of the go command. It is safe for
+// concurrent use. Set Resolver before use.
 type Querier struct {
 	Resolver Resolver
+
+	// MutableTTL is how long the Querier trusts what it read of a module's
+	// versions as a whole: which one is latest, and so the retractions
+	// and deprecation its go.mod holds. Zero means for the Querier's
+	// lifetime, like one run of the go command; a long-lived Querier (a
+	// server's) sets the reuse time of its Resolver's lists (such as
+	// goenv.Options.MutableTTL), so that it sees a new retraction when
+	// it sees a new list. The go.mod files of versions never change and
+	// are remembered for the Querier's lifetime.
+	MutableTTL time.Duration
+
+	now func() time.Time // test hook; nil means time.Now
 
 	latest  memo[string]        // path -> latest version ignoring retractions
 	summary memo[*gomodSummary] // path@version -> go.mod facts
 }
 
-// A memo remembers successful results. Failures are not remembered: one
-// caller's cancellation must not poison another's query. Concurrent
-// identical calls each compute under their own context; deduplicating the
-// requests underneath is the job of the Resolver (cache.Cache does it).
+// A memo remembers successful results, for ttl when it is positive.
+// Failures are not remembered: one caller's cancellation must not poison
+// another's query. Concurrent identical calls each compute under their own
+// context; deduplicating the requests underneath is the job of the
+// Resolver (cache.Cache does it).
 type memo[T any] struct {
 	mu sync.Mutex
-	m  map[string]T
+	m  map[string]memoEntry[T]
 }
 
-func (m *memo[T]) get(ctx context.Context, key string, f func(ctx context.Context) (T, error)) (T, error) {
+type memoEntry[T any] struct {
+	v       T
+	expires time.Time // zero: never
+}
+
+func (m *memo[T]) get(ctx context.Context, key string, ttl time.Duration, now func() time.Time, f func(ctx context.Context) (T, error)) (T, error) {
 	m.mu.Lock()
-	v, ok := m.m[key]
+	e, ok := m.m[key]
+	if ok && !e.expires.IsZero() && !now().Before(e.expires) {
+		delete(m.m, key)
+		ok = false
+	}
 	m.mu.Unlock()
 	if ok {
-		return v, nil
+		return e.v, nil
 	}
 	v, err := f(ctx)
 	if err != nil {
 		return v, err
 	}
+	e = memoEntry[T]{v: v}
+	if ttl > 0 {
+		e.expires = now().Add(ttl)
+	}
 	m.mu.Lock()
 	if m.m == nil {
-		m.m = make(map[string]T)
+		m.m = make(map[string]memoEntry[T])
 	}
-	m.m[key] = v
+	m.m[key] = e
 	m.mu.Unlock()
 	return v, nil
+}
+
+func (q *Querier) clock() func() time.Time {
+	if q.now != nil {
+		return q.now
+	}
+	return time.Now
 }
 
 // queryErr gives a query error the module context the go command shows.
@@ -549,7 +584,7 @@ type gomodSummary struct {
 }
 
 func (q *Querier) goModSummary(ctx context.Context, path, version string) (*gomodSummary, error) {
-	return q.summary.get(ctx, path+"@"+version, func(ctx context.Context) (*gomodSummary, error) {
+	return q.summary.get(ctx, path+"@"+version, 0, q.clock(), func(ctx context.Context) (*gomodSummary, error) {
 		data, err := q.Resolver.GoMod(ctx, path, version)
 		if err != nil {
 			return nil, err
@@ -585,7 +620,7 @@ func (q *Querier) latestIgnoringRetractions(ctx context.Context, path string, co
 			return info.Version, nil
 		}
 	}
-	return q.latest.get(ctx, path, compute)
+	return q.latest.get(ctx, path, q.MutableTTL, q.clock(), compute)
 }
 
 // A RetractionLoadError is a failure to read a module's retractions: the
