@@ -31,11 +31,12 @@ import (
 // the directory can be served as a file:// GOPROXY.
 //
 // Put writes a temporary file "<base>.<random>.modfetch.tmp" beside the
-// target, syncs it to stable storage and renames it into place only when
-// every byte was written, so readers (this store's, other processes', the
-// go command's) see either the old file or the whole new one, also after
-// a crash. (The directory is not synced after the rename: a rename lost in
-// a crash only loses the new value, which for a cache is a miss.)
+// target, syncs it to stable storage (unless NoSync) and renames it into
+// place only when every byte was written, so readers (this store's, other
+// processes', the go command's) see either the old file or the whole new
+// one, also after a crash (with NoSync, after a process crash but not a
+// power loss). (The directory is not synced after the rename: a rename
+// lost in a crash only loses the new value, which for a cache is a miss.)
 //
 // A crash or a cut-off shutdown can leave such temporary files behind.
 // Put removes those of its directory that are older than TempMaxAge, at
@@ -93,6 +94,17 @@ type DirStore struct {
 	// DefaultTempMaxAge; a negative value makes Put leave temporary
 	// files alone.
 	TempMaxAge time.Duration
+
+	// NoSync skips syncing each file to stable storage before it is
+	// renamed into place, like the go command, which never syncs its
+	// module cache, so that writing thousands of small files does not
+	// wait for the disk once per file. Files are still renamed into place only when complete, so
+	// after a process crash (even SIGKILL) a value is old or whole, never
+	// partial; but after a power loss or an operating system crash a
+	// value written shortly before may be empty or missing. Leave it
+	// false for a server's store; a client that can fetch again, such as
+	// a work-alike of `go mod download`, may set it.
+	NoSync bool
 }
 
 // DefaultTempMaxAge is the age beyond which a DirStore's temporary file is
@@ -262,7 +274,11 @@ func (d *DirStore) Put(ctx context.Context, key string, r io.Reader) (err error)
 			return nil
 		}
 	}
-	if _, err := atomicfile.Write(ctx, name, r, perm, check); err != nil {
+	write := atomicfile.Write
+	if d.NoSync {
+		write = atomicfile.WriteNoSync
+	}
+	if _, err := write(ctx, name, r, perm, check); err != nil {
 		return err
 	}
 	if age := d.tempMaxAge(); age > 0 {

@@ -82,6 +82,9 @@ func TestDirStoreCrashHelper(t *testing.T) {
 		return
 	}
 	s := &cache.DirStore{Dir: os.Getenv(crashDirEnv)}
+	if m, ok := strings.CutSuffix(mode, "-nosync"); ok {
+		mode, s.NoSync = m, true
+	}
 	ctx := t.Context()
 	// blockAfter returns a reader of data[:n] that then blocks for good:
 	// the parent holds the child's stdin open and never writes to it. A
@@ -386,11 +389,22 @@ func TestDirStoreKilledMidPut(t *testing.T) {
 // their values: the eight are stored whole, the four are missing, each
 // with one temporary file of the half written and nothing else; Clean
 // removes those once old, and Puts of the four then store them whole.
-func TestDirStoreKilledMidPuts(t *testing.T) {
+func TestDirStoreKilledMidPuts(t *testing.T) { testKilledMidPuts(t, false) }
+
+// TestDirStoreKilledMidPutsNoSync: the same with NoSync in the child. A
+// SIGKILL loses no page the child wrote, so what it renamed into place
+// is whole without a sync too; only a power loss could lose it.
+func TestDirStoreKilledMidPutsNoSync(t *testing.T) { testKilledMidPuts(t, true) }
+
+func testKilledMidPuts(t *testing.T, noSync bool) {
 	dir := t.TempDir()
 	s := &cache.DirStore{Dir: dir}
 	keys := crashKeys()
-	child := startCrashChild(t, "many", dir)
+	mode := "many"
+	if noSync {
+		mode += "-nosync"
+	}
+	child := startCrashChild(t, mode, dir)
 	stored := make(map[int]bool)
 	for len(stored) < len(keys)*2/3 {
 		line, ok := <-child.lines

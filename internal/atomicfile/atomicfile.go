@@ -67,6 +67,18 @@ func Write(ctx context.Context, name string, r io.Reader, perm fs.FileMode, chec
 	return write(ctx, name, r, perm, check, (*os.File).Sync)
 }
 
+// WriteNoSync is [Write] without the fsync, as the go command writes its
+// module cache. Readers still see either the old content or the whole
+// new content, and so does everyone after the writing process crashes or
+// is killed, since the kernel keeps the pages it was given; only after a
+// power loss or an operating system crash may the target be empty or
+// missing (never partially visible beyond that). It is for writers that
+// can fetch a lost file again and are measured against the go command;
+// a server's store keeps the default, [Write].
+func WriteNoSync(ctx context.Context, name string, r io.Reader, perm fs.FileMode, check func(tmp string) error) (n int64, err error) {
+	return write(ctx, name, r, perm, check, func(*os.File) error { return nil })
+}
+
 // write is Write with the function that flushes the temporary file to
 // stable storage as a parameter, for tests.
 func write(ctx context.Context, name string, r io.Reader, perm fs.FileMode, check func(tmp string) error, sync func(*os.File) error) (n int64, err error) {

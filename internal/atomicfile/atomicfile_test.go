@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 )
 
 // TestWriteSyncsBeforeRename checks that the temporary file is synced,
@@ -101,4 +102,36 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// TestWriteNoSync checks that WriteNoSync writes the whole content with
+// its mode and leaves no temporary file, and that a failing reader
+// leaves the target missing.
+func TestWriteNoSync(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "a", "v1.0.0.mod")
+	data := bytes.Repeat([]byte("module x\n"), 1000)
+	n, err := WriteNoSync(context.Background(), name, bytes.NewReader(data), 0o444, nil)
+	if err != nil || n != int64(len(data)) {
+		t.Fatalf("WriteNoSync = %d, %v; want %d, nil", n, err, len(data))
+	}
+	got, err := os.ReadFile(name)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("content: %d bytes, %v; want %d bytes", len(got), err, len(data))
+	}
+	if fi, err := os.Stat(name); err != nil || fi.Mode().Perm() != 0o444 {
+		t.Errorf("mode: %v, %v; want 0444", fi.Mode(), err)
+	}
+	boom := errors.New("boom")
+	other := filepath.Join(dir, "a", "v1.1.0.mod")
+	if _, err := WriteNoSync(context.Background(), other, io.MultiReader(bytes.NewReader(data), iotest.ErrReader(boom)), 0, nil); !errors.Is(err, boom) {
+		t.Errorf("WriteNoSync of a failing reader: %v, want %v", err, boom)
+	}
+	entries, err := os.ReadDir(filepath.Dir(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "v1.0.0.mod" {
+		t.Errorf("directory holds %v, want only v1.0.0.mod", entries)
+	}
 }
