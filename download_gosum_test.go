@@ -64,3 +64,47 @@ func TestDownloadChecksGoSumOfCachedModule(t *testing.T) {
 		})
 	}
 }
+
+// TestQuerierChecksGoSumOfCachedGoMod: a Querier with GoSum checks each
+// go.mod file it reads against it, also one a cache filled earlier
+// without it.
+func TestQuerierChecksGoSumOfCachedGoMod(t *testing.T) {
+	set := fixture.Queries()
+	latest := set.Module("example.com/retract", "v1.2.0")
+	other := set.Module("example.com/retract", "v1.1.0")
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name    string
+		gosum   string
+		wantErr string // "" for success
+	}{
+		{"agrees", "example.com/retract v1.2.0/go.mod " + latest.ModSum() + "\n", ""},
+		{"no line", "", ""},
+		{"go.mod", "example.com/retract v1.2.0/go.mod " + other.ZipSum() + "\n",
+			"verifying example.com/retract@v1.2.0/go.mod: checksum mismatch\n\tdownloaded: " + latest.ModSum() + "\n\tgo.sum:     " + other.ZipSum() + "\n\nSECURITY ERROR\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &cache.Cache{Next: set, Store: &cache.MemStore{}}
+			// Filled without a go.sum: the latest go.mod is cached.
+			if _, err := (&modfetch.Querier{Resolver: c}).Query(ctx, "example.com/retract", "latest", nil); err != nil {
+				t.Fatal(err)
+			}
+			gs, err := checksum.ParseGoSum("go.sum", []byte(tt.gosum))
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := &modfetch.Querier{Resolver: c, GoSum: gs}
+			info, err := q.Query(ctx, "example.com/retract", "latest", nil)
+			if tt.wantErr == "" {
+				if err != nil || info.Version != "v1.0.0" {
+					t.Fatalf("Query = %v, %v", info, err)
+				}
+				return
+			}
+			var mm *checksum.MismatchError
+			if !errors.As(err, &mm) || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Fatalf("Query: %v, want a *checksum.MismatchError %q...", err, tt.wantErr)
+			}
+		})
+	}
+}

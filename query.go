@@ -13,6 +13,8 @@ import (
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
+
+	"github.com/modfetch/modfetch/internal/h1"
 )
 
 // A Walker is a Resolver made of alternatives tried in order, such as a
@@ -171,6 +173,14 @@ type Querier struct {
 	// are remembered for the Querier's lifetime.
 	MutableTTL time.Duration
 
+	// GoSum, if set, holds the hashes recorded in a go.sum file (a
+	// *checksum.GoSum): each go.mod file the Querier reads (for
+	// retractions, deprecations, go versions, +incompatible choices) is
+	// checked against it, also when the Resolver answers from a cache
+	// filled without it, as the go command checks go.sum on every use.
+	// A record that disagrees fails with GoSum's error.
+	GoSum SumChecker
+
 	now func() time.Time // test hook; nil means time.Now
 
 	latest  memo[string]        // path -> latest version ignoring retractions
@@ -231,6 +241,10 @@ func (q *Querier) clock() func() time.Time {
 func queryErr(path, query string, err error) error {
 	if err == nil {
 		return nil
+	}
+	var gse *goSumError
+	if errors.As(err, &gse) {
+		return gse.err // the go command's words alone
 	}
 	var me *module.ModuleError
 	if errors.As(err, &me) {
@@ -328,7 +342,7 @@ func (q *Querier) queryOne(ctx context.Context, r Resolver, path, query, current
 				return nil, queryErr
 			}
 		}
-		if err := allowed(ctx, path, info.Version); errors.Is(err, ErrDisallowed) {
+		if err := allowed(ctx, path, info.Version); errors.Is(err, ErrDisallowed) || isGoSumError(err) {
 			return nil, err
 		}
 		return info, nil
@@ -381,7 +395,7 @@ func (q *Querier) queryList(ctx context.Context, r Resolver, path, query, curren
 		if (query == "upgrade" || query == "patch") && module.IsPseudoVersion(current) && !info.Time.IsZero() {
 			// Do not "upgrade" from a pseudo-version to an older commit.
 			if t, err := module.PseudoVersionTime(current); err == nil && info.Time.Before(t) {
-				if err := allowed(ctx, path, current); errors.Is(err, ErrDisallowed) {
+				if err := allowed(ctx, path, current); errors.Is(err, ErrDisallowed) || isGoSumError(err) {
 					return nil, err
 				}
 				return r.Stat(ctx, path, current)
@@ -407,7 +421,9 @@ func (q *Querier) queryList(ctx context.Context, r Resolver, path, query, curren
 	if qm.mayUseLatest {
 		latest, err := r.Latest(ctx, path)
 		if err == nil {
-			if qm.allowsVersion(ctx, latest.Version, allowed) {
+			if ok, err := qm.allowsVersion(ctx, latest.Version, allowed); err != nil {
+				return nil, err
+			} else if ok {
 				return lookup(latest.Version)
 			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -416,7 +432,7 @@ func (q *Querier) queryList(ctx context.Context, r Resolver, path, query, curren
 	}
 	if (query == "upgrade" || query == "patch") && current != "" && current != "none" {
 		// "upgrade" and "patch" may stay on the current version.
-		if err := allowed(ctx, path, current); errors.Is(err, ErrDisallowed) {
+		if err := allowed(ctx, path, current); errors.Is(err, ErrDisallowed) || isGoSumError(err) {
 			return nil, err
 		}
 		return lookup(current)
@@ -511,17 +527,34 @@ func newQueryMatcher(path, query, current string) (*queryMatcher, error) {
 	return qm, nil
 }
 
-func (qm *queryMatcher) allowsVersion(ctx context.Context, v string, allowed func(context.Context, string, string) error) bool {
+// allowsVersion reports whether qm allows v. Like the go command, it
+// counts a version whose retractions cannot be read as allowed, but a
+// go.mod file that disagrees with GoSum fails the query.
+func (qm *queryMatcher) allowsVersion(ctx context.Context, v string, allowed func(context.Context, string, string) error) (bool, error) {
 	if qm.prefix != "" && !strings.HasPrefix(v, qm.prefix) {
-		return false
+		return false, nil
 	}
 	if qm.filter != nil && !qm.filter(v) {
-		return false
+		return false, nil
 	}
 	if err := allowed(ctx, qm.path, v); errors.Is(err, ErrDisallowed) {
-		return false
+		return false, nil
+	} else if isGoSumError(err) {
+		return false, err
 	}
-	return true
+	return true, nil
+}
+
+// A goSumError is a go.mod file that disagrees with Querier.GoSum: the go
+// command stops at it wherever it reads the file.
+type goSumError struct{ err error }
+
+func (e *goSumError) Error() string { return e.err.Error() }
+func (e *goSumError) Unwrap() error { return e.err }
+
+func isGoSumError(err error) bool {
+	var e *goSumError
+	return errors.As(err, &e)
 }
 
 // filterVersions splits the versions (ascending) that qm allows into
@@ -532,7 +565,9 @@ func (q *Querier) filterVersions(ctx context.Context, qm *queryMatcher, versions
 	needIncompatible := qm.preferIncompatible
 	var lastCompatible string
 	for _, v := range versions {
-		if !qm.allowsVersion(ctx, v, allowed) {
+		if ok, err := qm.allowsVersion(ctx, v, allowed); err != nil {
+			return nil, nil, err
+		} else if !ok {
 			continue
 		}
 		if !needIncompatible {
@@ -588,6 +623,15 @@ func (q *Querier) goModSummary(ctx context.Context, path, version string) (*gomo
 		data, err := q.Resolver.GoMod(ctx, path, version)
 		if err != nil {
 			return nil, err
+		}
+		if q.GoSum != nil {
+			sum, err := h1.GoMod(data)
+			if err != nil {
+				return nil, &module.ModuleError{Path: path, Version: version, Err: err}
+			}
+			if _, err := q.GoSum.Check(path, version, true, sum); err != nil {
+				return nil, &goSumError{err}
+			}
 		}
 		s := &gomodSummary{legacy: string(data) == string(LegacyGoMod(path))}
 		f, err := modfile.ParseLax("go.mod", data, nil)
@@ -658,7 +702,7 @@ func (q *Querier) checkRetractedFrom(ctx context.Context, path, version string, 
 			return
 		}
 		var re *RetractedError
-		if errors.As(err, &re) {
+		if errors.As(err, &re) || isGoSumError(err) {
 			return
 		}
 		var me *module.ModuleError
