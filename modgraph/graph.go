@@ -45,12 +45,13 @@ type Graph struct {
 // command would resolve others as queries).
 //
 // Every go.mod that the graph needs is fetched with r.GoMod, up to
-// GOMAXPROCS at a time. Load fails if any of them cannot be fetched or
-// parsed, declares a module path other than the one required (or its
-// replacement), or if a directory replacement has no go.mod; the error
-// joins every such failure, each a *module.ModuleError naming the module
-// version (the replacement, when replaced), so errors.Is and errors.As see
-// the causes (fs.ErrNotExist for a go.mod that does not exist).
+// GOMAXPROCS at a time (see [LoadFileWith] for more). Load fails if any
+// of them cannot be fetched or parsed, declares a module path other than
+// the one required (or its replacement), or if a directory replacement
+// has no go.mod; the error joins every such failure, each a
+// *module.ModuleError naming the module version (the replacement, when
+// replaced), so errors.Is and errors.As see the causes (fs.ErrNotExist
+// for a go.mod that does not exist).
 func Load(ctx context.Context, r modfetch.Resolver, dir string, data []byte) (*Graph, error) {
 	f, err := modfile.Parse(filepath.Join(dir, "go.mod"), data, canonicalOnly)
 	if err != nil {
@@ -72,6 +73,28 @@ func canonicalOnly(path, vers string) (string, error) {
 // LoadFile is [Load] for a go.mod file already parsed. It does not
 // modify f.
 func LoadFile(ctx context.Context, r modfetch.Resolver, dir string, f *modfile.File) (*Graph, error) {
+	return LoadFileWith(ctx, r, dir, f, nil)
+}
+
+// LoadOptions adjust [LoadFileWith]. The zero value (or nil) loads as
+// [LoadFile] does.
+type LoadOptions struct {
+	// Parallel is the most go.mod files fetched at a time; zero or less
+	// means GOMAXPROCS, as the go command. Each fetch of a cold go.mod
+	// file waits on the network (the file, and the checksum database
+	// when go.sum does not record it) far more than on the processor, so
+	// a client on a machine with few processors loads a large graph
+	// several times faster with more.
+	Parallel int
+}
+
+// LoadFileWith is [LoadFile] with options; the graph is the same
+// whatever the options.
+func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfile.File, opts *LoadOptions) (*Graph, error) {
+	parallel := runtime.GOMAXPROCS(0)
+	if opts != nil && opts.Parallel > 0 {
+		parallel = opts.Parallel
+	}
 	if f.Module == nil {
 		return nil, errors.New("go.mod: no module directive")
 	}
@@ -110,7 +133,7 @@ func LoadFile(ctx context.Context, r modfetch.Resolver, dir string, f *modfile.F
 		roots = highestOfEachPath(roots)
 	}
 
-	l := &loader{g: g, r: r, dir: dir, exclude: exclude, sums: make(map[module.Version]*summaryCall)}
+	l := &loader{g: g, r: r, dir: dir, exclude: exclude, parallel: parallel, sums: make(map[module.Version]*summaryCall)}
 	if f.Go == nil {
 		// With -mod=mod the go command adds a go directive of its own
 		// version (1.17 or later) to such a go.mod, and converts its
@@ -216,6 +239,8 @@ type loader struct {
 	r       modfetch.Resolver
 	dir     string
 	exclude map[module.Version]bool
+
+	parallel int // go.mod files fetched at a time
 
 	mu    sync.Mutex
 	sums  map[module.Version]*summaryCall // by module version as required
@@ -346,7 +371,7 @@ func (l *loader) readGraph(ctx context.Context, roots []module.Version) error {
 		queued = make(map[key]bool)
 		errs   []error
 		wg     sync.WaitGroup
-		sem    = make(chan struct{}, runtime.GOMAXPROCS(0))
+		sem    = make(chan struct{}, l.parallel)
 	)
 	var enqueue func(m module.Version, pruned bool)
 	enqueue = func(m module.Version, pruned bool) {
