@@ -15,7 +15,10 @@
 // revision (a branch or commit the upstream can resolve), latest, a prefix
 // (v1, v1.2) or a comparison (>=v1.2.0, <v2). "upgrade" and "patch" need
 // a main module's requirement: like the go command outside a module, it
-// refuses them ("go.mod file not found ...") and downloads nothing.
+// refuses them ("go.mod file not found ...") and downloads nothing. With
+// GOTOOLCHAIN=local, a module whose go.mod needs a newer go than the one
+// this program was built with fails as in the go command ("requires go >=
+// X (running go Y; GOTOOLCHAIN=local)"), once downloaded and extracted.
 //
 // With no module arguments, in a module (a go.mod in the current directory
 // or a parent), it downloads what `go mod download` downloads there: the
@@ -34,7 +37,8 @@
 // object for each (with GoMod and GoModSum alone for a go.mod file).
 //
 // -j N downloads at most N modules at a time (default GOMAXPROCS, at least
-// 8). While it downloads, a progress bar is drawn on standard error when
+// 8), and loads the module graph's go.mod files 2N at a time. While it
+// downloads, a progress bar is drawn on standard error when
 // that is a terminal; otherwise a line is printed there for each module
 // finished: "downloaded path@version (3/41)", "downloaded
 // path@version/go.mod (4/41)" or "failed path@version (5/41)". Errors
@@ -79,6 +83,7 @@ type moduleJSON struct {
 const noMainModule = "go.mod file not found in current directory or any parent directory; see 'go help modules'"
 
 func main() {
+	limitMemory()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

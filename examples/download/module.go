@@ -93,7 +93,7 @@ func runModule(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, std
 			fmt.Fprintf(stderr, "go: dropping requirement on excluded version %s %s\n", r.Mod.Path, r.Mod.Version)
 		}
 	}
-	g, err := modgraph.LoadFile(ctx, stack, root, f)
+	g, err := modgraph.LoadFileWith(ctx, stack, root, f, &modgraph.LoadOptions{Parallel: graphJobs(fl.jobs)})
 	if err != nil {
 		printErrors(stderr, err)
 		return 1

@@ -27,3 +27,11 @@ func stackOptions(cfg *goenv.Config, gs *checksum.GoSum) *goenv.Options {
 		MemoryBytes: -1,
 	}
 }
+
+// graphJobs is how many go.mod files of the module graph are fetched at a
+// time with -j jobs: twice as many as zips, since each is a small request
+// (and a checksum database lookup) that waits on the network's latency,
+// not its bandwidth. The go command fetches GOMAXPROCS at a time; on a
+// machine with 2 processors that made loading the graph of a project of
+// 440 modules take 22 s of a 50 s cold download, against 3.5 s with 16.
+func graphJobs(jobs int) int { return 2 * jobs }
