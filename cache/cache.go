@@ -814,7 +814,9 @@ func (s *zipSource) Read(p []byte) (int, error) {
 // versions, .mod, .zip) and keeps the alternative's own mutable ones
 // (lists, latest, revisions), which differ between alternatives, for
 // MutableTTL apart from the others': alternatives are told apart by
-// their place in the walk. Otherwise fn sees c.
+// their place in the walk (so while a breaker skips an entry, the next
+// one's answers are kept in its place, for MutableTTL at most).
+// Otherwise fn sees c.
 func (c *Cache) Try(path string, fn func(modfetch.Resolver) error) error {
 	c.init()
 	w, ok := c.Next.(modfetch.Walker)
