@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 
@@ -51,7 +52,8 @@ const (
 	BulkStarted BulkEventKind = iota + 1
 	// BulkBytes: N more bytes of the item's zip were read from the
 	// Resolver. A zip that the Resolver hands over as a file on local
-	// disk (a DirStore's) is used in place, unread, and has none.
+	// disk (a DirStore's, which a cache.Cache fills before answering) is
+	// used in place, unread: its size counts at once, in one event.
 	BulkBytes
 	// BulkDone: the item was fetched (and extracted, when asked).
 	BulkDone
@@ -90,7 +92,7 @@ type BulkTotals struct {
 	Started int   // items started
 	Done    int   // items fetched
 	Failed  int   // items that failed after starting
-	Bytes   int64 // zip bytes read from the Resolver
+	Bytes   int64 // zip bytes read from the Resolver, or handed over as files
 }
 
 // A BulkResult is the outcome of one [BulkItem].
@@ -233,6 +235,14 @@ func (r *countingResolver) Zip(ctx context.Context, path, version string) (io.Re
 	rc, err := r.Resolver.Zip(ctx, path, version)
 	if err != nil {
 		return nil, err
+	}
+	if f, ok := As[*os.File](rc); ok {
+		// Download uses such a file in place, unread (or, if it cannot,
+		// copies it once): count it whole now.
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			r.add(fi.Size())
+			return rc, nil
+		}
 	}
 	return &countingReader{rc: rc, add: r.add}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -325,5 +326,46 @@ func TestDownloadAllCancel(t *testing.T) {
 	})
 	if len(extracted) != 0 {
 		t.Errorf("extracted: %v", extracted)
+	}
+}
+
+// fileZips answers zips as files on local disk, as a DirStore does.
+type fileZips struct {
+	*fixture.Set
+	dir string
+}
+
+func (r fileZips) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	m := r.Set.Module(path, version)
+	if m == nil {
+		return r.Set.Zip(ctx, path, version)
+	}
+	name := filepath.Join(r.dir, strings.ReplaceAll(path, "/", "_")+"@"+version+".zip")
+	if err := os.WriteFile(name, m.Zip, 0o666); err != nil {
+		return nil, err
+	}
+	return os.Open(name)
+}
+
+// TestDownloadAllProgressFileZips: zips handed over as files, used in
+// place unread, count whole in the bytes.
+func TestDownloadAllProgressFileZips(t *testing.T) {
+	set := fixture.Bulk("filezips", 4, 50<<10)
+	var wantBytes int64
+	for _, m := range set.Modules() {
+		wantBytes += int64(len(m.Zip))
+	}
+	log := new(eventLog)
+	modcache := t.TempDir()
+	t.Cleanup(func() { chmodAll(modcache) })
+	_, err := modfetch.DownloadAll(context.Background(), fileZips{set, t.TempDir()}, bulkItems(set), &modfetch.BulkOptions{
+		Progress:        log.add,
+		DownloadOptions: modfetch.DownloadOptions{ModCache: modcache},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := log.last().Totals.Bytes; got != wantBytes {
+		t.Errorf("bytes = %d, want %d (the zips' sizes)", got, wantBytes)
 	}
 }

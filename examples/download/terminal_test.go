@@ -69,7 +69,7 @@ func withFd(f *os.File, fn func(fd uintptr)) error {
 // a pseudo-terminal, downloading coldSet's 57 modules with -json: the bar
 // is drawn there in place (each drawing starts with a carriage return,
 // no progress lines, one line end after the last drawing, which counts
-// every item), and standard output, a pipe, is a stream of JSON objects
+// every item and the zips' bytes), and standard output, a pipe, is a stream of JSON objects
 // with the go command's fields, one for each module required.
 func TestProgressBarInTerminal(t *testing.T) {
 	ptmx, tty := openPTY(t)
@@ -130,6 +130,11 @@ func TestProgressBarInTerminal(t *testing.T) {
 	last := strings.TrimRight(draws[len(draws)-1], " ")
 	if want := fmt.Sprintf("[%s] %d/%d modules, ", strings.Repeat("=", 30), items, items); !strings.HasPrefix(last, want) {
 		t.Errorf("last drawing %q, want it to start with %q", last, want)
+	}
+	// The zips (14 MiB) count, though each is read from the module cache
+	// in place once stored there.
+	if !strings.HasSuffix(last, " MiB") {
+		t.Errorf("last drawing %q: want the zips' 14 MiB counted", last)
 	}
 	t.Logf("%d drawings; last %q", len(draws), last)
 
