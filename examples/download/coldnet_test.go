@@ -37,7 +37,6 @@ import (
 // reports the wall times, their ratio per round and the medians, and the
 // peak RSS of each; it asserts only that both fill their caches alike.
 //
-//	go build -o /tmp/download ./examples/download  # not needed: the test builds it
 //	MODFETCH_NETWORK=1 MODFETCH_COLD_ROUNDS=3 go test -count=1 -timeout 60m \
 //	    -run TestNetworkColdVersusGoModDownload -v ./examples/download
 func TestNetworkColdVersusGoModDownload(t *testing.T) {
