@@ -58,8 +58,8 @@
 // store is usable and some upstream is (or direct access is configured),
 // else 503; it sends no upstream request. /metrics serves Prometheus
 // metrics (see package ops/metrics). With -admin-addr, a second listener
-// serves /metrics, /readyz and /debug/pprof/, and the main one serves no
-// /metrics or pprof.
+// serves /metrics, /readyz and /debug/pprof/, and the main one none of
+// them.
 //
 // With -tls-cert and -tls-key the server speaks HTTPS. With -tokens (one
 // token per line) or -htpasswd (bcrypt users), every request but /healthz

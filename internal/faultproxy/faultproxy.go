@@ -15,6 +15,7 @@ import (
 	"golang.org/x/mod/module"
 	modzip "golang.org/x/mod/zip"
 
+	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/internal/fixture"
 )
 
@@ -45,17 +46,18 @@ func (f Fault) String() string {
 	return "fault(" + strconv.Itoa(int(f)) + ")"
 }
 
-// A Kind is a kind of request the server answers.
+// A Kind is a kind of request the server answers: modfetch's request
+// kinds.
 type Kind string
 
 const (
-	Info   Kind = "info"   // $path/@v/$version.info
-	Mod    Kind = "mod"    // $path/@v/$version.mod
-	Zip    Kind = "zip"    // $path/@v/$version.zip
-	List   Kind = "list"   // $path/@v/list
-	Latest Kind = "latest" // $path/@latest
-	SumDB  Kind = "sumdb"  // /sumdb/...
-	Other  Kind = "other"  // anything else (a health probe of the base URL, say)
+	Info   Kind = modfetch.KindInfo   // $path/@v/$version.info
+	Mod    Kind = modfetch.KindMod    // $path/@v/$version.mod
+	Zip    Kind = modfetch.KindZip    // $path/@v/$version.zip
+	List   Kind = modfetch.KindList   // $path/@v/list
+	Latest Kind = modfetch.KindLatest // $path/@latest
+	SumDB  Kind = modfetch.KindSumDB  // /sumdb/...
+	Other  Kind = modfetch.KindOther  // anything else (a health probe of the base URL, say)
 )
 
 // Module is every kind of module request.
@@ -184,27 +186,9 @@ func (s *Server) Hits(kinds ...Kind) int {
 // Active returns how many requests are being answered now.
 func (s *Server) Active() int { return int(s.active.Load()) }
 
-// KindOf returns the kind of a request for the URL path p.
-func KindOf(p string) Kind {
-	switch {
-	case strings.HasPrefix(p, "/sumdb/"):
-		return SumDB
-	case strings.HasSuffix(p, "/@latest"):
-		return Latest
-	case strings.HasSuffix(p, "/@v/list"):
-		return List
-	case strings.Contains(p, "/@v/"):
-		switch {
-		case strings.HasSuffix(p, ".info"):
-			return Info
-		case strings.HasSuffix(p, ".mod"):
-			return Mod
-		case strings.HasSuffix(p, ".zip"):
-			return Zip
-		}
-	}
-	return Other
-}
+// KindOf returns the kind of a request for the URL path p
+// (modfetch.RequestKind).
+func KindOf(p string) Kind { return Kind(modfetch.RequestKind(p)) }
 
 func (s *Server) limit(k Kind) int64 {
 	s.mu.Lock()

@@ -53,9 +53,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	mux, admin := http.NewServeMux(), http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	// With an admin listener, /readyz and /metrics are served there only.
 	if o.Ready != nil {
-		mux.Handle("/readyz", o.Ready)
 		admin.Handle("/readyz", o.Ready)
+		if o.AdminAddr == "" {
+			mux.Handle("/readyz", o.Ready)
+		}
 	}
 	if o.Metrics != nil {
 		admin.Handle("/metrics", o.Metrics)

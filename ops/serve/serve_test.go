@@ -68,6 +68,7 @@ func TestRun(t *testing.T) {
 		base := "http://" + <-listening
 		wantMain := map[string]int{"/healthz": 200, "/readyz": 200, "/example.com/m/@v/list": 401, "/example.com/m/@v/list?token": 200, "/metrics?token": 200, "/metrics": 401}
 		if admin {
+			wantMain["/readyz"] = 401 // not served on main: a guarded path like any other
 			// Only on the admin listener: on the main one, /metrics is a
 			// path like any other, for the guarded handler.
 			resp, err := http.Get(base + "/metrics?token")
