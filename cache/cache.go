@@ -924,10 +924,5 @@ func (c *Cache) ZipURL(ctx context.Context, path, version string, expiry time.Du
 	if err != nil || !modfetch.IsCanonical(version) {
 		return nil, &fs.PathError{Op: "sign", Path: path + "@" + version, Err: fs.ErrNotExist}
 	}
-	rc, err := c.store.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	rc.Close()
-	return signer.SignedURL(ctx, key, expiry)
+	return signer.SignedURL(ctx, key, expiry) // fs.ErrNotExist when not stored
 }

@@ -45,7 +45,8 @@ var ErrLocked = errors.New("cache: lock held by another holder")
 // a stored value directly, for a limited time (an object store's
 // presigned URL). A Cache uses it for [Cache.ZipURL].
 type URLSigner interface {
-	// SignedURL returns a URL that serves the value of key for expiry. It
-	// need not check that the value exists.
+	// SignedURL returns a URL that serves the value of key for expiry, or
+	// an error for which errors.Is(err, fs.ErrNotExist) holds when key has
+	// no value (checked cheaply: an object store's HEAD, not a GET).
 	SignedURL(ctx context.Context, key string, expiry time.Duration) (*url.URL, error)
 }

@@ -221,6 +221,9 @@ func TestCacheLockerWaitEndsWithCaller(t *testing.T) {
 type signingStore struct{ MemStore }
 
 func (s *signingStore) SignedURL(ctx context.Context, key string, expiry time.Duration) (*url.URL, error) {
+	if _, err := s.MemStore.Get(ctx, key); err != nil {
+		return nil, err
+	}
 	return &url.URL{Scheme: "https", Host: "bucket.example", Path: "/" + key, RawQuery: "expires=" + expiry.String()}, nil
 }
 

@@ -22,6 +22,11 @@ type objectStore struct {
 }
 
 func (s *objectStore) SignedURL(ctx context.Context, key string, expiry time.Duration) (*url.URL, error) {
+	if rc, err := s.DirStore.Get(ctx, key); err != nil {
+		return nil, err
+	} else {
+		rc.Close()
+	}
 	u, err := url.Parse(s.srv.URL + "/" + key)
 	if err != nil {
 		return nil, err

@@ -418,12 +418,19 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 // SignedURL returns a presigned URL from which anyone can GET the value
-// of key until expiry has passed (at most 7 days, S3's limit). It does
-// not check that the object exists. It implements [cache.URLSigner].
+// of key until expiry has passed (at most 7 days, S3's limit), after a
+// HEAD of the object: a missing one is an error for which
+// errors.Is(err, fs.ErrNotExist) holds. It implements [cache.URLSigner].
 func (s *Store) SignedURL(ctx context.Context, key string, expiry time.Duration) (*url.URL, error) {
 	c, obj, err := s.object(ctx, "sign", key)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := c.StatObject(ctx, s.Bucket, obj, minio.StatObjectOptions{}); err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("s3store: sign %s: %w (%w)", key, fs.ErrNotExist, err)
+		}
+		return nil, opError("sign", key, ctxError(ctx, err))
 	}
 	u, err := c.PresignedGetObject(ctx, s.Bucket, obj, expiry, nil)
 	if err != nil {

@@ -487,6 +487,10 @@ func TestSignedURL(t *testing.T) {
 	if resp2.StatusCode == http.StatusOK {
 		t.Errorf("GET of the URL without its signature succeeded")
 	}
+	// A key with no object is not signed.
+	if u, err := signer.SignedURL(t.Context(), "example.com/absent/@v/v1.0.0.zip", time.Minute); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("SignedURL of a missing key = %v, %v; want fs.ErrNotExist", u, err)
+	}
 }
 
 // TestServiceDown checks that calls to an endpoint where nothing listens
