@@ -84,10 +84,10 @@ func TestColdVersusGoModDownload(t *testing.T) {
 			}
 			if isGo {
 				gos = append(gos, d)
-				files1 = cacheFiles(t, h.gomodcache)
+				files1 = fixture.CacheFiles(t, h.gomodcache)
 			} else {
 				ours = append(ours, d)
-				files2 = cacheFiles(t, h.gomodcache)
+				files2 = fixture.CacheFiles(t, h.gomodcache)
 			}
 		}
 		first := r%2 == 0 // the go command first in even rounds

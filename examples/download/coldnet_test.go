@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modfetch/modfetch/internal/fixture"
 	"golang.org/x/mod/module"
 )
 
@@ -125,7 +126,7 @@ func TestNetworkColdVersusGoModDownload(t *testing.T) {
 			if isGo {
 				i = 1
 			}
-			files[i] = cacheFiles(t, gomodcache)
+			files[i] = fixture.CacheFiles(t, gomodcache)
 			res := run{wall, rss, len(files[i])}
 			if isGo {
 				gos = append(gos, res)

@@ -244,11 +244,11 @@ func TestNoArgsFillsModCache(t *testing.T) {
 	}
 	ourReqs := fileRequests(w.proxy.Requests())
 
-	goFiles, ourFiles := cacheFiles(t, gohome.gomodcache), cacheFiles(t, ours.gomodcache)
+	goFiles, ourFiles := fixture.CacheFiles(t, gohome.gomodcache), fixture.CacheFiles(t, ours.gomodcache)
 	if !slices.Equal(ourFiles, goFiles) {
 		t.Errorf("our cache:\n\t%s\ngo mod download's:\n\t%s", strings.Join(ourFiles, "\n\t"), strings.Join(goFiles, "\n\t"))
 	}
-	if goDirs, ourDirs := extractedDirs(t, gohome.gomodcache), extractedDirs(t, ours.gomodcache); !slices.Equal(ourDirs, goDirs) {
+	if goDirs, ourDirs := fixture.ExtractedDirs(t, gohome.gomodcache), fixture.ExtractedDirs(t, ours.gomodcache); !slices.Equal(ourDirs, goDirs) {
 		t.Errorf("we extracted:\n\t%s\ngo mod download extracted:\n\t%s", strings.Join(ourDirs, "\n\t"), strings.Join(goDirs, "\n\t"))
 	}
 	if !slices.Equal(ourReqs, goReqs) {
@@ -345,7 +345,7 @@ func TestNoArgsLikeGoModDownload(t *testing.T) {
 				if !slices.Equal(ourMods, goMods) {
 					t.Errorf("-json=%v: ours:\n%s\ngo mod download's:\n%s", jsonFlag, ourRes.stdout, goRes.stdout)
 				}
-				if g, o := cacheFiles(t, gohome.gomodcache), cacheFiles(t, ours.gomodcache); !slices.Equal(o, g) {
+				if g, o := fixture.CacheFiles(t, gohome.gomodcache), fixture.CacheFiles(t, ours.gomodcache); !slices.Equal(o, g) {
 					t.Errorf("-json=%v: our cache:\n\t%s\ngo mod download's:\n\t%s", jsonFlag, strings.Join(o, "\n\t"), strings.Join(g, "\n\t"))
 				}
 				if jsonFlag && tc.name == "replaced-excluded-unknown" && len(ourMods) != 4 {
@@ -412,7 +412,7 @@ func TestNoModule(t *testing.T) {
 	if ourRes.code != 1 || !strings.Contains(ourRes.stderr, "workspace mode") || !strings.Contains(ourRes.stderr, "GOWORK=off") {
 		t.Errorf("in a workspace: %+v", ourRes)
 	}
-	if files := cacheFiles(t, h.gomodcache); len(files) != 0 {
+	if files := fixture.CacheFiles(t, h.gomodcache); len(files) != 0 {
 		t.Errorf("downloaded %v", files)
 	}
 }
@@ -445,7 +445,7 @@ func TestGoSumFlag(t *testing.T) {
 		"example.com/app/c/@v/v1.0.0.mod",
 		"example.com/app/m0/@v/v1.0.0.info", "example.com/app/m0/@v/v1.0.0.mod", "example.com/app/m0/@v/v1.0.0.zip",
 	}
-	if got := cacheFiles(t, h.gomodcache); !slices.Equal(got, want) {
+	if got := fixture.CacheFiles(t, h.gomodcache); !slices.Equal(got, want) {
 		t.Errorf("cache:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 	}
 	mods := decodeJSON(t, r.stdout, h.gomodcache)
@@ -482,66 +482,6 @@ func TestGoSumFlag(t *testing.T) {
 	if r := h.download(t, dir, "-gosum", "bad.sum", appPrefix+"m0@v1.0.0"); r.code != 2 || !strings.Contains(r.stderr, "-gosum takes no module arguments") {
 		t.Errorf("-gosum with an argument: %+v", r)
 	}
-}
-
-// cacheFiles lists the .info, .mod and .zip files under the module
-// cache's download directory, slash-separated and relative to it, sorted.
-func cacheFiles(t *testing.T, modcache string) []string {
-	t.Helper()
-	dir := filepath.Join(modcache, "cache", "download")
-	var list []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && path == dir {
-			return filepath.SkipDir
-		}
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() && rel == "sumdb" {
-			return filepath.SkipDir
-		}
-		switch filepath.Ext(rel) {
-		case ".info", ".mod", ".zip":
-			list = append(list, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(list)
-	return list
-}
-
-// extractedDirs lists the module directories extracted in a module cache
-// (escaped path@version, slash-separated), sorted.
-func extractedDirs(t *testing.T, modcache string) []string {
-	t.Helper()
-	var list []string
-	err := filepath.WalkDir(modcache, func(path string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && path == modcache {
-			return filepath.SkipDir
-		}
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(modcache, path)
-		if rel == "cache" {
-			return filepath.SkipDir
-		}
-		if strings.Contains(d.Name(), "@") {
-			list = append(list, filepath.ToSlash(rel))
-			return filepath.SkipDir
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(list)
-	return list
 }
 
 // fileRequests returns the distinct module files requested of the proxy

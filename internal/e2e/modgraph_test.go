@@ -215,7 +215,7 @@ func (tc *graphCase) check(t *testing.T, set *fixture.Set, gomod string) {
 	gohome := newHome(t, w)
 	gohome.env["GOFLAGS"] = "-mod=mod -modcacherw"
 	_, stderr, goErr := gohome.goCmd(t, mainDir, "mod", "download")
-	goFiles := cacheFiles(t, gohome.gomodcache)
+	goFiles := fixture.CacheFiles(t, gohome.gomodcache)
 	goReqs := fileRequests(w.proxy.Requests())
 	if tc.unknown == nil && goErr != nil {
 		t.Fatalf("go mod download: %v\n%s", goErr, stderr)
@@ -263,7 +263,7 @@ func (tc *graphCase) check(t *testing.T, set *fixture.Set, gomod string) {
 			}
 		}
 	}
-	ourFiles := cacheFiles(t, ours.gomodcache)
+	ourFiles := fixture.CacheFiles(t, ours.gomodcache)
 	ourReqs := fileRequests(w.proxy.Requests())
 
 	var computed []string
@@ -281,7 +281,7 @@ func (tc *graphCase) check(t *testing.T, set *fixture.Set, gomod string) {
 	if !slices.Equal(ourFiles, goFiles) {
 		t.Errorf("DownloadAll's cache:\n\t%s\ngo mod download's cache:\n\t%s", strings.Join(ourFiles, "\n\t"), strings.Join(goFiles, "\n\t"))
 	}
-	if goDirs, ourDirs := extractedDirs(t, gohome.gomodcache), extractedDirs(t, ours.gomodcache); !slices.Equal(ourDirs, goDirs) {
+	if goDirs, ourDirs := fixture.ExtractedDirs(t, gohome.gomodcache), fixture.ExtractedDirs(t, ours.gomodcache); !slices.Equal(ourDirs, goDirs) {
 		t.Errorf("DownloadAll extracted:\n\t%s\ngo mod download extracted:\n\t%s", strings.Join(ourDirs, "\n\t"), strings.Join(goDirs, "\n\t"))
 	}
 	if !slices.Equal(ourReqs, goReqs) {
@@ -363,67 +363,6 @@ func versionFile(t *testing.T, m module.Version, ext string) string {
 		t.Fatal(err)
 	}
 	return f
-}
-
-// cacheFiles lists the .info, .mod and .zip files under the module
-// cache's download directory (checksum database lookups left out),
-// slash-separated and relative to it, sorted.
-func cacheFiles(t *testing.T, modcache string) []string {
-	t.Helper()
-	dir := filepath.Join(modcache, "cache", "download")
-	var list []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && path == dir {
-			return filepath.SkipDir
-		}
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() && rel == "sumdb" {
-			return filepath.SkipDir
-		}
-		switch filepath.Ext(rel) {
-		case ".info", ".mod", ".zip":
-			list = append(list, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(list)
-	return list
-}
-
-// extractedDirs lists the module directories extracted in a module cache
-// (path@version, escaped, slash-separated), sorted.
-func extractedDirs(t *testing.T, modcache string) []string {
-	t.Helper()
-	var list []string
-	err := filepath.WalkDir(modcache, func(path string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && path == modcache {
-			return filepath.SkipDir
-		}
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(modcache, path)
-		if rel == "cache" {
-			return filepath.SkipDir
-		}
-		if strings.Contains(d.Name(), "@") {
-			list = append(list, filepath.ToSlash(rel))
-			return filepath.SkipDir
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(list)
-	return list
 }
 
 // fileRequests returns the distinct .info, .mod and .zip files among
