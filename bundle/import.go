@@ -188,11 +188,13 @@ func putModule(ctx context.Context, store cache.Store, src modfetch.Resolver, m 
 	}
 	// The zip first: a module cache's .info and .mod without it are a
 	// module the go command thinks it has.
-	err = store.Put(ctx, zipKey, rc)
-	if cerr := rc.Close(); err == nil {
-		err = cerr // checksum.Verify's reader reports a mismatch here at the latest
+	if err := store.Put(ctx, zipKey, rc); err != nil {
+		rc.Close()
+		return err // Put is all or nothing: the store is as it was
 	}
-	if err != nil {
+	if err := rc.Close(); err != nil {
+		// Stored, then refused (checksum.Verify's reader reports a
+		// mismatch at Close at the latest): take it out again.
 		store.Delete(context.WithoutCancel(ctx), zipKey)
 		return err
 	}

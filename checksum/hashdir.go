@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/mod/modfile"
+	"github.com/modfetch/modfetch"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/dirhash"
 	modzip "golang.org/x/mod/zip"
@@ -50,16 +50,9 @@ func HashDir(dir, modPath, version string) (string, error) {
 	})
 }
 
-// LegacyGoMod returns the go.mod file the go command serves, and hashes
-// on go.sum's "path version/go.mod" line, for a module version whose zip
-// has no go.mod file (cmd/go/internal/modfetch: LegacyGoMod).
-func LegacyGoMod(modPath string) []byte {
-	return fmt.Appendf(nil, "module %s\n", modfile.AutoQuote(modPath))
-}
-
 // ZipGoMod returns the go.mod file of modPath@version in its module zip
 // (size bytes read through r): the zip's "path@version/go.mod" entry, or
-// LegacyGoMod(modPath) when there is none.
+// modfetch.LegacyGoMod(modPath) when there is none.
 func ZipGoMod(r io.ReaderAt, size int64, modPath, version string) ([]byte, error) {
 	z, err := zip.NewReader(r, size)
 	if err != nil {
@@ -80,7 +73,7 @@ func ZipGoMod(r io.ReaderAt, size int64, modPath, version string) ([]byte, error
 		defer rc.Close()
 		return io.ReadAll(io.LimitReader(rc, modzip.MaxGoMod))
 	}
-	return LegacyGoMod(modPath), nil
+	return modfetch.LegacyGoMod(modPath), nil
 }
 
 // GoSumLines returns the two go.sum lines of modPath@version for the

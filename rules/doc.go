@@ -58,9 +58,9 @@
 //   - List leaves out the denied versions;
 //   - Latest answers Next's latest version if it is allowed, or else the
 //     highest allowed version in Next's list (a release before a
-//     pre-release, a pre-release before a pseudo-version), or else
-//     "not found" (an error for which errors.Is(err, fs.ErrNotExist)
-//     holds) saying why;
+//     pre-release, a pre-release before a pseudo-version), or else a
+//     refusal saying why (not "not found", which would let a GOPROXY
+//     list fall through to a proxy that serves the denied version);
 //   - a module whose every version is denied (a deny line without a range
 //     that no later allow line overrides, or no allow line at all in a
 //     file that has some) is refused by every method, List and Latest

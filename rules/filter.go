@@ -176,8 +176,10 @@ func (v *view) Latest(ctx context.Context, path string) (*modfetch.Info, error) 
 	if best == "" {
 		var de *DeniedError
 		errors.As(denied, &de)
-		return nil, &module.ModuleError{Path: path, Err: modfetch.NotExist(
-			fmt.Errorf("no allowed version: the latest, %s, is %v", info.Version, de))}
+		// A refusal, not "not found": a GOPROXY list must not fall
+		// through to a proxy that would serve the denied version.
+		return nil, &module.ModuleError{Path: path,
+			Err: fmt.Errorf("no allowed version: the latest, %s, is %w", info.Version, de)}
 	}
 	return v.Stat(ctx, path, best)
 }

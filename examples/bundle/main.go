@@ -50,6 +50,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -232,7 +233,7 @@ func runImport(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if db != nil {
 		opts.Key = db.Key
-		opts.NoSumDB = cfg.GONOSUMDB
+		opts.NoSumDB = cmp.Or(cfg.GONOSUMDB, cfg.GOPRIVATE) // as the go command
 	}
 	if *gosumFile != "" {
 		data, err := os.ReadFile(*gosumFile)

@@ -35,6 +35,7 @@ import (
 	"golang.org/x/mod/module"
 	modzip "golang.org/x/mod/zip"
 
+	"github.com/modfetch/modfetch"
 	"github.com/modfetch/modfetch/checksum"
 )
 
@@ -95,7 +96,7 @@ func sums(dir, zipFile, mv string) (string, error) {
 		}
 		goMod, err = os.ReadFile(filepath.Join(dir, "go.mod"))
 		if errors.Is(err, fs.ErrNotExist) {
-			goMod, err = checksum.LegacyGoMod(path), nil
+			goMod, err = modfetch.LegacyGoMod(path), nil
 		}
 		if err != nil {
 			return "", err
