@@ -10,8 +10,6 @@ import (
 
 	"golang.org/x/mod/module"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/modfetch/modfetch/internal/h1"
 )
 
 // A BulkItem is one module version for [DownloadAll] to fetch.
@@ -162,15 +160,18 @@ func DownloadAll(ctx context.Context, r Resolver, items []BulkItem, opts *BulkOp
 			if it.GoModOnly {
 				res.GoMod, res.Err = r.GoMod(ctx, it.Module.Path, it.Module.Version)
 				if res.Err == nil {
-					if res.GoModSum, res.Err = h1.GoMod(res.GoMod); res.Err != nil {
+					if res.GoModSum, res.Err = goModSum(opts.GoSum, it.Module.Path, it.Module.Version, res.GoMod); res.Err != nil {
 						res.GoMod = nil
 					}
 				}
 			} else {
-				cr := &countingResolver{Resolver: r, add: func(n int64) {
-					p.event(BulkEvent{Kind: BulkBytes, Item: it, N: n})
-				}}
-				res.Downloaded, res.Err = Download(ctx, cr, it.Module.Path, it.Module.Version, &opts.DownloadOptions)
+				zr := r
+				if opts.Progress != nil {
+					zr = &countingResolver{Resolver: r, add: func(n int64) {
+						p.event(BulkEvent{Kind: BulkBytes, Item: it, N: n})
+					}}
+				}
+				res.Downloaded, res.Err = Download(ctx, zr, it.Module.Path, it.Module.Version, &opts.DownloadOptions)
 			}
 			if res.Err != nil {
 				res.Err = bulkErr(it, res.Err)

@@ -369,3 +369,22 @@ func TestDownloadAllProgressFileZips(t *testing.T) {
 		t.Errorf("bytes = %d, want %d (the zips' sizes)", got, wantBytes)
 	}
 }
+
+// TestDownloadAllChecksGoSumOfGoModOnly: a go.mod-only item is checked
+// against DownloadOptions.GoSum like a full one, also when the Resolver
+// (a cache, say) does not check it.
+func TestDownloadAllChecksGoSumOfGoModOnly(t *testing.T) {
+	set := fixture.Standard()
+	gs, err := checksum.ParseGoSum("go.sum", []byte("example.com/hello v1.0.0/go.mod h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := []modfetch.BulkItem{{Module: module.Version{Path: "example.com/hello", Version: "v1.0.0"}, GoModOnly: true}}
+	res, err := modfetch.DownloadAll(context.Background(), set, items, &modfetch.BulkOptions{
+		DownloadOptions: modfetch.DownloadOptions{GoSum: gs},
+	})
+	var mismatch *checksum.MismatchError
+	if !errors.As(err, &mismatch) || res[0].GoMod != nil {
+		t.Fatalf("DownloadAll of a go.mod go.sum disagrees with = %v (go.mod %q); want a checksum mismatch and no go.mod", err, res[0].GoMod)
+	}
+}

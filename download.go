@@ -110,6 +110,22 @@ func (tc *Toolchain) tooNew(path, version string, gomod []byte) error {
 	return nil
 }
 
+// goModSum returns the h1: hash of path@version's go.mod file data,
+// checked against gs when it is not nil (go.sum is checked on every use,
+// also when the go.mod comes from a cache filled without it).
+func goModSum(gs SumChecker, path, version string, data []byte) (string, error) {
+	sum, err := h1.GoMod(data)
+	if err != nil {
+		return "", &module.ModuleError{Path: path, Version: version, Err: err}
+	}
+	if gs != nil {
+		if _, err := gs.Check(path, version, true, sum); err != nil {
+			return "", err
+		}
+	}
+	return sum, nil
+}
+
 // A SumChecker checks hashes against the hashes recorded for module
 // versions, as a go.sum file does (*checksum.GoSum is one). Check reports
 // whether a recorded hash of path@version (of its go.mod file when goMod)
@@ -155,13 +171,8 @@ func Download(ctx context.Context, r Resolver, path, rev string, opts *DownloadO
 	if d.GoMod, err = r.GoMod(ctx, path, d.Version); err != nil {
 		return nil, err
 	}
-	if d.GoModSum, err = h1.GoMod(d.GoMod); err != nil {
-		return nil, &module.ModuleError{Path: path, Version: d.Version, Err: err}
-	}
-	if opts.GoSum != nil {
-		if _, err := opts.GoSum.Check(path, d.Version, true, d.GoModSum); err != nil {
-			return nil, err
-		}
+	if d.GoModSum, err = goModSum(opts.GoSum, path, d.Version, d.GoMod); err != nil {
+		return nil, err
 	}
 	rc, err := r.Zip(ctx, path, d.Version)
 	if err != nil {

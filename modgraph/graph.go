@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/version"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -123,7 +124,7 @@ func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfi
 			roots = append(roots, req.Mod)
 		}
 	}
-	sortVersions(roots)
+	module.Sort(roots)
 	if g.pruned {
 		// Redundant roots — a path required twice, a requirement on the
 		// main module — make the go command keep the highest of each path
@@ -195,32 +196,8 @@ func highestOfEachPath(list []module.Version) []module.Version {
 }
 
 // goBefore reports whether go version v is before w (both like "1.17",
-// "1.21.3", "1.22rc1"; only the release number matters here).
-func goBefore(v, w string) bool {
-	return semver.Compare(goSemver(v), goSemver(w)) < 0
-}
-
-func goSemver(v string) string {
-	// Drop a pre-release suffix ("1.21rc1"): it sorts with its release.
-	if i := strings.IndexFunc(v, func(r rune) bool { return (r < '0' || r > '9') && r != '.' }); i >= 0 {
-		v = v[:i]
-	}
-	return "v" + v
-}
-
-// sortVersions sorts by path, then by version (like cmd/go's gover.ModSort
-// for ordinary modules).
-func sortVersions(list []module.Version) {
-	slices.SortFunc(list, func(a, b module.Version) int {
-		if a.Path != b.Path {
-			return strings.Compare(a.Path, b.Path)
-		}
-		if c := semver.Compare(a.Version, b.Version); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Version, b.Version)
-	})
-}
+// "1.21.3", "1.22rc1"), as the go command compares them (go/version).
+func goBefore(v, w string) bool { return version.Compare("go"+v, "go"+w) < 0 }
 
 // A summary is what the graph needs of a go.mod file.
 type summary struct {
@@ -349,7 +326,7 @@ func (l *loader) fetched() []module.Version {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	list := slices.Clone(l.reads)
-	sortVersions(list)
+	module.Sort(list)
 	return list
 }
 
@@ -479,7 +456,7 @@ func (g *Graph) BuildList() []module.Version {
 			list = append(list, module.Version{Path: p, Version: v})
 		}
 	}
-	sortVersions(list[1:])
+	module.Sort(list[1:])
 	return list
 }
 
@@ -585,8 +562,8 @@ func (g *Graph) DownloadSet() *DownloadSet {
 	for m := range mods {
 		s.GoMods = append(s.GoMods, m)
 	}
-	sortVersions(s.Zips)
-	sortVersions(s.GoMods)
+	module.Sort(s.Zips)
+	module.Sort(s.GoMods)
 	slices.Sort(s.Unknown)
 	return s
 }
