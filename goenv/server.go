@@ -110,7 +110,8 @@ type Readiness struct {
 	Store     StoreState             `json:"store"`
 }
 
-// StoreState says whether the store answers.
+// StoreState says whether the store answers (Error is a short reason for
+// clients; the detail is logged).
 type StoreState struct {
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
@@ -135,7 +136,11 @@ func (s *Server) Readiness(ctx context.Context) Readiness {
 	if rc, err := s.Stack.Store.Get(ctx, "modfetch/readyz"); err == nil {
 		rc.Close()
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		rep.Store = StoreState{Error: err.Error()}
+		// The detail (a host, a path) goes to the log, not to clients.
+		rep.Store = StoreState{Error: "the store does not answer"}
+		if s.Handler.Logger != nil {
+			s.Handler.Logger.Warn("readiness: store check failed", "error", err)
+		}
 	}
 	rep.Ready = rep.Store.OK && (usable || rep.Direct || len(rep.Upstreams) == 0)
 	return rep

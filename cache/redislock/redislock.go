@@ -122,8 +122,8 @@ func (l *Locker) TryLock(ctx context.Context, key string) (cache.Lock, error) {
 		return nil, fmt.Errorf("redislock: %s: %w", key, cache.ErrLocked)
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	lk := &lock{l: l, key: l.key(key), token: token, ttl: ttl, ctx: rctx, cancel: cancel, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
-	go lk.renew(sent.Add(ttl))
+	lk := &lock{l: l, key: l.key(key), token: token, ttl: ttl, cancel: cancel, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	go lk.renew(rctx, sent.Add(ttl))
 	return lk, nil
 }
 
@@ -134,8 +134,7 @@ type lock struct {
 	token string
 	ttl   time.Duration
 
-	ctx    context.Context // of the renewals; canceled by halt
-	cancel context.CancelFunc
+	cancel context.CancelFunc // cancels the renewals' context (halt)
 
 	lost     chan struct{}
 	lostOnce sync.Once
@@ -153,7 +152,7 @@ func (lk *lock) markLost() { lk.lostOnce.Do(func() { close(lk.lost) }) }
 // a renewal is timed from before it was sent. A renewal that fails (Redis
 // unreachable) is retried until the lock would have run out, and then
 // the lock is lost; one that finds the token gone loses it at once.
-func (lk *lock) renew(expires time.Time) {
+func (lk *lock) renew(rctx context.Context, expires time.Time) {
 	defer close(lk.done)
 	timer := time.NewTimer(lk.ttl / 3)
 	defer timer.Stop()
@@ -168,7 +167,7 @@ func (lk *lock) renew(expires time.Time) {
 			return
 		}
 		sent := time.Now()
-		ctx, cancel := context.WithDeadline(lk.ctx, expires)
+		ctx, cancel := context.WithDeadline(rctx, expires)
 		n, err := renewScript.Run(ctx, lk.l.Client, []string{lk.key}, lk.token, lk.ttl.Milliseconds()).Int()
 		cancel()
 		next := lk.ttl / 3

@@ -216,7 +216,7 @@ func opError(op, key string, err error) error {
 // does not exist.
 func isNotFound(err error) bool {
 	resp := minio.ToErrorResponse(err)
-	return resp.StatusCode == http.StatusNotFound || resp.Code == minio.NoSuchKey
+	return resp.Code == minio.NoSuchKey // not NoSuchBucket, also a 404: a missing bucket is an outage
 }
 
 // notFound is the error of a Get of key whose object does not exist: it

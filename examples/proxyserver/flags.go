@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modfetch/modfetch/cache"
 	"github.com/modfetch/modfetch/upstream"
 )
 
@@ -76,15 +75,4 @@ func logHealth(logger *slog.Logger) func(name string, from, to upstream.HealthSt
 		}
 		logger.Log(context.Background(), level, "upstream state changed", "upstream", name, "from", from, "to", to, "error", err)
 	}
-}
-
-// storeName describes a store for the log.
-func storeName(s cache.Store) string {
-	if d, ok := s.(*cache.DirStore); ok {
-		return d.Dir
-	}
-	if st, ok := s.(fmt.Stringer); ok {
-		return st.String()
-	}
-	return fmt.Sprintf("%T", s)
 }

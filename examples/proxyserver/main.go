@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx) // what run starts ends with it
+	defer cancel()
 	dir, err := filepath.Abs(*cacheDir)
 	if err != nil {
 		return err
@@ -127,12 +130,11 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 		return err
 	}
 	m.WatchChain(s.Stack.Chain)
-
 	var logLevel slog.Level
 	if err := logLevel.UnmarshalText([]byte(*accessLog)); err != nil && *accessLog != "off" {
 		return fmt.Errorf("-access-log: %v", err)
 	}
-	logger.Info("serving modules", "addr", *addr, "tls", *tlsCert != "", "store", storeName(opts.Store), "GOPROXY", cfg.GOPROXY, "GOSUMDB", cfg.GOSUMDB)
+	logger.Info("serving modules", "addr", *addr, "tls", *tlsCert != "", "store", cmp.Or(*storeURL, filepath.Join(dir, "download")), "GOPROXY", cfg.GOPROXY, "GOSUMDB", cfg.GOSUMDB)
 	return serve.Run(ctx, serve.Options{
 		Addr: *addr, AdminAddr: *adminAddr, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Handler: m.Instrument(s), Ready: s.Ready(), Metrics: m.Handler(), Auth: authn.Require,

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -85,5 +86,39 @@ func TestLoad(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestBcryptOncePerPassword: a user's password that passed is not run
+// through bcrypt again (tens of milliseconds each), and a wrong one after
+// it still fails.
+func TestBcryptOncePerPassword(t *testing.T) {
+	dir := t.TempDir()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("hunter2"), 12) // ~0.2 s a check
+	htpasswd := filepath.Join(dir, "htpasswd")
+	os.WriteFile(htpasswd, []byte("alice:"+string(hash)+"\n"), 0o600)
+	a, err := auth.Load("", htpasswd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := func(pass string) *http.Request {
+		r := httptest.NewRequest("GET", "/x", nil)
+		r.SetBasicAuth("alice", pass)
+		return r
+	}
+	if !a.Check(req("hunter2")) {
+		t.Fatal("right password refused")
+	}
+	start := time.Now()
+	for range 100 {
+		if !a.Check(req("hunter2")) {
+			t.Fatal("right password refused the second time")
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("100 checks of a known password took %v: bcrypt ran again", d)
+	}
+	if a.Check(req("hunter3")) {
+		t.Error("wrong password accepted after a right one")
 	}
 }

@@ -34,6 +34,9 @@ type Options struct {
 // after a shutdown ctx asked for, whatever was cut off (each cut is
 // logged), and the error of a server that failed otherwise.
 func Run(ctx context.Context, o Options) error {
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return errors.New("serve: a TLS certificate and key go together") // not plain HTTP by mistake
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()

@@ -31,6 +31,15 @@ func status(t *testing.T, url string) int {
 	return resp.StatusCode
 }
 
+func TestRunRefusesHalfTLS(t *testing.T) {
+	for _, o := range []serve.Options{{TLSCert: "cert.pem"}, {TLSKey: "key.pem"}} {
+		o.Addr, o.Handler = "127.0.0.1:0", http.NotFoundHandler()
+		if err := serve.Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "go together") {
+			t.Errorf("Run with TLS cert %q key %q = %v", o.TLSCert, o.TLSKey, err)
+		}
+	}
+}
+
 // TestRun: /healthz and /readyz are open, the handler and the main
 // /metrics are behind Auth (and Wrap sees every guarded request), an
 // admin listener takes /metrics off the main one, and the shutdown drains.
