@@ -1,8 +1,11 @@
 package modfetch
 
 import (
+	"context"
 	"io"
 	"io/fs"
+	"net/url"
+	"time"
 )
 
 // Readers that modfetch's layers return — a Resolver's zip, a store's
@@ -77,4 +80,12 @@ func As[T any](r io.Reader) (T, bool) {
 	}
 	var zero T
 	return zero, false
+}
+
+// A ZipURLer is a Resolver that can give a URL from which a client can
+// fetch a stored zip itself, for a limited time (cache.Cache.ZipURL, on
+// an object store that signs URLs). Decorators that can answer for their
+// Next pass it on (rules.Filter does, for the versions it allows).
+type ZipURLer interface {
+	ZipURL(ctx context.Context, path, version string, expiry time.Duration) (*url.URL, error)
 }

@@ -109,7 +109,7 @@ type Handler struct {
 
 	// RedirectZips, when positive, answers a zip request with a redirect
 	// to a URL of the object store that holds it, valid for this long,
-	// when the Resolver can give one (a [ZipURLer], such as a cache.Cache
+	// when the Resolver can give one (a [modfetch.ZipURLer], such as a cache.Cache
 	// on an object store that signs URLs): the zip's bytes then do not
 	// pass through this server. A zip the store does not hold yet is
 	// served as usual (and so stored, for the next request).
@@ -300,15 +300,9 @@ func (h *Handler) serveBytes(w http.ResponseWriter, r *http.Request, ctype, cach
 	}
 }
 
-// A ZipURLer can give a URL from which a client can fetch a stored zip
-// itself, for a limited time ([cache.Cache.ZipURL]).
-type ZipURLer interface {
-	ZipURL(ctx context.Context, path, version string, expiry time.Duration) (*url.URL, error)
-}
-
 func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, path, version string) {
 	if h.RedirectZips > 0 {
-		if zu, ok := h.Resolver.(ZipURLer); ok {
+		if zu, ok := h.Resolver.(modfetch.ZipURLer); ok {
 			if u, err := zu.ZipURL(r.Context(), path, version, h.RedirectZips); err == nil {
 				// No body: the client follows Location.
 				w.Header().Set("Cache-Control", "no-store") // the URL expires

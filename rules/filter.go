@@ -87,9 +87,7 @@ func (f *Filter) Try(path string, fn func(modfetch.Resolver) error) error {
 // that signs URLs, as proxy.Handler's RedirectZips uses) for the versions
 // the rules allow.
 func (f *Filter) ZipURL(ctx context.Context, path, version string, expiry time.Duration) (*url.URL, error) {
-	zu, ok := f.Next.(interface {
-		ZipURL(ctx context.Context, path, version string, expiry time.Duration) (*url.URL, error)
-	})
+	zu, ok := f.Next.(modfetch.ZipURLer)
 	if !ok {
 		return nil, fmt.Errorf("%T gives no zip URLs", f.Next)
 	}
