@@ -47,7 +47,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -136,7 +135,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "go: %v\n", err)
 		return 1
 	}
-	stack, stackErr := cfg.Resolver(nil)
+	// The module cache as the no-argument mode writes it (no fsync per
+	// file, like the go command; no memory tier).
+	stack, stackErr := cfg.Resolver(stackOptions(cfg, nil))
 	// One Querier for all arguments: it remembers retractions and go.mod
 	// files between them.
 	q := &modfetch.Querier{Resolver: stack}
@@ -158,20 +159,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		})
 	}
 	g.Wait()
-
-	code := 0
-	for _, m := range mods {
-		if m.Error != "" {
-			code = 1
-		}
-		if *jsonFlag {
-			b, _ := json.MarshalIndent(m, "", "\t")
-			stdout.Write(append(b, '\n'))
-		} else if m.Error != "" {
-			fmt.Fprintf(stderr, "go: %s\n", m.Error)
-		}
-	}
-	return code
+	return report(mods, nil, *jsonFlag, stdout, stderr)
 }
 
 // download resolves m.Path@m.Version and downloads it, filling m like the
