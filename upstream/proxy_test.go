@@ -809,20 +809,7 @@ func jsonMarshalBytes(v any) ([]byte, error) { return json.Marshal(v) }
 func TestProxyGoModMemory(t *testing.T) {
 	huge := bytes.Repeat([]byte("// padding\n"), (17<<20)/11)
 	large := huge[:8<<20]
-	var body []byte
-	declared := false
-	p, _ := newTestProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if declared {
-			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-		}
-		w.(http.Flusher).Flush() // without a declared length: chunked
-		for b := body; len(b) > 0; b = b[min(len(b), 32<<10):] {
-			if _, err := w.Write(b[:min(len(b), 32<<10)]); err != nil {
-				return
-			}
-		}
-	}))
-	for _, tc := range []struct {
+	tests := []struct {
 		name     string
 		body     []byte
 		declared bool
@@ -833,13 +820,32 @@ func TestProxyGoModMemory(t *testing.T) {
 		{"over the limit, declared", huge, true, modfetch.ErrTooLarge, 2 << 20},
 		{"8 MiB, chunked", large, false, nil, 8<<20 + 2<<20},
 		{"8 MiB, declared", large, true, nil, 8<<20 + 2<<20},
-	} {
+	}
+	// Each case has its own module path, so that a handler still writing
+	// the previous case's refused body reads nothing the next case sets.
+	p, _ := newTestProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var i int
+		if _, err := fmt.Sscanf(r.URL.Path, "/example.com/m%d/", &i); err != nil || i < 0 || i >= len(tests) {
+			http.NotFound(w, r)
+			return
+		}
+		body := tests[i].body
+		if tests[i].declared {
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		}
+		w.(http.Flusher).Flush() // without a declared length: chunked
+		for b := body; len(b) > 0; b = b[min(len(b), 32<<10):] {
+			if _, err := w.Write(b[:min(len(b), 32<<10)]); err != nil {
+				return
+			}
+		}
+	}))
+	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			body, declared = tc.body, tc.declared
 			runtime.GC()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			data, err := p.GoMod(context.Background(), "example.com/m", "v1.0.0")
+			data, err := p.GoMod(context.Background(), fmt.Sprintf("example.com/m%d", i), "v1.0.0")
 			runtime.ReadMemStats(&after)
 			if !errors.Is(err, tc.wantErr) || (err == nil && !bytes.Equal(data, tc.body)) {
 				t.Fatalf("GoMod = %d bytes, %v; want %d bytes, %v", len(data), err, len(tc.body), tc.wantErr)
