@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"go/version"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -54,21 +55,25 @@ type Graph struct {
 // replaced), so errors.Is and errors.As see the causes (fs.ErrNotExist
 // for a go.mod that does not exist).
 func Load(ctx context.Context, r modfetch.Resolver, dir string, data []byte) (*Graph, error) {
-	f, err := modfile.Parse(filepath.Join(dir, "go.mod"), data, canonicalOnly)
+	f, err := Parse(filepath.Join(dir, "go.mod"), data)
 	if err != nil {
 		return nil, err
 	}
 	return LoadFile(ctx, r, dir, f)
 }
 
-// canonicalOnly refuses versions that are not canonical: the go command
-// would resolve them as queries ("v1" is the latest v1.x.y), which Load
-// does not do.
-func canonicalOnly(path, vers string) (string, error) {
-	if module.CanonicalVersion(vers) != vers {
-		return "", fmt.Errorf("version %q is not canonical (the go command would resolve it as a query)", vers)
-	}
-	return vers, nil
+// Parse parses data, the go.mod file named file (for error messages), as
+// [Load] does: with modfile.Parse, refusing any version that is not
+// canonical. The go command would resolve such a version ("v1", a branch
+// name) as a query and rewrite go.mod ('go mod tidy' does); a loader of
+// the build list cannot.
+func Parse(file string, data []byte) (*modfile.File, error) {
+	return modfile.Parse(file, data, func(path, vers string) (string, error) {
+		if module.CanonicalVersion(vers) != vers {
+			return "", fmt.Errorf("version %q is not canonical (run 'go mod tidy' to resolve it)", vers)
+		}
+		return vers, nil
+	})
 }
 
 // LoadFile is [Load] for a go.mod file already parsed. It does not
@@ -221,7 +226,7 @@ type loader struct {
 
 	mu    sync.Mutex
 	sums  map[module.Version]*summaryCall // by module version as required
-	reads []module.Version                // actual versions fetched
+	reads map[module.Version]bool         // actual versions fetched
 }
 
 // replacement returns the module that supplies m's content, and whether
@@ -272,9 +277,10 @@ func (l *loader) load(ctx context.Context, m module.Version) (*summary, error) {
 		}
 	} else {
 		l.mu.Lock()
-		if !slices.Contains(l.reads, actual) {
-			l.reads = append(l.reads, actual)
+		if l.reads == nil {
+			l.reads = make(map[module.Version]bool)
 		}
+		l.reads[actual] = true
 		l.mu.Unlock()
 		name = "go.mod"
 		if data, err = l.r.GoMod(ctx, actual.Path, actual.Version); err != nil {
@@ -325,7 +331,7 @@ func (e *PathMismatchError) Error() string {
 func (l *loader) fetched() []module.Version {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	list := slices.Clone(l.reads)
+	list := slices.Collect(maps.Keys(l.reads))
 	module.Sort(list)
 	return list
 }

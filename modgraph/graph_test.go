@@ -422,3 +422,29 @@ func TestDownloadSetUnknown(t *testing.T) {
 		t.Errorf("Items() = %v, want %v", items, want)
 	}
 }
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		gomod   string
+		wantErr string // "" for success
+	}{
+		{"module m\nrequire example.com/a v1.2.3\n", ""},
+		{"module m\nrequire example.com/a v1.2.3-pre.0.20240102030405-abcdefabcdef\n", ""},
+		{"module m\nrequire example.com/a v2.0.0+incompatible\n", ""},
+		{"module m\nrequire example.com/a v1\n", `version "v1" is not canonical`},
+		{"module m\nrequire example.com/a master\n", `version "master" is not canonical`},
+		{"module m\nreplace example.com/a => example.com/b v1.2\n", `version "v1.2" is not canonical`},
+		{"module m\nexclude example.com/a v1.0\n", `version "v1.0" is not canonical`},
+		{"module m\nrequire example.com/a\n", "usage: require module/path v1.2.3"},
+	} {
+		f, err := modgraph.Parse("dir/go.mod", []byte(tc.gomod))
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("Parse(%q): %v", tc.gomod, err)
+		case tc.wantErr == "" && f.Module.Mod.Path != "m":
+			t.Errorf("Parse(%q): module %q, want m", tc.gomod, f.Module.Mod.Path)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "dir/go.mod:2")):
+			t.Errorf("Parse(%q) = %v, want an error at dir/go.mod:2 containing %q", tc.gomod, err, tc.wantErr)
+		}
+	}
+}

@@ -71,7 +71,7 @@ func runModule(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, std
 		fmt.Fprintf(stderr, "go: %v\n", err)
 		return 1
 	}
-	f, err := modfile.Parse(shortPath(gomod), data, canonicalOnly)
+	f, err := modgraph.Parse(shortPath(gomod), data)
 	if err != nil {
 		fmt.Fprintf(stderr, "go: errors parsing %s:\n%v\n", shortPath(gomod), err)
 		return 1
@@ -201,15 +201,6 @@ func excluded(f *modfile.File, m module.Version) bool {
 		}
 	}
 	return false
-}
-
-// canonicalOnly refuses non-canonical versions in go.mod, which the go
-// command would resolve as queries and rewrite.
-func canonicalOnly(path, vers string) (string, error) {
-	if module.CanonicalVersion(vers) != vers {
-		return "", fmt.Errorf("version %q is not canonical (run 'go mod tidy' to resolve it)", vers)
-	}
-	return vers, nil
 }
 
 // bulkResults are DownloadAll's results, in item order and by module
