@@ -153,7 +153,9 @@ func Export(ctx context.Context, out string, items []modfetch.BulkItem, opts *Ex
 	}
 	defer os.RemoveAll(stage)
 
-	results, err := modfetch.DownloadAll(ctx, opts.Resolver, items, &modfetch.BulkOptions{
+	// Each zip is fetched once: teeZips writes it into the stage as
+	// DownloadAll reads (and hashes) it.
+	results, err := modfetch.DownloadAll(ctx, teeZips{opts.Resolver, stage}, items, &modfetch.BulkOptions{
 		Parallel: opts.Parallel, Progress: opts.Progress, DownloadOptions: modfetch.DownloadOptions{TempDir: opts.TempDir},
 	})
 	if err != nil {
@@ -161,7 +163,7 @@ func Export(ctx context.Context, out string, items []modfetch.BulkItem, opts *Ex
 	}
 	versions := make(map[string][]string)
 	for _, res := range results {
-		if err := writeModule(ctx, stage, opts.Resolver, res); err != nil {
+		if err := writeModule(stage, res); err != nil {
 			return nil, err
 		}
 		m := res.Item.Module
@@ -281,50 +283,118 @@ func writeFile(name string, data []byte) error {
 	return os.WriteFile(name, data, 0o666)
 }
 
-// writeModule writes the files of one fetched item into the stage.
-func writeModule(ctx context.Context, stage string, r modfetch.Resolver, res modfetch.BulkResult) error {
+// teeZips is a Resolver whose Zip readers write what they read into the
+// stage, at the zip's place in the GOPROXY layout. It does not unwrap to
+// the reader it copies (modfetch.As), so that a caller reads every byte
+// through it.
+type teeZips struct {
+	modfetch.Resolver
+	stage string
+}
+
+func (t teeZips) Zip(ctx context.Context, path, version string) (io.ReadCloser, error) {
+	name, err := stageFile(t.stage, path, version, "zip")
+	if err != nil {
+		return nil, err
+	}
+	rc, err := t.Resolver.Zip(ctx, path, version)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(name), 0o777); err != nil {
+		rc.Close()
+		return nil, err
+	}
+	f, err := os.Create(name) // a second call starts the file again
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return &teeReader{rc: rc, f: f}, nil
+}
+
+// A teeReader writes what it reads from rc into f.
+type teeReader struct {
+	rc   io.ReadCloser
+	f    *os.File
+	werr error
+}
+
+func (t *teeReader) Read(p []byte) (int, error) {
+	n, err := t.rc.Read(p)
+	if n > 0 && t.werr == nil {
+		if _, t.werr = t.f.Write(p[:n]); t.werr != nil {
+			return n, t.werr
+		}
+	}
+	return n, err
+}
+
+func (t *teeReader) Close() error {
+	err := t.rc.Close()
+	if cerr := t.f.Close(); t.werr == nil {
+		t.werr = cerr
+	}
+	if err == nil {
+		err = t.werr
+	}
+	return err
+}
+
+// stageFile is the name of path@version's file with extension ext in
+// the stage.
+func stageFile(stage, path, version, ext string) (string, error) {
+	name, err := modfetch.VersionFile(path, version, ext)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(stage, filepath.FromSlash(name)), nil
+}
+
+// writeModule writes the .info and .mod files of one fetched item into
+// the stage, and checks that its zip there (written by teeZips) is the
+// one DownloadAll hashed.
+func writeModule(stage string, res modfetch.BulkResult) error {
 	m := res.Item.Module
-	base, err := modfetch.VersionFile(m.Path, m.Version, "")
+	mod, err := stageFile(stage, m.Path, m.Version, "mod")
 	if err != nil {
 		return err
 	}
-	base = filepath.Join(stage, filepath.FromSlash(strings.TrimSuffix(base, ".")))
 	if res.Item.GoModOnly {
-		return writeFile(base+".mod", res.GoMod)
+		return writeFile(mod, res.GoMod)
 	}
 	d := res.Downloaded
 	info, err := json.Marshal(d.Info.Clean())
 	if err != nil {
 		return err
 	}
-	if err := writeFile(base+".info", info); err != nil {
+	if err := writeFile(strings.TrimSuffix(mod, ".mod")+".info", info); err != nil {
 		return err
 	}
-	if err := writeFile(base+".mod", d.GoMod); err != nil {
+	if err := writeFile(mod, d.GoMod); err != nil {
 		return err
 	}
-	rc, err := r.Zip(ctx, m.Path, m.Version)
+	zip, err := stageFile(stage, m.Path, m.Version, "zip")
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
-	f, err := os.OpenFile(base+".zip", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	n, err := io.Copy(f, rc)
+	f, err := os.Open(zip)
 	if err != nil {
 		return &module.ModuleError{Path: m.Path, Version: m.Version, Err: err}
 	}
-	sum, err := checksum.HashZip(f, n)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	sum, err := checksum.HashZip(f, fi.Size())
 	if err != nil {
 		return &module.ModuleError{Path: m.Path, Version: m.Version, Err: err}
 	}
 	if sum != d.Sum {
-		return &module.ModuleError{Path: m.Path, Version: m.Version, Err: fmt.Errorf("zip changed between two reads: %s, then %s", d.Sum, sum)}
+		return &module.ModuleError{Path: m.Path, Version: m.Version, Err: fmt.Errorf("the zip written into the bundle is not the one downloaded: %s, downloaded %s", sum, d.Sum)}
 	}
-	return f.Close()
+	return nil
 }
 
 // writeList writes path's @v/list: its versions in the bundle.

@@ -1,9 +1,7 @@
 package bundle
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -152,70 +150,27 @@ func fileURL(dir string) string {
 	return "file://" + p
 }
 
-// putModule copies m's files from src (which verifies them) into store,
-// then, with opts.ModCache, extracts the zip.
+// putModule fetches m through a cache.Cache over store whose Next is
+// src (which verifies every file), so that only verified files are
+// stored, each whole, and checks them against the verified hashes sums
+// also when store already held them; with opts.ModCache, the zip is then
+// extracted.
 func putModule(ctx context.Context, store cache.Store, src modfetch.Resolver, m Module, sums *checksum.GoSum, opts *ImportOptions) error {
-	put := func(ext string, data []byte) error {
-		key, err := modfetch.VersionFile(m.Path, m.Version, ext)
+	c := &cache.Cache{Store: store, Next: src, MutableTTL: -1}
+	if m.GoModOnly {
+		mod, err := c.GoMod(ctx, m.Path, m.Version)
 		if err != nil {
 			return err
 		}
-		return store.Put(ctx, key, bytes.NewReader(data))
-	}
-	mod, err := src.GoMod(ctx, m.Path, m.Version)
-	if err != nil {
+		sum, err := checksum.HashGoMod(mod)
+		if err != nil {
+			return err
+		}
+		_, err = sums.Check(m.Path, m.Version, true, sum)
 		return err
 	}
-	if m.GoModOnly {
-		return put("mod", mod)
-	}
-	info, err := src.Stat(ctx, m.Path, m.Version)
-	if err != nil {
-		return err
-	}
-	infoJSON, err := json.Marshal(info.Clean())
-	if err != nil {
-		return err
-	}
-	rc, err := src.Zip(ctx, m.Path, m.Version)
-	if err != nil {
-		return err
-	}
-	zipKey, err := modfetch.VersionFile(m.Path, m.Version, "zip")
-	if err != nil {
-		rc.Close()
-		return err
-	}
-	// The zip first: a module cache's .info and .mod without it are a
-	// module the go command thinks it has.
-	if err := store.Put(ctx, zipKey, rc); err != nil {
-		rc.Close()
-		return err // Put is all or nothing: the store is as it was
-	}
-	if err := rc.Close(); err != nil {
-		// Stored, then refused (checksum.Verify's reader reports a
-		// mismatch at Close at the latest): take it out again.
-		store.Delete(context.WithoutCancel(ctx), zipKey)
-		return err
-	}
-	sum := sums.Hashes(m.Path, m.Version, false)
-	if len(sum) != 1 {
-		return fmt.Errorf("no verified zip hash") // cannot happen: Verify vouched for it
-	}
-	if err := put("ziphash", []byte(sum[0])); err != nil {
-		return err
-	}
-	if err := put("mod", mod); err != nil {
-		return err
-	}
-	if err := put("info", infoJSON); err != nil {
-		return err
-	}
-	if opts.ModCache == "" {
-		return nil
-	}
-	_, err = modfetch.Download(ctx, &cache.Cache{Store: store, Next: src, MutableTTL: -1}, m.Path, m.Version, &modfetch.DownloadOptions{
-		ModCache: opts.ModCache, ReadWrite: opts.ReadWrite, TempDir: opts.TempDir,
+	_, err := modfetch.Download(ctx, c, m.Path, m.Version, &modfetch.DownloadOptions{
+		ModCache: opts.ModCache, ReadWrite: opts.ReadWrite, TempDir: opts.TempDir, GoSum: sums,
 	})
 	return err
 }
