@@ -284,8 +284,21 @@ func countingClient(t testing.TB, endpoint string) (*minio.Client, *countingTran
 // bytes it passes from the server to the clients: what the network
 // carried to them, whatever the clients read of it.
 type countingProxy struct {
-	ln   net.Listener
-	down atomic.Int64
+	ln     net.Listener
+	down   atomic.Int64 // bytes sent to clients so far
+	active atomic.Int64 // connections open
+}
+
+// countingWriter adds what it writes to n.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 func newCountingProxy(t testing.TB, target string) *countingProxy {
@@ -303,7 +316,9 @@ func newCountingProxy(t testing.TB, target string) *countingProxy {
 			if err != nil {
 				return
 			}
+			p.active.Add(1)
 			wg.Go(func() {
+				defer p.active.Add(-1)
 				defer c.Close()
 				u, err := net.Dial("tcp", target)
 				if err != nil {
@@ -314,8 +329,7 @@ func newCountingProxy(t testing.TB, target string) *countingProxy {
 					io.Copy(u, c)
 					u.Close()
 				}()
-				n, _ := io.Copy(c, u)
-				p.down.Add(n)
+				io.Copy(countingWriter{c, &p.down}, u)
 			})
 		}
 	})
@@ -370,14 +384,19 @@ func TestRangeReads(t *testing.T) {
 				}
 			}
 			rc.Close()
-			// The proxy counts a connection's bytes when it ends.
+			// Every byte the proxy sends is counted once all
+			// connections have ended.
 			ct.base.CloseIdleConnections()
-			var down int64
-			for range 100 {
-				if down = proxy.down.Load() - down0; ct.requests.Load()-req0 <= 4 || down > 0 {
-					break
+			deadline := time.Now().Add(10 * time.Second)
+			for proxy.active.Load() > 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d connections still open 10 s after the reader was closed", proxy.active.Load())
 				}
 				time.Sleep(10 * time.Millisecond)
+			}
+			down := proxy.down.Load() - down0
+			if down < 3*1024 {
+				t.Fatalf("the proxy counted %d bytes, fewer than the 3 KiB read: it does not see the store's traffic", down)
 			}
 			t.Logf("3 reads of 1 KiB of a %d-byte object: %d requests; %d bytes came over the network, %d were read",
 				size, ct.requests.Load()-req0, down, ct.read.Load()-read0)
