@@ -575,10 +575,10 @@ func TestDirectFakeGitHangs(t *testing.T) {
 	os.WriteFile(fake, []byte("#!/bin/sh\necho $$ > \"$PIDDIR/leader\"\nsleep 1000 &\necho $! > \"$PIDDIR/child\"\nwait\n"), 0o777)
 	d := noGit(t)
 	d.Git = fake
-	d.GitTimeout = 300 * time.Millisecond
+	d.GitTimeout = time.Second
 	d.Env = []string{"PIDDIR=" + dir}
 	_, err := d.List(context.Background(), "github.com/fix/basic")
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "timed out after 300ms") {
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "timed out after 1s") {
 		t.Fatalf("err = %v", err)
 	}
 	for _, name := range []string{"leader", "child"} {

@@ -80,7 +80,7 @@ sleep 1000 &
 echo $! > "$PIDDIR/child"
 wait
 `)
-	r := &Runner{Program: prog, Timeout: 300 * time.Millisecond, Env: []string{"PIDDIR=" + dir}}
+	r := &Runner{Program: prog, Timeout: time.Second, Env: []string{"PIDDIR=" + dir}}
 	start := time.Now()
 	_, err := r.Run(context.Background(), Cmd{Dir: dir, Args: []string{"ls-remote", "x"}})
 	elapsed := time.Since(start)
@@ -88,7 +88,7 @@ wait
 	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
-	if !strings.Contains(err.Error(), "ls-remote x in "+dir+": timed out after 300ms") {
+	if !strings.Contains(err.Error(), "ls-remote x in "+dir+": timed out after 1s") {
 		t.Errorf("err = %q", err)
 	}
 	if elapsed > 5*time.Second {
@@ -113,14 +113,14 @@ echo $$ > "$PIDDIR/leader"
 sh -c 'trap "" TERM; echo $$ > "$PIDDIR/child"; while :; do sleep 1; done' &
 wait
 `)
-	r := &Runner{Program: prog, Timeout: 200 * time.Millisecond, Env: []string{"PIDDIR=" + dir}}
+	r := &Runner{Program: prog, Timeout: time.Second, Env: []string{"PIDDIR=" + dir}}
 	start := time.Now()
 	_, err := r.Run(context.Background(), Cmd{Dir: dir})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
-	if d := time.Since(start); d < killGrace || d > killGrace+5*time.Second {
-		t.Errorf("took %v, want about %v", d, killGrace)
+	if d := time.Since(start); d < r.Timeout+killGrace || d > r.Timeout+killGrace+5*time.Second {
+		t.Errorf("took %v, want about %v", d, r.Timeout+killGrace)
 	}
 	if runtime.GOOS == "linux" {
 		waitGone(t, "leader", readPID(t, filepath.Join(dir, "leader")), false)
