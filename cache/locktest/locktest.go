@@ -212,9 +212,11 @@ func waitFree(t *testing.T, l cache.Locker, key string, opts Options) cache.Lock
 }
 
 func testVanished(t *testing.T, l cache.Locker, opts Options) {
+	// start is taken before the lock, so d below is never less than
+	// the time the lock was held.
+	start := time.Now()
 	a := lock(t, l, "k")
 	opts.Vanish(a)
-	start := time.Now()
 	b := waitFree(t, l, "k", opts)
 	defer b.Unlock(bg)
 	if d := time.Since(start); d < opts.TTL/2 {

@@ -102,7 +102,7 @@ func (lk *memLock) Lost() <-chan struct{} { return lk.lost }
 
 // TestReference runs the suite against memLocker, a correct Locker.
 func TestReference(t *testing.T) {
-	const ttl = 200 * time.Millisecond
+	const ttl = time.Second
 	locktest.Run(t, func(t *testing.T) cache.Locker {
 		return &memLocker{ttl: ttl, held: map[string]entry{}}
 	}, locktest.Options{TTL: ttl, Vanish: func(lk cache.Lock) { lk.(*memLock).halt() }})
