@@ -32,7 +32,9 @@ type Options struct {
 
 // Run serves until ctx ends, then shuts down gracefully. It returns nil
 // after a shutdown ctx asked for, whatever was cut off (each cut is
-// logged), and the error of a server that failed otherwise.
+// logged), and the error of a server that failed otherwise. Once its
+// listeners are bound it logs "listening" with their addresses (addr,
+// and admin if any), so that a port of 0 can be asked for and found.
 func Run(ctx context.Context, o Options) error {
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return errors.New("serve: a TLS certificate and key go together") // not plain HTTP by mistake
@@ -87,12 +89,14 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	listening := []any{"addr", ln.Addr().String()}
 	if o.AdminAddr != "" {
 		aln, err := net.Listen("tcp", o.AdminAddr)
 		if err != nil {
 			ln.Close()
 			return err
 		}
+		listening = append(listening, "admin", aln.Addr().String())
 		asrv := &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second}
 		go asrv.Serve(aln)
 		defer asrv.Close()
@@ -105,6 +109,7 @@ func Run(ctx context.Context, o Options) error {
 			errc <- srv.Serve(ln)
 		}
 	}()
+	log.Info("listening", listening...)
 	if o.Listening != nil {
 		o.Listening <- ln.Addr().String()
 	}

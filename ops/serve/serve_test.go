@@ -3,21 +3,40 @@ package serve_test
 import (
 	"context"
 	"io"
-	"net"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/modfetch/modfetch/ops/serve"
 )
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// listened is a slog.Handler that keeps the attributes of Run's
+// "listening" record.
+type listened struct {
+	mu    sync.Mutex
+	attrs map[string]string
+}
+
+func (l *listened) Enabled(context.Context, slog.Level) bool { return true }
+func (l *listened) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *listened) WithGroup(string) slog.Handler            { return l }
+func (l *listened) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "listening" {
+		return nil
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.attrs = map[string]string{}
+	r.Attrs(func(a slog.Attr) bool { l.attrs[a.Key] = a.Value.String(); return true })
+	return nil
+}
+
+func (l *listened) get(key string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.attrs[key]
 }
 
 func status(t *testing.T, url string) int {
@@ -69,12 +88,23 @@ func TestRun(t *testing.T) {
 			Drain:     func(context.Context) error { close(drained); return nil },
 			Listening: listening,
 		}
+		logged := new(listened)
+		o.Logger = slog.New(logged)
 		if admin {
-			o.AdminAddr = freeAddr(t)
+			o.AdminAddr = "127.0.0.1:0"
 		}
 		errc := make(chan error, 1)
 		go func() { errc <- serve.Run(ctx, o) }()
-		base := "http://" + <-listening
+		mainAddr := <-listening
+		base := "http://" + mainAddr
+		// The log names the bound addresses, logged before Listening.
+		if got := logged.get("addr"); got != mainAddr {
+			t.Errorf("logged addr %q, want %q", got, mainAddr)
+		}
+		adminAddr := logged.get("admin")
+		if admin != (adminAddr != "") || strings.HasSuffix(adminAddr, ":0") {
+			t.Errorf("admin=%v: logged admin address %q", admin, adminAddr)
+		}
 		wantMain := map[string]int{"/healthz": 200, "/readyz": 200, "/example.com/m/@v/list": 401, "/example.com/m/@v/list?token": 200, "/metrics?token": 200, "/metrics": 401}
 		if admin {
 			wantMain["/readyz"] = 401 // not served on main: a guarded path like any other
@@ -90,7 +120,7 @@ func TestRun(t *testing.T) {
 				t.Errorf("main /metrics with an admin listener: %q, want the handler's answer", body)
 			}
 			for p, want := range map[string]int{"/metrics": 200, "/readyz": 200, "/debug/pprof/": 200} {
-				if got := status(t, "http://"+o.AdminAddr+p); got != want {
+				if got := status(t, "http://"+adminAddr+p); got != want {
 					t.Errorf("admin %s: %d, want %d", p, got, want)
 				}
 			}
