@@ -86,14 +86,8 @@ type replica struct {
 // environment) and args, until the test ends.
 func startReplica(t *testing.T, env []string, args ...string) *replica {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	r := &replica{addr: addr, logs: new(syncBuffer)}
-	r.cmd = exec.Command(serverBinary(t), append([]string{"-addr", addr, "-cache", t.TempDir()}, args...)...)
+	r := &replica{logs: new(syncBuffer)}
+	r.cmd = exec.Command(serverBinary(t), append([]string{"-addr", "127.0.0.1:0", "-cache", t.TempDir()}, args...)...)
 	r.cmd.Env = append(os.Environ(), env...)
 	r.cmd.Stderr = r.logs
 	if err := r.cmd.Start(); err != nil {
@@ -103,16 +97,10 @@ func startReplica(t *testing.T, env []string, args ...string) *replica {
 		r.cmd.Process.Signal(os.Interrupt)
 		r.cmd.Wait()
 		if t.Failed() {
-			t.Logf("replica %s log:\n%s", addr, r.logs.String())
+			t.Logf("replica %s log:\n%s", r.addr, r.logs.String())
 		}
 	})
-	fixture.WaitFor(t, "the replica to answer /healthz", func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
+	r.addr = fixture.ListeningAddr(t, r.logs)
 	return r
 }
 

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -293,7 +291,7 @@ func TestBundleImportRefusesTampered(t *testing.T) {
 func TestBundleServedByProxyserver(t *testing.T) {
 	w, dir, _, _ := exportBundles(t)
 	server := offlineHome(t, w, "file://"+filepath.ToSlash(dir))
-	addr, logs := startProxyServer(t, server)
+	addr, logs, _ := startProxyServer(t, server)
 	h := offlineHome(t, w, "http://"+addr)
 	mod := t.TempDir()
 	writeFiles(t, mod, bundleMain)
@@ -453,30 +451,7 @@ func TestBundleImportIntoProxyCache(t *testing.T) {
 	if stdout, stderr, err := server.run(t, t.TempDir(), example(t, "bundle"), "import", "-cache", cacheDir, tgz); err != nil {
 		t.Fatalf("bundle import -cache: %v\n%s%s", err, stdout, stderr)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	logs := new(lockedBuffer)
-	cmd := exec.Command(example(t, "proxyserver"), "-addr", addr, "-cache", cacheDir)
-	cmd.Env = server.environ()
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	})
-	fixture.WaitFor(t, "the proxyserver to answer /healthz", func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
+	addr, logs, _ := startProxyServer(t, server, "-cache", cacheDir)
 	h := offlineHome(t, w, "http://"+addr)
 	mod := t.TempDir()
 	writeFiles(t, mod, bundleMain)

@@ -5,13 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
-	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -244,18 +243,17 @@ func chmodAll(dir string) {
 	})
 }
 
-// startProxyServer runs examples/proxyserver in h's environment on a free
-// loopback port until the test ends, and returns its address and logs.
-func startProxyServer(t *testing.T, h *home) (addr string, logs *lockedBuffer) {
+// startProxyServer runs examples/proxyserver in h's environment on a
+// loopback port it chooses, with args (and "-cache" a temporary
+// directory unless args set it), until the test ends, and returns its
+// address, logs and process.
+func startProxyServer(t *testing.T, h *home, args ...string) (addr string, logs *lockedBuffer, cmd *exec.Cmd) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if !slices.Contains(args, "-cache") {
+		args = append(args, "-cache", t.TempDir())
 	}
-	addr = ln.Addr().String()
-	ln.Close()
 	logs = new(lockedBuffer)
-	cmd := exec.Command(example(t, "proxyserver"), "-addr", addr, "-cache", t.TempDir())
+	cmd = exec.Command(example(t, "proxyserver"), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = h.environ()
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
@@ -265,14 +263,7 @@ func startProxyServer(t *testing.T, h *home) (addr string, logs *lockedBuffer) {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 	})
-	fixture.WaitFor(t, "the proxyserver to answer /healthz", func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
-	return addr, logs
+	return fixture.ListeningAddr(t, logs), logs, cmd
 }
 
 // lockedBuffer is a bytes.Buffer safe for a writer and a reader.

@@ -86,7 +86,7 @@ func TestNetworkListMatchesGoCommand(t *testing.T) {
 func TestNetworkProxyServer(t *testing.T) {
 	client := networkHome(t)
 	server := networkHome(t)
-	addr, logs := startProxyServer(t, server)
+	addr, logs, _ := startProxyServer(t, server)
 	client.env["GOPROXY"] = "http://" + addr
 	for _, project := range []string{"github.com/spf13/cobra@v1.8.0", "github.com/prometheus/prometheus@v0.53.0"} {
 		path, version, _ := strings.Cut(project, "@")

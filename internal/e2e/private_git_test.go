@@ -25,7 +25,7 @@ func TestPrivateGitModuleThroughProxyServer(t *testing.T) {
 	server.env["GOPROXY"] = w.proxyURL + ",direct"
 	server.env["GOSUMDB"] = w.gosumdb()
 	server.env["GOPRIVATE"] = "github.com/fix"
-	addr, logs := startProxyServer(t, server)
+	addr, logs, _ := startProxyServer(t, server)
 
 	// The reference: the go command fetching the module directly.
 	ref := directHome(t, gw)

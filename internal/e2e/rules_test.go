@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -101,31 +100,8 @@ func TestProxyServerRulesReload(t *testing.T) {
 	rulesFile := filepath.Join(t.TempDir(), "rules")
 	writeRulesFile(t, rulesFile, "deny example.com/hello@v1.1.0 # compromised\n")
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	logs := new(lockedBuffer)
-	cmd := exec.Command(example(t, "proxyserver"), "-addr", addr, "-cache", t.TempDir(), "-rules", rulesFile)
-	cmd.Env = server.environ()
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	})
+	addr, logs, cmd := startProxyServer(t, server, "-rules", rulesFile)
 	base := "http://" + addr
-	fixture.WaitFor(t, "the proxyserver to answer /healthz", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
 
 	c := newHome(t, w)
 	c.env["GOPROXY"] = base
