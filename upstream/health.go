@@ -123,6 +123,10 @@ type Health struct {
 	lastErr     string
 	lastOK      time.Time
 	lastFail    time.Time
+	undo        struct { // what the last success changed, for invalid
+		consecutive int
+		lastOK      time.Time
+	}
 }
 
 // HealthStats is a snapshot of a [Health], for logs, metrics and
@@ -288,14 +292,37 @@ func (h *Health) endProbe() {
 // observe records one request's outcome: failed or not, with the answer's
 // latency (for a success) and the failure.
 func (h *Health) observe(failed bool, latency time.Duration, err error) {
+	h.record(failed, false, latency, err)
+}
+
+// invalid records that an answer already counted as a success is
+// unusable (an .info that does not parse): its request becomes a
+// failure, not a second request.
+func (h *Health) invalid(err error) {
+	h.record(true, true, 0, err)
+}
+
+func (h *Health) record(failed, counted bool, latency time.Duration, err error) {
 	if h == nil {
 		return
 	}
 	now := h.clock()
 	h.mu.Lock()
-	h.requests++
-	h.recent[h.nRecent%len(h.recent)] = failed
-	h.nRecent++
+	if !counted {
+		h.requests++
+		h.recent[h.nRecent%len(h.recent)] = failed
+		h.nRecent++
+	} else {
+		// Undo the success: the newest one still in the window becomes
+		// the failure, and the run of failures it ended goes on.
+		for i := h.nRecent - 1; i >= max(0, h.nRecent-len(h.recent)); i-- {
+			if r := &h.recent[i%len(h.recent)]; !*r {
+				*r = true
+				break
+			}
+		}
+		h.consecutive, h.lastOK = h.undo.consecutive, h.undo.lastOK
+	}
 	from := h.state
 	if h.probing {
 		h.probeSeen = true
@@ -303,6 +330,7 @@ func (h *Health) observe(failed bool, latency time.Duration, err error) {
 	if !failed {
 		h.latencies[h.nLatency%len(h.latencies)] = latency
 		h.nLatency++
+		h.undo.consecutive, h.undo.lastOK = h.consecutive, h.lastOK
 		h.consecutive = 0
 		h.lastOK = now
 		if h.state != Healthy && h.probing {

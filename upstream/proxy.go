@@ -239,7 +239,7 @@ func (p *Proxy) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 	info, err := modfetch.ParseInfo(data)
 	if err != nil {
 		err = fmt.Errorf("invalid response from proxy %q: %w", p.redacted, err)
-		p.Health.observe(true, 0, err)
+		p.Health.invalid(err)
 		return nil, versionError(path, rev, err)
 	}
 	if info.Version != rev && rev == module.CanonicalVersion(rev) && module.Check(path, rev) == nil {
@@ -266,7 +266,7 @@ func (p *Proxy) Latest(ctx context.Context, path string) (*modfetch.Info, error)
 	info, err := modfetch.ParseInfo(data)
 	if err != nil {
 		err = fmt.Errorf("invalid response from proxy %q: %w", p.redacted, err)
-		p.Health.observe(true, 0, err)
+		p.Health.invalid(err)
 		return nil, versionError(path, "", err)
 	}
 	return info, nil

@@ -858,3 +858,49 @@ func TestProxyGoModMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyInvalidInfoCountsOnce: an .info answer that does not parse is
+// one failed request in the proxy's Health, not a success and a failure,
+// so a mirror answering garbage opens its breaker.
+func TestProxyInvalidInfoCountsOnce(t *testing.T) {
+	p, _ := newTestProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "v1.0.0.info") {
+			io.WriteString(w, "not json")
+			return
+		}
+		io.WriteString(w, `{"Version":"v1.1.0","Time":"2024-01-01T00:00:00Z"}`)
+	}))
+	h := &Health{Breaker: &Breaker{Failures: 3, Cooldown: time.Hour}}
+	p.Health = h
+	for _, method := range []struct {
+		name string
+		call func() error
+	}{
+		{"Stat", func() error { _, err := p.Stat(context.Background(), "example.com/m", "v1.0.0"); return err }},
+		{"Latest", func() error {
+			p, _ := newTestProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "{") }))
+			p.Health = h
+			_, err := p.Latest(context.Background(), "example.com/m")
+			return err
+		}},
+	} {
+		if err := method.call(); err == nil || !strings.Contains(err.Error(), "invalid response from proxy") {
+			t.Fatalf("%s: err = %v, want an invalid response", method.name, err)
+		}
+	}
+	if st := h.Stats(); st.Requests != 2 || st.Failures != 2 || st.ConsecutiveFailures != 2 || st.ErrorRate != 1 || !st.LastSuccess.IsZero() {
+		t.Errorf("after two unparseable answers: %+v, want 2 requests, 2 failures in a row, error rate 1, no success", st)
+	}
+	if _, err := p.Stat(context.Background(), "example.com/m", "v1.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.Stats(); st.Requests != 3 || st.Failures != 2 || st.ConsecutiveFailures != 0 || st.ErrorRate != 2.0/3 {
+		t.Errorf("after a good answer: %+v, want 3 requests, 2 failures, none consecutive, error rate 2/3", st)
+	}
+	for range 3 {
+		p.Stat(context.Background(), "example.com/m", "v1.0.0")
+	}
+	if st := h.Stats(); st.State != Unavailable || st.ConsecutiveFailures != 3 {
+		t.Errorf("after three unparseable answers in a row: %+v, want the breaker open", st)
+	}
+}
