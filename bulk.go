@@ -98,7 +98,8 @@ type BulkResult struct {
 	Item BulkItem
 
 	// Downloaded describes an item downloaded in full; nil for a
-	// GoModOnly item or a failure.
+	// GoModOnly item or a failure, except a *TooNewError (downloaded,
+	// but for a newer go than DownloadOptions.Toolchain).
 	Downloaded *Downloaded
 
 	// GoMod and GoModSum are a GoModOnly item's go.mod file and its

@@ -104,8 +104,18 @@ func (tc *Toolchain) tooNew(path, version string, gomod []byte) error {
 	if err != nil || f.Go == nil {
 		return nil
 	}
-	if goversion.Compare("go"+f.Go.Version, "go"+tc.GoVersion) > 0 {
-		return &TooNewError{What: path + "@" + version, GoVersion: f.Go.Version, Running: tc.GoVersion, GOTOOLCHAIN: tc.GOTOOLCHAIN}
+	return tc.CheckGo(path+"@"+version, f.Go.Version)
+}
+
+// CheckGo returns a *TooNewError naming what if goVersion (a go
+// directive's version, such as "1.30") is newer than tc's go, else nil
+// (also for a nil tc).
+func (tc *Toolchain) CheckGo(what, goVersion string) error {
+	if tc == nil || tc.GoVersion == "" || goVersion == "" {
+		return nil
+	}
+	if goversion.Compare("go"+goVersion, "go"+tc.GoVersion) > 0 {
+		return &TooNewError{What: what, GoVersion: goVersion, Running: tc.GoVersion, GOTOOLCHAIN: tc.GOTOOLCHAIN}
 	}
 	return nil
 }

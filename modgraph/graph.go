@@ -25,6 +25,11 @@ import (
 // pruned at them (cmd/go/internal/gover: ExplicitIndirectVersion).
 const prunedGoVersion = "1.17"
 
+// strictGoVersion is the first go version whose go directive is a
+// requirement: a go.mod file from it on needs at least that go
+// (cmd/go/internal/gover: GoStrictVersion).
+const strictGoVersion = "1.21"
+
 // A Graph is the module graph of a main module, loaded by [Load]. Its
 // methods are safe for concurrent use; it does not change once loaded.
 type Graph struct {
@@ -92,10 +97,20 @@ type LoadOptions struct {
 	// a client on a machine with few processors loads a large graph
 	// several times faster with more.
 	Parallel int
+
+	// Toolchain, if set, is the go toolchain the graph is for: a go.mod
+	// file of the graph whose go directive (go 1.21 or later) needs a
+	// newer go fails the load with a *modfetch.TooNewError ("module
+	// path@version requires go >= ..."), as in the go command when it
+	// cannot switch toolchains (GOTOOLCHAIN=local). The main module's
+	// own go directive is the caller's to check.
+	Toolchain *modfetch.Toolchain
 }
 
 // LoadFileWith is [LoadFile] with options; the graph is the same
-// whatever the options.
+// whatever Parallel is. When the only failures are go.mod files too new
+// for opts.Toolchain, it returns the graph without their requirements
+// (as the go command reads it) together with their error.
 func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfile.File, opts *LoadOptions) (*Graph, error) {
 	parallel := runtime.GOMAXPROCS(0)
 	if opts != nil && opts.Parallel > 0 {
@@ -140,20 +155,32 @@ func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfi
 	}
 
 	l := &loader{g: g, r: r, dir: dir, exclude: exclude, parallel: parallel, sums: make(map[module.Version]*summaryCall)}
+	var tooNew error // of go.mod files too new for l.toolchain, the only failures
+	if opts != nil {
+		l.toolchain = opts.Toolchain
+	}
+	readGraph := func(roots []module.Version) error {
+		tooNew = nil // the error of the last read: the graph's
+		err := l.readGraph(ctx, roots)
+		if err != nil && onlyTooNew(err) {
+			tooNew, err = err, nil
+		}
+		return err
+	}
 	if f.Go == nil {
 		// With -mod=mod the go command adds a go directive of its own
 		// version (1.17 or later) to such a go.mod, and converts its
 		// requirements from the full graph's to a pruned graph's: every
 		// module of the full build list becomes a root (modload:
 		// loadModFile, convertPruning).
-		if err := l.readGraph(ctx, roots); err != nil {
+		if err := readGraph(roots); err != nil {
 			return nil, err
 		}
 		roots = g.BuildList()[1:]
 		g.pruned = true
 	}
 	for {
-		if err := l.readGraph(ctx, roots); err != nil {
+		if err := readGraph(roots); err != nil {
 			return nil, err
 		}
 		if !g.pruned || l.allRootsSelected(roots) {
@@ -184,7 +211,21 @@ func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfi
 		}
 	}
 	g.goModsRead = l.fetched()
-	return g, nil
+	return g, tooNew
+}
+
+// onlyTooNew reports whether err is, or joins only, *modfetch.TooNewError
+// failures.
+func onlyTooNew(err error) bool {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			if !errors.Is(e, modfetch.ErrTooNew) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, modfetch.ErrTooNew)
 }
 
 // highestOfEachPath keeps the last version of each path of list, sorted
@@ -222,7 +263,8 @@ type loader struct {
 	dir     string
 	exclude map[module.Version]bool
 
-	parallel int // go.mod files fetched at a time
+	parallel  int                 // go.mod files fetched at a time
+	toolchain *modfetch.Toolchain // nil: no go version check
 
 	mu    sync.Mutex
 	sums  map[module.Version]*summaryCall // by module version as required
@@ -307,6 +349,12 @@ func (l *loader) load(ctx context.Context, m module.Version) (*summary, error) {
 		}
 		if mpath != m.Path && mpath != actual.Path {
 			return nil, &module.ModuleError{Path: actual.Path, Version: actual.Version, Err: &PathMismatchError{Declared: mpath, Required: m.Path}}
+		}
+	}
+	if f.Go != nil && !goBefore(f.Go.Version, strictGoVersion) {
+		// Its requirements are not read (modload: goModSummary, readModGraph).
+		if err := l.toolchain.CheckGo("module "+actual.String(), f.Go.Version); err != nil {
+			return nil, &module.ModuleError{Path: actual.Path, Version: actual.Version, Err: err}
 		}
 	}
 	s := &summary{pruned: f.Go != nil && !goBefore(f.Go.Version, prunedGoVersion)}

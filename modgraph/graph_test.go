@@ -334,6 +334,68 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// TestLoadTooNew: with a Toolchain, a go.mod file of go 1.21 or later
+// that needs a newer go fails the load, its requirements unread, and the
+// rest of the graph comes with the error; any other failure besides it
+// leaves no graph.
+func TestLoadTooNew(t *testing.T) {
+	set := world()
+	set.Add("example.com/toonew", "v1.0.0", map[string]string{"go.mod": "module example.com/toonew\ngo 1.30\nrequire example.com/h v1.0.0\n"}, fixture.Day(0))
+	set.Add("example.com/old", "v1.0.0", map[string]string{"go.mod": "module example.com/old\ngo 1.20\n"}, fixture.Day(0))
+	const main = "module example.com/main\ngo 1.21\nrequire (\n\texample.com/e v1.0.0\n\texample.com/old v1.0.0\n\texample.com/toonew v1.0.0\n)\n"
+	local := &modfetch.Toolchain{GoVersion: "1.19", GOTOOLCHAIN: "local"}
+	for _, tc := range []struct {
+		name      string
+		gomod     string
+		toolchain *modfetch.Toolchain
+		wantList  string // "" for no graph
+		wantErr   string // "" for none
+	}{
+		{name: "no toolchain", gomod: main, wantList: "main e@v1.0.0 h@v1.0.0 old@v1.0.0 toonew@v1.0.0"},
+		{name: "new enough", gomod: main, toolchain: &modfetch.Toolchain{GoVersion: "1.30"}, wantList: "main e@v1.0.0 h@v1.0.0 old@v1.0.0 toonew@v1.0.0"},
+		{
+			name: "too new", gomod: main, toolchain: local,
+			// e (go 1.21) is too new for 1.19 as well; old's go 1.20 is
+			// no requirement; toonew's requirement on h goes unread.
+			wantList: "main e@v1.0.0 old@v1.0.0 toonew@v1.0.0",
+			wantErr:  "example.com/e@v1.0.0: module example.com/e@v1.0.0 requires go >= 1.21 (running go 1.19; GOTOOLCHAIN=local)\nexample.com/toonew@v1.0.0: module example.com/toonew@v1.0.0 requires go >= 1.30 (running go 1.19; GOTOOLCHAIN=local)",
+		},
+		{
+			name: "and a missing version", gomod: main + "require example.com/a v1.9.0\n", toolchain: local,
+			wantErr: "example.com/a@v1.9.0: ",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := modgraph.Parse("go.mod", []byte(tc.gomod))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := modgraph.LoadFileWith(context.Background(), set, t.TempDir(), f, &modgraph.LoadOptions{Toolchain: tc.toolchain})
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+			if tc.wantErr != "" {
+				var tn *modfetch.TooNewError
+				if !errors.As(err, &tn) || !errors.Is(err, modfetch.ErrTooNew) {
+					t.Errorf("err = %v, want a *modfetch.TooNewError in it", err)
+				}
+			}
+			if tc.wantList == "" {
+				if g != nil {
+					t.Errorf("a graph with error %v", err)
+				}
+				return
+			}
+			if g == nil {
+				t.Fatalf("no graph with error %v", err)
+			}
+			if got := short(g.BuildList()); got != tc.wantList {
+				t.Errorf("build list %s, want %s", got, tc.wantList)
+			}
+		})
+	}
+}
+
 // ctxResolver answers GoMod only while ctx lasts.
 type ctxResolver struct{ *fixture.Set }
 
