@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/version"
 	"io"
 	"os"
 	"path/filepath"
@@ -71,6 +72,16 @@ func runModule(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, std
 		fmt.Fprintf(stderr, "go: %v\n", err)
 		return 1
 	}
+	// With GOTOOLCHAIN=local the go command refuses a main module that
+	// needs a newer go, before it parses go.mod strictly (modload:
+	// ReadModFile).
+	tc := toolchain()
+	if lax, err := modfile.ParseLax(shortPath(gomod), data, nil); err == nil && lax.Go != nil {
+		if err := tc.CheckGo(shortPath(gomod), lax.Go.Version); err != nil {
+			fmt.Fprintf(stderr, "go: %v\n", err)
+			return 1
+		}
+	}
 	f, err := modgraph.Parse(shortPath(gomod), data)
 	if err != nil {
 		fmt.Fprintf(stderr, "go: errors parsing %s:\n%v\n", shortPath(gomod), err)
@@ -93,9 +104,12 @@ func runModule(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, std
 			fmt.Fprintf(stderr, "go: dropping requirement on excluded version %s %s\n", r.Mod.Path, r.Mod.Version)
 		}
 	}
-	g, err := modgraph.LoadFileWith(ctx, stack, root, f, &modgraph.LoadOptions{Parallel: graphJobs(fl.jobs)})
-	if err != nil {
-		printErrors(stderr, err)
+	g, graphErr := modgraph.LoadFileWith(ctx, stack, root, f, &modgraph.LoadOptions{Parallel: graphJobs(fl.jobs), Toolchain: tc})
+	// From go 1.17 the go command loads the graph first and stops at its
+	// errors; before, it lists "all" from what it could load, downloads
+	// that, and reports the graph's errors last (modcmd: runDownload).
+	if graphErr != nil && (g == nil || f.Go != nil && version.Compare("go"+f.Go.Version, "go1.17") >= 0) {
+		printErrors(stderr, graphErr)
 		return 1
 	}
 	listed := listedModules(g, f)
@@ -103,7 +117,7 @@ func runModule(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, std
 		fmt.Fprintf(stderr, "go: no module dependencies to download\n")
 	}
 	ds := g.DownloadSet()
-	results := downloadAll(ctx, cfg, stack, gs, ds.Items(), fl.jobs, stderr)
+	results := downloadAll(ctx, cfg, stack, gs, ds.Items(), fl.jobs, tc, stderr)
 
 	mods := make([]*moduleJSON, len(listed))
 	for i, l := range listed {
@@ -114,7 +128,13 @@ func runModule(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, std
 		}
 		mods[i] = results.module(stack, l.Version)
 	}
-	return report(mods, results.others(listed), fl.json, stdout, stderr)
+	code = report(mods, results.others(listed), fl.json, stdout, stderr)
+	// Without -json the go command has exited at the modules' errors.
+	if graphErr != nil && (fl.json || code == 0) {
+		printErrors(stderr, graphErr)
+		code = 1
+	}
+	return code
 }
 
 // runGoSum downloads every module version a go.sum file records: in full
@@ -141,7 +161,7 @@ func runGoSum(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, stde
 		fmt.Fprintf(stderr, "go: no module dependencies to download\n")
 		return 0
 	}
-	results := downloadAll(ctx, cfg, stack, gs, items, fl.jobs, stderr)
+	results := downloadAll(ctx, cfg, stack, gs, items, fl.jobs, nil, stderr)
 	var mods []*moduleJSON
 	for _, it := range items {
 		mods = append(mods, results.module(stack, it.Module))
@@ -213,7 +233,7 @@ type bulkResults struct {
 // downloadAll downloads items through stack, at most jobs at a time,
 // extracting zips into the module cache, and shows progress on stderr.
 // Modules the cache holds already are checked against gs too.
-func downloadAll(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, gs *checksum.GoSum, items []modfetch.BulkItem, jobs int, stderr io.Writer) *bulkResults {
+func downloadAll(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, gs *checksum.GoSum, items []modfetch.BulkItem, jobs int, tc *modfetch.Toolchain, stderr io.Writer) *bulkResults {
 	p := newProgress(stderr)
 	list, _ := modfetch.DownloadAll(ctx, stack, items, &modfetch.BulkOptions{
 		Parallel: jobs,
@@ -222,6 +242,7 @@ func downloadAll(ctx context.Context, cfg *goenv.Config, stack *goenv.Stack, gs 
 			ModCache:  cfg.GOMODCACHE,
 			ReadWrite: cfg.ModCacheRW,
 			GoSum:     gs,
+			Toolchain: tc,
 		},
 	})
 	p.finish()
@@ -240,6 +261,11 @@ func (r *bulkResults) module(stack *goenv.Stack, m module.Version) *moduleJSON {
 	case res == nil: // never: every listed module is an item
 		mj.Error = fmt.Sprintf("%s@%s: not downloaded", m.Path, m.Version)
 	case res.Err != nil:
+		if errors.Is(res.Err, modfetch.ErrTooNew) && res.Downloaded != nil {
+			// Downloaded, but not for this go: the files without the
+			// directory, as in the argument mode.
+			mj.fill(stack, res.Downloaded)
+		}
 		mj.Error = errorText(res.Err)
 	case res.Item.GoModOnly:
 		mj.GoModSum = res.GoModSum
@@ -274,6 +300,10 @@ func errorText(err error) string {
 	var mm *checksum.MismatchError
 	if errors.As(err, &mm) {
 		return mm.Error()
+	}
+	var tn *modfetch.TooNewError
+	if errors.As(err, &tn) {
+		return tn.Error() // it names the module
 	}
 	return err.Error()
 }

@@ -141,6 +141,7 @@ func appSet() *fixture.Set {
 	add("e", "v1.0.0", "go 1.21\n", "")
 	add("h", "v1.0.0", "go 1.21\n", "")
 	add("r", "v1.0.0", "go 1.21\n", "const X = 3\n")
+	add("n", "v1.0.0", "go 1.999\n", "") // too new for GOTOOLCHAIN=local
 	for i := range 6 {
 		path := fmt.Sprintf("%sm%d", appPrefix, i)
 		s.Add(path, "v1.0.0", map[string]string{
@@ -319,6 +320,9 @@ func TestNoArgsLikeGoModDownload(t *testing.T) {
 			code: 1,
 		},
 		{name: "no-requirements", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n"}},
+		{name: "main-too-new", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.999\n\nrequire example.com/app/c v1.0.0\n"}, code: 1},
+		{name: "dependency-too-new", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/n v1.0.0\n)\n"}, code: 1},
+		{name: "dependency-too-new-unpruned", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.16\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/n v1.0.0\n)\n"}, code: 1},
 		{name: "missing-go.mod", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire example.com/app/zz v1.0.0\n"}, code: 1},
 	}
 	for _, tc := range cases {
