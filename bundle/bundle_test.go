@@ -465,9 +465,10 @@ func TestImportRefusesForgedDatabase(t *testing.T) {
 
 // TestImportIntoStore: importing into a proxy's store writes exactly each
 // module's .info, .mod, .zip and .ziphash (the .mod alone for a go.mod
-// only module), the @v/list files and the database's files; a store already holding a file
-// that disagrees with the bundle's verified hashes fails the import of
-// that module with a mismatch, the other modules are imported.
+// only module), the @v/list files and the database's files; a store
+// already holding a file that disagrees with the bundle's verified
+// hashes fails the import of that module with a mismatch, the other
+// modules are imported.
 func TestImportIntoStore(t *testing.T) {
 	w := newWorld(t)
 	out := filepath.Join(t.TempDir(), "b")
