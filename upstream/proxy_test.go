@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -842,18 +843,23 @@ func TestProxyGoModMemory(t *testing.T) {
 	}))
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			runtime.GC()
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			data, err := p.GoMod(context.Background(), fmt.Sprintf("example.com/m%d", i), "v1.0.0")
-			runtime.ReadMemStats(&after)
-			if !errors.Is(err, tc.wantErr) || (err == nil && !bytes.Equal(data, tc.body)) {
-				t.Fatalf("GoMod = %d bytes, %v; want %d bytes, %v", len(data), err, len(tc.body), tc.wantErr)
+			// Everything the process allocated meanwhile is counted, the
+			// test server's share included, and whatever else runs then:
+			// the least of three tries.
+			least := uint64(math.MaxUint64)
+			for range 3 {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				data, err := p.GoMod(context.Background(), fmt.Sprintf("example.com/m%d", i), "v1.0.0")
+				runtime.ReadMemStats(&after)
+				if !errors.Is(err, tc.wantErr) || (err == nil && !bytes.Equal(data, tc.body)) {
+					t.Fatalf("GoMod = %d bytes, %v; want %d bytes, %v", len(data), err, len(tc.body), tc.wantErr)
+				}
+				least = min(least, after.TotalAlloc-before.TotalAlloc)
 			}
-			// Everything allocated meanwhile, the test server's share
-			// included.
-			if n := after.TotalAlloc - before.TotalAlloc; n > tc.maxAlloc {
-				t.Errorf("allocated %d KiB, want at most %d KiB", n>>10, tc.maxAlloc>>10)
+			if least > tc.maxAlloc {
+				t.Errorf("allocated at least %d KiB, want at most %d KiB", least>>10, tc.maxAlloc>>10)
 			}
 		})
 	}
