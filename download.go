@@ -77,7 +77,7 @@ var ErrTooNew = errors.New("module too new")
 // toolchain it is for (cmd/go/internal/gover: TooNewError): "path@version
 // requires go >= 1.30 (running go 1.26.8; GOTOOLCHAIN=local)".
 type TooNewError struct {
-	What        string // "path@version"
+	What        string // what needs the newer go: "path@version", "module path@version" or a go.mod file's name
 	GoVersion   string // the go directive
 	Running     string // Toolchain.GoVersion
 	GOTOOLCHAIN string // Toolchain.GOTOOLCHAIN

@@ -100,17 +100,20 @@ type LoadOptions struct {
 
 	// Toolchain, if set, is the go toolchain the graph is for: a go.mod
 	// file of the graph whose go directive (go 1.21 or later) needs a
-	// newer go fails the load with a *modfetch.TooNewError ("module
-	// path@version requires go >= ..."), as in the go command when it
-	// cannot switch toolchains (GOTOOLCHAIN=local). The main module's
-	// own go directive is the caller's to check.
+	// newer go fails the load with a *module.ModuleError wrapping a
+	// *modfetch.TooNewError ("path@version: module path@version requires
+	// go >= ..."), as in the go command when it cannot switch toolchains
+	// (GOTOOLCHAIN=local). The main module's own go directive is the
+	// caller's to check.
 	Toolchain *modfetch.Toolchain
 }
 
 // LoadFileWith is [LoadFile] with options; the graph is the same
 // whatever Parallel is. When the only failures are go.mod files too new
-// for opts.Toolchain, it returns the graph without their requirements
-// (as the go command reads it) together with their error.
+// for opts.Toolchain, it returns the graph without their requirements,
+// as the go command reads it, together with their error; for a pruned
+// graph, its roots then are the requirements of f as they are, not
+// raised to the versions the graph selects (the go command stops there).
 func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfile.File, opts *LoadOptions) (*Graph, error) {
 	parallel := runtime.GOMAXPROCS(0)
 	if opts != nil && opts.Parallel > 0 {
@@ -183,7 +186,7 @@ func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfi
 		if err := readGraph(roots); err != nil {
 			return nil, err
 		}
-		if !g.pruned || l.allRootsSelected(roots) {
+		if tooNew != nil || !g.pruned || l.allRootsSelected(roots) {
 			break
 		}
 		// The graph selects some root at another version than go.mod
@@ -214,19 +217,28 @@ func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfi
 	return g, tooNew
 }
 
-// onlyTooNew reports whether err is, or joins only, *modfetch.TooNewError
-// failures.
+// onlyTooNew reports whether err is, or joins only, the loader's own
+// failures of go.mod files too new for its Toolchain (not a Resolver's
+// error that happens to wrap a *modfetch.TooNewError).
 func onlyTooNew(err error) bool {
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range joined.Unwrap() {
-			if !errors.Is(e, modfetch.ErrTooNew) {
+			if _, ok := e.(goTooNew); !ok {
 				return false
 			}
 		}
 		return true
 	}
-	return errors.Is(err, modfetch.ErrTooNew)
+	_, ok := err.(goTooNew)
+	return ok
 }
+
+// goTooNew is the loader's failure of a go.mod file too new for its
+// Toolchain: a *module.ModuleError wrapping a *modfetch.TooNewError.
+type goTooNew struct{ err *module.ModuleError }
+
+func (e goTooNew) Error() string { return e.err.Error() }
+func (e goTooNew) Unwrap() error { return e.err }
 
 // highestOfEachPath keeps the last version of each path of list, sorted
 // by path and version.
@@ -337,6 +349,14 @@ func (l *loader) load(ctx context.Context, m module.Version) (*summary, error) {
 	if err != nil {
 		return nil, &module.ModuleError{Path: actual.Path, Version: actual.Version, Err: fmt.Errorf("parsing %s: %w", name, err)}
 	}
+	if f.Go != nil && !goBefore(f.Go.Version, strictGoVersion) {
+		// Before the module path, as the go command (modload:
+		// rawGoModSummary, then goModSummary); its requirements are not
+		// read (readModGraph).
+		if err := l.toolchain.CheckGo("module "+actual.String(), f.Go.Version); err != nil {
+			return nil, goTooNew{&module.ModuleError{Path: actual.Path, Version: actual.Version, Err: err}}
+		}
+	}
 	if actual.Version != "" {
 		// As the go command checks it (modload: goModSummary); a
 		// directory replacement may declare anything.
@@ -349,12 +369,6 @@ func (l *loader) load(ctx context.Context, m module.Version) (*summary, error) {
 		}
 		if mpath != m.Path && mpath != actual.Path {
 			return nil, &module.ModuleError{Path: actual.Path, Version: actual.Version, Err: &PathMismatchError{Declared: mpath, Required: m.Path}}
-		}
-	}
-	if f.Go != nil && !goBefore(f.Go.Version, strictGoVersion) {
-		// Its requirements are not read (modload: goModSummary, readModGraph).
-		if err := l.toolchain.CheckGo("module "+actual.String(), f.Go.Version); err != nil {
-			return nil, &module.ModuleError{Path: actual.Path, Version: actual.Version, Err: err}
 		}
 	}
 	s := &summary{pruned: f.Go != nil && !goBefore(f.Go.Version, prunedGoVersion)}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 
 	"github.com/modfetch/modfetch"
@@ -342,6 +343,13 @@ func TestLoadTooNew(t *testing.T) {
 	set := world()
 	set.Add("example.com/toonew", "v1.0.0", map[string]string{"go.mod": "module example.com/toonew\ngo 1.30\nrequire example.com/h v1.0.0\n"}, fixture.Day(0))
 	set.Add("example.com/old", "v1.0.0", map[string]string{"go.mod": "module example.com/old\ngo 1.20\n"}, fixture.Day(0))
+	// x@v1.0.0 is too new; y raises x to v1.1.0, which is not.
+	set.Add("example.com/x", "v1.0.0", map[string]string{"go.mod": "module example.com/x\ngo 1.30\n"}, fixture.Day(0))
+	set.Add("example.com/x", "v1.1.0", map[string]string{"go.mod": "module example.com/x\ngo 1.16\n"}, fixture.Day(0))
+	set.Add("example.com/y", "v1.0.0", map[string]string{"go.mod": "module example.com/y\ngo 1.16\nrequire example.com/x v1.1.0\n"}, fixture.Day(0))
+	// Too new and declaring another path: the go command names the go
+	// version first.
+	set.Add("example.com/moved", "v1.0.0", map[string]string{"go.mod": "module example.com/elsewhere\ngo 1.30\n"}, fixture.Day(0))
 	const main = "module example.com/main\ngo 1.21\nrequire (\n\texample.com/e v1.0.0\n\texample.com/old v1.0.0\n\texample.com/toonew v1.0.0\n)\n"
 	local := &modfetch.Toolchain{GoVersion: "1.19", GOTOOLCHAIN: "local"}
 	for _, tc := range []struct {
@@ -363,6 +371,20 @@ func TestLoadTooNew(t *testing.T) {
 		{
 			name: "and a missing version", gomod: main + "require example.com/a v1.9.0\n", toolchain: local,
 			wantErr: "example.com/a@v1.9.0: ",
+		},
+		{
+			// The go command does not raise the roots of a graph with
+			// errors: x@v1.0.0 stays a root and fails.
+			name: "a root the graph raises", gomod: "module example.com/main\ngo 1.21\nrequire (\n\texample.com/x v1.0.0\n\texample.com/y v1.0.0\n)\n",
+			toolchain: &modfetch.Toolchain{GoVersion: "1.26", GOTOOLCHAIN: "local"},
+			wantList:  "main x@v1.1.0 y@v1.0.0",
+			wantErr:   "example.com/x@v1.0.0: module example.com/x@v1.0.0 requires go >= 1.30 (running go 1.26; GOTOOLCHAIN=local)",
+		},
+		{
+			name: "another path", gomod: "module example.com/main\ngo 1.21\nrequire example.com/moved v1.0.0\n",
+			toolchain: &modfetch.Toolchain{GoVersion: "1.26", GOTOOLCHAIN: "local"},
+			wantList:  "main moved@v1.0.0",
+			wantErr:   "example.com/moved@v1.0.0: module example.com/moved@v1.0.0 requires go >= 1.30",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -394,6 +416,38 @@ func TestLoadTooNew(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoadResolverTooNew: a Resolver's own *modfetch.TooNewError is a
+// failure like any other, graph or no Toolchain: Load returns no graph.
+func TestLoadResolverTooNew(t *testing.T) {
+	for _, toolchain := range []*modfetch.Toolchain{nil, {GoVersion: "1.26"}} {
+		r := tooNewResolver{world()}
+		g, err := modgraph.LoadFileWith(context.Background(), r, t.TempDir(), mustParse(t, "module example.com/main\ngo 1.21\nrequire example.com/e v1.0.0\n"), &modgraph.LoadOptions{Toolchain: toolchain})
+		if g != nil || !errors.Is(err, modfetch.ErrTooNew) {
+			t.Errorf("toolchain %v: Load = graph %v, %v; want no graph and the resolver's error", toolchain, g != nil, err)
+		}
+	}
+}
+
+// tooNewResolver fails GoMod of example.com/e with a *modfetch.TooNewError
+// of its own.
+type tooNewResolver struct{ *fixture.Set }
+
+func (r tooNewResolver) GoMod(ctx context.Context, path, version string) ([]byte, error) {
+	if path == "example.com/e" {
+		return nil, &modfetch.TooNewError{What: path + "@" + version, GoVersion: "1.99", Running: "1.20"}
+	}
+	return r.Set.GoMod(ctx, path, version)
+}
+
+func mustParse(t *testing.T, gomod string) *modfile.File {
+	t.Helper()
+	f, err := modgraph.Parse("go.mod", []byte(gomod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 // ctxResolver answers GoMod only while ctx lasts.

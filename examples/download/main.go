@@ -50,6 +50,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/version"
 	"io"
 	"os"
 	"os/signal"
@@ -202,7 +203,11 @@ func toolchain() *modfetch.Toolchain {
 	if v := os.Getenv("GOTOOLCHAIN"); v != "local" {
 		return nil
 	}
-	return &modfetch.Toolchain{GoVersion: strings.TrimPrefix(runtime.Version(), "go"), GOTOOLCHAIN: "local"}
+	running := runtime.Version()
+	if !version.IsValid(running) {
+		return nil // a development toolchain ("devel go1.27-..."): no version to compare
+	}
+	return &modfetch.Toolchain{GoVersion: strings.TrimPrefix(running, "go"), GOTOOLCHAIN: "local"}
 }
 
 // moduleError gives err the module context the go command's JSON shows.

@@ -142,6 +142,8 @@ func appSet() *fixture.Set {
 	add("h", "v1.0.0", "go 1.21\n", "")
 	add("r", "v1.0.0", "go 1.21\n", "const X = 3\n")
 	add("n", "v1.0.0", "go 1.999\n", "") // too new for GOTOOLCHAIN=local
+	add("n", "v1.1.0", "go 1.21\n", "")
+	add("p", "v1.0.0", "go 1.21\n\nrequire example.com/app/n v1.1.0\n", "") // raises n past the too-new version
 	for i := range 6 {
 		path := fmt.Sprintf("%sm%d", appPrefix, i)
 		s.Add(path, "v1.0.0", map[string]string{
@@ -302,7 +304,10 @@ func TestNoArgsFillsModCache(t *testing.T) {
 // module caches. The cases cover pruned and unpruned graphs, version and
 // directory replacements, a required module that is not a known
 // dependency (exit 1, the others downloaded), no requirements at all,
-// and a go.mod that requires a module version the proxy does not have.
+// a go.mod that requires a module version the proxy does not have, and,
+// under GOTOOLCHAIN=local, a main module or a dependency that needs a
+// newer go: direct, raised past by another requirement, and in an
+// unpruned graph (downloaded, then refused).
 func TestNoArgsLikeGoModDownload(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -322,6 +327,7 @@ func TestNoArgsLikeGoModDownload(t *testing.T) {
 		{name: "no-requirements", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n"}},
 		{name: "main-too-new", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.999\n\nrequire example.com/app/c v1.0.0\n"}, code: 1},
 		{name: "dependency-too-new", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/n v1.0.0\n)\n"}, code: 1},
+		{name: "dependency-too-new-raised", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire (\n\texample.com/app/n v1.0.0\n\texample.com/app/p v1.0.0\n)\n"}, code: 1},
 		{name: "dependency-too-new-unpruned", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.16\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/n v1.0.0\n)\n"}, code: 1},
 		{name: "missing-go.mod", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire example.com/app/zz v1.0.0\n"}, code: 1},
 	}
