@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -123,10 +124,6 @@ type Health struct {
 	lastErr     string
 	lastOK      time.Time
 	lastFail    time.Time
-	undo        struct { // what the last success changed, for invalid
-		consecutive int
-		lastOK      time.Time
-	}
 }
 
 // HealthStats is a snapshot of a [Health], for logs, metrics and
@@ -292,37 +289,14 @@ func (h *Health) endProbe() {
 // observe records one request's outcome: failed or not, with the answer's
 // latency (for a success) and the failure.
 func (h *Health) observe(failed bool, latency time.Duration, err error) {
-	h.record(failed, false, latency, err)
-}
-
-// invalid records that an answer already counted as a success is
-// unusable (an .info that does not parse): its request becomes a
-// failure, not a second request.
-func (h *Health) invalid(err error) {
-	h.record(true, true, 0, err)
-}
-
-func (h *Health) record(failed, counted bool, latency time.Duration, err error) {
 	if h == nil {
 		return
 	}
 	now := h.clock()
 	h.mu.Lock()
-	if !counted {
-		h.requests++
-		h.recent[h.nRecent%len(h.recent)] = failed
-		h.nRecent++
-	} else {
-		// Undo the success: the newest one still in the window becomes
-		// the failure, and the run of failures it ended goes on.
-		for i := h.nRecent - 1; i >= max(0, h.nRecent-len(h.recent)); i-- {
-			if r := &h.recent[i%len(h.recent)]; !*r {
-				*r = true
-				break
-			}
-		}
-		h.consecutive, h.lastOK = h.undo.consecutive, h.undo.lastOK
-	}
+	h.requests++
+	h.recent[h.nRecent%len(h.recent)] = failed
+	h.nRecent++
 	from := h.state
 	if h.probing {
 		h.probeSeen = true
@@ -330,7 +304,6 @@ func (h *Health) record(failed, counted bool, latency time.Duration, err error) 
 	if !failed {
 		h.latencies[h.nLatency%len(h.latencies)] = latency
 		h.nLatency++
-		h.undo.consecutive, h.undo.lastOK = h.consecutive, h.lastOK
 		h.consecutive = 0
 		h.lastOK = now
 		if h.state != Healthy && h.probing {
@@ -373,13 +346,22 @@ func (h *Health) changed(from, to HealthState, err error) {
 	}
 }
 
-// observeAttempt records one attempt that the Proxy's web client made.
+// observeAttempt records one attempt that the Proxy's web client made,
+// once: a 200 answer when its body ends (whole, refused by the reader's
+// check, broken, or left by its caller, which says the server answered),
+// any other when it starts or fails.
 func (h *Health) observeAttempt(a web.Attempt) {
-	if h == nil || a.Canceled {
+	if h == nil {
 		return
 	}
-	if a.Body && a.Err == nil {
-		return // the answer was counted when it started
+	switch {
+	case a.Body && (a.Err == nil || a.Canceled):
+		h.observe(false, a.Latency, nil)
+		return
+	case a.Canceled:
+		return // the caller left before an answer: nothing said of the server
+	case !a.Body && a.Err == nil && a.Status == http.StatusOK:
+		return // counted when its body ends
 	}
 	failed := attemptFailed(a)
 	if failed && (errors.Is(a.Err, web.ErrConnect) || errors.Is(a.Err, web.ErrFirstByte)) {

@@ -232,14 +232,8 @@ func (p *Proxy) Stat(ctx context.Context, path, rev string) (*modfetch.Info, err
 	if err != nil {
 		return nil, versionError(path, rev, err)
 	}
-	data, err := p.getBytes(ctx, enc, "@v/"+encRev+".info", limitOr(p.MaxInfoSize, DefaultMaxInfoSize))
+	info, err := p.getInfo(ctx, enc, "@v/"+encRev+".info")
 	if err != nil {
-		return nil, versionError(path, rev, err)
-	}
-	info, err := modfetch.ParseInfo(data)
-	if err != nil {
-		err = fmt.Errorf("invalid response from proxy %q: %w", p.redacted, err)
-		p.Health.invalid(err)
 		return nil, versionError(path, rev, err)
 	}
 	if info.Version != rev && rev == module.CanonicalVersion(rev) && module.Check(path, rev) == nil {
@@ -256,20 +250,28 @@ func (p *Proxy) Latest(ctx context.Context, path string) (*modfetch.Info, error)
 	if err != nil {
 		return nil, &module.ModuleError{Path: path, Err: err}
 	}
-	data, err := p.getBytes(ctx, enc, "@latest", limitOr(p.MaxInfoSize, DefaultMaxInfoSize))
+	info, err := p.getInfo(ctx, enc, "@latest")
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, versionError(path, "", err)
 		}
 		return p.latestFromList(ctx, path, enc)
 	}
-	info, err := modfetch.ParseInfo(data)
-	if err != nil {
-		err = fmt.Errorf("invalid response from proxy %q: %w", p.redacted, err)
-		p.Health.invalid(err)
-		return nil, versionError(path, "", err)
-	}
 	return info, nil
+}
+
+// getInfo gets an .info or @latest answer: one that does not parse is
+// its request's failure (for the Health too), not an answer.
+func (p *Proxy) getInfo(ctx context.Context, encPath, suffix string) (*modfetch.Info, error) {
+	var info *modfetch.Info
+	_, err := p.web.GetChecked(ctx, p.endpoint(encPath, suffix), limitOr(p.MaxInfoSize, DefaultMaxInfoSize), func(data []byte) error {
+		var err error
+		if info, err = modfetch.ParseInfo(data); err != nil {
+			return fmt.Errorf("invalid response from proxy %q: %w", p.redacted, err)
+		}
+		return nil
+	})
+	return info, err
 }
 
 // latestFromList picks the newest timed entry of @v/list and stats it, like

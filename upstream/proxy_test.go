@@ -910,3 +910,41 @@ func TestProxyInvalidInfoCountsOnce(t *testing.T) {
 		t.Errorf("after three unparseable answers in a row: %+v, want the breaker open", st)
 	}
 }
+
+// TestProxyBadBodiesCountOnce: answers that fail in their body (an .info
+// cut short, or one that does not parse), many at a time, are each one
+// failed request, so the breaker opens as it would for as many errors.
+func TestProxyBadBodiesCountOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		handler http.HandlerFunc
+	}{
+		{"unparseable", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "not json") }},
+		{"cut short", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "100")
+			io.WriteString(w, `{"Version":`)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := newTestProxy(t, tt.handler)
+			p.Retry = modfetch.Retry{Attempts: 1}
+			h := &Health{Breaker: &Breaker{Failures: 20, Cooldown: time.Hour}}
+			p.Health = h
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					for range 5 {
+						if _, err := p.Stat(context.Background(), "example.com/m", "v1.0.0"); err == nil {
+							t.Error("Stat of a bad answer succeeded")
+						}
+					}
+				})
+			}
+			wg.Wait()
+			st := h.Stats()
+			if st.Requests != 20 || st.Failures != 20 || st.ConsecutiveFailures != 20 || !st.LastSuccess.IsZero() || st.State != Unavailable {
+				t.Errorf("after 20 bad answers, 4 at a time: %+v, want 20 requests, all failed in a row, the breaker open", st)
+			}
+		})
+	}
+}

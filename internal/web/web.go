@@ -182,15 +182,40 @@ func SecureRedirects(h *http.Client) *http.Client {
 // limit). A failure of any attempt — including reading the body — that is
 // transient is retried.
 func (c *Client) GetBytes(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
+	return c.GetChecked(ctx, u, limit, nil)
+}
+
+// GetChecked is GetBytes with check, if not nil, run on the answer
+// before it counts as one: an answer that check refuses is its
+// attempt's failure, reported to Observe as the body's error (not as a
+// whole body) and returned as it is, without retries.
+func (c *Client) GetChecked(ctx context.Context, u *url.URL, limit int64, check func([]byte) error) ([]byte, error) {
 	var data []byte
 	err := c.retry(ctx, u, func(ctx context.Context) error {
-		body, err := c.open(ctx, u, 0)
+		rc, err := c.open(ctx, u, 0)
 		if err != nil {
 			return err
 		}
-		defer body.Close()
-		data, err = readLimited(body, u, limit)
-		return err
+		defer rc.Close()
+		b, _ := rc.(*body)
+		if b != nil {
+			b.deferEOF = true // reported below, once checked
+		}
+		if data, err = readLimited(rc, u, limit); err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(data); err != nil {
+				if b != nil {
+					b.report(err)
+				}
+				return permanent{err}
+			}
+		}
+		if b != nil {
+			b.report(io.EOF)
+		}
+		return nil
 	})
 	return data, err
 }
@@ -655,6 +680,9 @@ type body struct {
 	latency time.Duration
 	c       *Client
 	observe func(Attempt) // nil once reported
+	// deferEOF: the end of the body is not reported by Read, but by
+	// the reader, which checks the whole answer first.
+	deferEOF bool
 
 	length   int64        // the length the server declared (from offset on), or -1
 	waiting  atomic.Int32 // reads under way
@@ -685,7 +713,7 @@ func (b *body) Read(p []byte) (int, error) {
 		}
 		err = &url.Error{Op: "read", URL: b.url, Err: err}
 	}
-	if err != nil {
+	if err != nil && (err != io.EOF || !b.deferEOF) {
 		b.report(err)
 	}
 	return n, err
