@@ -249,7 +249,7 @@ func chmodAll(dir string) {
 // address, logs and process.
 func startProxyServer(t *testing.T, h *home, args ...string) (addr string, logs *lockedBuffer, cmd *exec.Cmd) {
 	t.Helper()
-	if !slices.Contains(args, "-cache") {
+	if !slices.ContainsFunc(args, func(a string) bool { return a == "-cache" || strings.HasPrefix(a, "-cache=") }) {
 		args = append(args, "-cache", t.TempDir())
 	}
 	logs = new(lockedBuffer)

@@ -2,7 +2,9 @@ package serve
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -85,6 +87,15 @@ func Run(ctx context.Context, o Options) error {
 			addr = ":https"
 		}
 	}
+	if o.TLSCert != "" {
+		// Loaded before listening: a bad pair fails Run before it says
+		// it listens.
+		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -104,7 +115,7 @@ func Run(ctx context.Context, o Options) error {
 	errc := make(chan error, 1)
 	go func() {
 		if o.TLSCert != "" {
-			errc <- srv.ServeTLS(ln, o.TLSCert, o.TLSKey)
+			errc <- srv.ServeTLS(ln, "", "") // srv.TLSConfig's certificate
 		} else {
 			errc <- srv.Serve(ln)
 		}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +57,27 @@ func TestRunRefusesHalfTLS(t *testing.T) {
 		o.Addr, o.Handler = "127.0.0.1:0", http.NotFoundHandler()
 		if err := serve.Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "go together") {
 			t.Errorf("Run with TLS cert %q key %q = %v", o.TLSCert, o.TLSKey, err)
+		}
+	}
+}
+
+// TestRunRefusesBadCert: a certificate that does not load fails Run
+// before it listens or says it does.
+func TestRunRefusesBadCert(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(cert, []byte("not a certificate"), 0o600)
+	os.WriteFile(key, []byte("not a key"), 0o600)
+	for _, pair := range [][2]string{{cert, key}, {filepath.Join(dir, "missing.pem"), key}} {
+		listening := make(chan string, 1)
+		logged := new(listened)
+		err := serve.Run(context.Background(), serve.Options{Addr: "127.0.0.1:0", Handler: http.NotFoundHandler(),
+			TLSCert: pair[0], TLSKey: pair[1], Listening: listening, Logger: slog.New(logged)})
+		if err == nil {
+			t.Errorf("Run with TLS cert %s and key %s succeeded", pair[0], pair[1])
+		}
+		if len(listening) != 0 || logged.get("addr") != "" {
+			t.Errorf("Run with a bad certificate said it listened (%d sent, log addr %q)", len(listening), logged.get("addr"))
 		}
 	}
 }
