@@ -56,9 +56,16 @@ type Graph struct {
 // of them cannot be fetched or parsed, declares a module path other than
 // the one required (or its replacement), or if a directory replacement
 // has no go.mod; the error joins every such failure, each a
+// *RequirementError (how the main module requires it) around a
 // *module.ModuleError naming the module version (the replacement, when
 // replaced), so errors.Is and errors.As see the causes (fs.ErrNotExist
-// for a go.mod that does not exist).
+// for a go.mod that does not exist), in the order a breadth-first walk
+// of the requirements meets them: the first is the one the go command
+// reports. With such failures only, Load also returns the graph as the
+// go command reads it then: without the failed files' requirements and,
+// for a pruned graph, with its roots as go.mod requires them (not raised
+// to the versions the graph selects). Any other failure (ctx ending, a
+// conflicting replacement) returns no graph.
 func Load(ctx context.Context, r modfetch.Resolver, dir string, data []byte) (*Graph, error) {
 	f, err := Parse(filepath.Join(dir, "go.mod"), data)
 	if err != nil {
@@ -100,20 +107,16 @@ type LoadOptions struct {
 
 	// Toolchain, if set, is the go toolchain the graph is for: a go.mod
 	// file of the graph whose go directive (go 1.21 or later) needs a
-	// newer go fails the load with a *module.ModuleError wrapping a
-	// *modfetch.TooNewError ("path@version: module path@version requires
-	// go >= ..."), as in the go command when it cannot switch toolchains
-	// (GOTOOLCHAIN=local). The main module's own go directive is the
-	// caller's to check.
+	// newer go is a failure of that file (see [Load]): a
+	// *module.ModuleError wrapping a *modfetch.TooNewError
+	// ("path@version: module path@version requires go >= ..."), as in the
+	// go command when it cannot switch toolchains (GOTOOLCHAIN=local).
+	// The main module's own go directive is the caller's to check.
 	Toolchain *modfetch.Toolchain
 }
 
 // LoadFileWith is [LoadFile] with options; the graph is the same
-// whatever Parallel is. When the only failures are go.mod files too new
-// for opts.Toolchain, it returns the graph without their requirements,
-// as the go command reads it, together with their error; for a pruned
-// graph, its roots then are the requirements of f as they are, not
-// raised to the versions the graph selects (the go command stops there).
+// whatever Parallel is.
 func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfile.File, opts *LoadOptions) (*Graph, error) {
 	parallel := runtime.GOMAXPROCS(0)
 	if opts != nil && opts.Parallel > 0 {
@@ -158,15 +161,15 @@ func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfi
 	}
 
 	l := &loader{g: g, r: r, dir: dir, exclude: exclude, parallel: parallel, sums: make(map[module.Version]*summaryCall)}
-	var tooNew error // of go.mod files too new for l.toolchain, the only failures
+	var failed error // of go.mod files of the graph, the only failures
 	if opts != nil {
 		l.toolchain = opts.Toolchain
 	}
 	readGraph := func(roots []module.Version) error {
-		tooNew = nil // the error of the last read: the graph's
+		failed = nil // the error of the last read: the graph's
 		err := l.readGraph(ctx, roots)
-		if err != nil && onlyTooNew(err) {
-			tooNew, err = err, nil
+		if err != nil && ctx.Err() == nil && onlyRequirementErrors(err) {
+			failed, err = err, nil
 		}
 		return err
 	}
@@ -186,7 +189,7 @@ func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfi
 		if err := readGraph(roots); err != nil {
 			return nil, err
 		}
-		if tooNew != nil || !g.pruned || l.allRootsSelected(roots) {
+		if failed != nil || !g.pruned || l.allRootsSelected(roots) {
 			break
 		}
 		// The graph selects some root at another version than go.mod
@@ -214,31 +217,21 @@ func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfi
 		}
 	}
 	g.goModsRead = l.fetched()
-	return g, tooNew
+	return g, failed
 }
 
-// onlyTooNew reports whether err is, or joins only, the loader's own
-// failures of go.mod files too new for its Toolchain (not a Resolver's
-// error that happens to wrap a *modfetch.TooNewError).
-func onlyTooNew(err error) bool {
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range joined.Unwrap() {
-			if _, ok := e.(goTooNew); !ok {
-				return false
-			}
-		}
-		return true
+// onlyRequirementErrors reports whether err is, or joins only,
+// *RequirementErrors: failures of go.mod files of the graph.
+func onlyRequirementErrors(err error) bool {
+	is := func(err error) bool {
+		_, ok := err.(*RequirementError)
+		return ok
 	}
-	_, ok := err.(goTooNew)
-	return ok
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		return !slices.ContainsFunc(joined.Unwrap(), func(e error) bool { return !is(e) })
+	}
+	return is(err)
 }
-
-// goTooNew is the loader's failure of a go.mod file too new for its
-// Toolchain: a *module.ModuleError wrapping a *modfetch.TooNewError.
-type goTooNew struct{ err *module.ModuleError }
-
-func (e goTooNew) Error() string { return e.err.Error() }
-func (e goTooNew) Unwrap() error { return e.err }
 
 // highestOfEachPath keeps the last version of each path of list, sorted
 // by path and version.
@@ -330,12 +323,6 @@ func (l *loader) load(ctx context.Context, m module.Version) (*summary, error) {
 			return nil, &module.ModuleError{Path: actual.Path, Err: fmt.Errorf("reading %s: %w", name, err)}
 		}
 	} else {
-		l.mu.Lock()
-		if l.reads == nil {
-			l.reads = make(map[module.Version]bool)
-		}
-		l.reads[actual] = true
-		l.mu.Unlock()
 		name = "go.mod"
 		if data, err = l.r.GoMod(ctx, actual.Path, actual.Version); err != nil {
 			var me *module.ModuleError
@@ -344,6 +331,12 @@ func (l *loader) load(ctx context.Context, m module.Version) (*summary, error) {
 			}
 			return nil, &module.ModuleError{Path: actual.Path, Version: actual.Version, Err: err}
 		}
+		l.mu.Lock()
+		if l.reads == nil {
+			l.reads = make(map[module.Version]bool)
+		}
+		l.reads[actual] = true // fetched, whatever it holds
+		l.mu.Unlock()
 	}
 	f, err := modfile.ParseLax(name, data, nil)
 	if err != nil {
@@ -354,7 +347,7 @@ func (l *loader) load(ctx context.Context, m module.Version) (*summary, error) {
 		// rawGoModSummary, then goModSummary); its requirements are not
 		// read (readModGraph).
 		if err := l.toolchain.CheckGo("module "+actual.String(), f.Go.Version); err != nil {
-			return nil, goTooNew{&module.ModuleError{Path: actual.Path, Version: actual.Version, Err: err}}
+			return nil, &module.ModuleError{Path: actual.Path, Version: actual.Version, Err: err}
 		}
 	}
 	if actual.Version != "" {
@@ -414,7 +407,8 @@ func (l *loader) readGraph(ctx context.Context, roots []module.Version) error {
 	var (
 		mu     sync.Mutex
 		queued = make(map[key]bool)
-		errs   []error
+		failed = make(map[module.Version]error) // go.mod files that did not load
+		errs   []error                          // other failures
 		wg     sync.WaitGroup
 		sem    = make(chan struct{}, l.parallel)
 	)
@@ -442,7 +436,7 @@ func (l *loader) readGraph(ctx context.Context, roots []module.Version) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				errs = append(errs, err)
+				failed[m] = err
 				return
 			}
 			if _, dup := g.reqs[m]; !dup {
@@ -467,11 +461,95 @@ func (l *loader) readGraph(ctx context.Context, roots []module.Version) error {
 	}
 	mu.Unlock()
 	wg.Wait()
-	if len(errs) > 0 {
-		return joinSorted(errs)
+	if len(failed) == 0 && len(errs) == 0 {
+		return nil
 	}
-	return nil
+	all := g.requirementErrors(failed)
+	if len(errs) > 0 {
+		all = append(all, joinSorted(errs))
+	}
+	if len(all) == 1 {
+		return all[0]
+	}
+	return errors.Join(all...)
 }
+
+// requirementErrors returns failed's errors as *RequirementErrors, in the
+// order a breadth-first walk of the requirements from the main module
+// meets them (the go command's mvs.Graph.FindPath), each with the path
+// the walk took.
+func (g *Graph) requirementErrors(failed map[module.Version]error) []error {
+	var out []error
+	from := map[module.Version]module.Version{g.main: {}}
+	queue := []module.Version{g.main}
+	for len(queue) > 0 {
+		m := queue[0]
+		queue = queue[1:]
+		if err, ok := failed[m]; ok {
+			path := []module.Version{m}
+			for p := from[m]; p != (module.Version{}); p = from[p] {
+				path = append(path, p)
+			}
+			slices.Reverse(path)
+			out = append(out, &RequirementError{Path: path, Err: err})
+			delete(failed, m)
+		}
+		for _, r := range g.reqs[m] {
+			if _, seen := from[r]; !seen {
+				from[r] = m
+				queue = append(queue, r)
+			}
+		}
+	}
+	// Never reached from the main module: none the walk would not meet.
+	rest := slices.Collect(maps.Keys(failed))
+	module.Sort(rest)
+	for _, m := range rest {
+		out = append(out, &RequirementError{Path: []module.Version{m}, Err: failed[m]})
+	}
+	return out
+}
+
+// A RequirementError is the failure of a go.mod file of the graph, with
+// the requirements that lead to it from the main module: Path runs from
+// the main module to the module that failed. Its text is the go
+// command's (mvs.BuildListError): "a@v1 requires\n\tb@v1: reading ...".
+type RequirementError struct {
+	Path []module.Version
+	Err  error
+}
+
+func (e *RequirementError) Error() string {
+	stack := e.Path
+	for len(stack) > 0 && stack[0].Version == "" {
+		stack = stack[1:] // the main module goes unnamed
+	}
+	if len(stack) == 0 {
+		return e.Err.Error()
+	}
+	var b strings.Builder
+	for _, m := range stack[:len(stack)-1] {
+		fmt.Fprintf(&b, "%s requires\n\t", m)
+	}
+	m := stack[len(stack)-1]
+	me, ok := e.Err.(*module.ModuleError)
+	if !ok {
+		b.WriteString(module.VersionError(m, e.Err).Error())
+		return b.String()
+	}
+	actual := module.Version{Path: me.Path, Version: me.Version}
+	if v, isInvalid := me.Err.(*module.InvalidVersionError); isInvalid {
+		actual.Version = v.Version
+	}
+	if actual == m {
+		b.WriteString(e.Err.Error())
+	} else {
+		fmt.Fprintf(&b, "%s (replaced by %s): %v", m, actual, me.Err)
+	}
+	return b.String()
+}
+
+func (e *RequirementError) Unwrap() error { return e.Err }
 
 // joinSorted joins errs in the order of their text, without duplicates,
 // so that the same failures give the same error.

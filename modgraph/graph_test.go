@@ -11,7 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 
 	"github.com/modfetch/modfetch"
@@ -245,13 +244,30 @@ func TestLoadErrors(t *testing.T) {
 	set.Add("example.com/wrongpath", "v1.0.0", map[string]string{"go.mod": "module example.com/other\n"}, fixture.Day(0))
 	set.Add("example.com/nomodule", "v1.0.0", map[string]string{"go.mod": "go 1.21\n"}, fixture.Day(0))
 	set.Add("example.com/bad", "v1.0.0", map[string]string{"go.mod": "module example.com/bad\nrequire (\n"}, fixture.Day(0))
+	set.Add("example.com/ind", "v1.0.0", map[string]string{"go.mod": "module example.com/ind\ngo 1.16\nrequire example.com/a v1.9.0\n"}, fixture.Day(0))
 	for _, tc := range []struct {
 		name  string
 		gomod string
 		check func(t *testing.T, err error)
+		list  string // the build list of the graph returned with the error; "" for none
 	}{
 		{
+			name:  "indirect",
+			gomod: "go 1.21\nrequire example.com/ind v1.0.0\n",
+			list:  "main a@v1.9.0 ind@v1.0.0",
+			check: func(t *testing.T, err error) {
+				var re *modgraph.RequirementError
+				if !errors.As(err, &re) || short(re.Path) != "main ind@v1.0.0 a@v1.9.0" || !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("err = %v, want a *modgraph.RequirementError from main through ind to a@v1.9.0", err)
+				}
+				if want := "example.com/ind@v1.0.0 requires\n\texample.com/a@v1.9.0: "; !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("err = %q, want it to start %q", err, want)
+				}
+			},
+		},
+		{
 			name:  "missing version",
+			list:  "main a@v1.9.0",
 			gomod: "go 1.21\nrequire example.com/a v1.9.0\n",
 			check: func(t *testing.T, err error) {
 				var me *module.ModuleError
@@ -262,6 +278,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		{
 			name:  "every failure joined",
+			list:  "main a@v1.9.0 nomodule@v1.0.0 wrongpath@v1.0.0",
 			gomod: "go 1.16\nrequire (\n\texample.com/a v1.9.0\n\texample.com/wrongpath v1.0.0\n\texample.com/nomodule v1.0.0\n)\n",
 			check: func(t *testing.T, err error) {
 				var pm *modgraph.PathMismatchError
@@ -271,10 +288,16 @@ func TestLoadErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), "example.com/nomodule@v1.0.0: parsing go.mod: missing module line") {
 					t.Errorf("err = %v, want the missing module line too", err)
 				}
+				// In the order of the requirements (sorted, in a root's).
+				var re *modgraph.RequirementError
+				if errors.As(err, &re) && short(re.Path) != "main a@v1.9.0" {
+					t.Errorf("first failure %s, want a@v1.9.0's", short(re.Path))
+				}
 			},
 		},
 		{
 			name:  "unparsable go.mod",
+			list:  "main bad@v1.0.0",
 			gomod: "go 1.21\nrequire example.com/bad v1.0.0\n",
 			check: func(t *testing.T, err error) {
 				var me *module.ModuleError
@@ -285,6 +308,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		{
 			name:  "directory without go.mod",
+			list:  "main x@v1.0.0",
 			gomod: "go 1.21\nrequire example.com/x v1.0.0\nreplace example.com/x => ./nowhere\n",
 			check: func(t *testing.T, err error) {
 				if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), filepath.Join("nowhere", "go.mod")) {
@@ -321,8 +345,13 @@ func TestLoadErrors(t *testing.T) {
 				r = ctxResolver{set}
 			}
 			g, err := modgraph.Load(ctx, r, t.TempDir(), []byte("module example.com/main\n"+tc.gomod))
-			if g != nil {
+			switch {
+			case tc.list == "" && g != nil:
 				t.Errorf("Load returned a graph with error %v", err)
+			case tc.list != "" && g == nil:
+				t.Errorf("Load returned no graph with error %v", err)
+			case g != nil && short(g.BuildList()) != tc.list:
+				t.Errorf("build list %s, want %s", short(g.BuildList()), tc.list)
 			}
 			tc.check(t, err)
 		})
@@ -337,8 +366,7 @@ func TestLoadErrors(t *testing.T) {
 
 // TestLoadTooNew: with a Toolchain, a go.mod file of go 1.21 or later
 // that needs a newer go fails the load, its requirements unread, and the
-// rest of the graph comes with the error; any other failure besides it
-// leaves no graph.
+// rest of the graph comes with the error.
 func TestLoadTooNew(t *testing.T) {
 	set := world()
 	set.Add("example.com/toonew", "v1.0.0", map[string]string{"go.mod": "module example.com/toonew\ngo 1.30\nrequire example.com/h v1.0.0\n"}, fixture.Day(0))
@@ -370,7 +398,8 @@ func TestLoadTooNew(t *testing.T) {
 		},
 		{
 			name: "and a missing version", gomod: main + "require example.com/a v1.9.0\n", toolchain: local,
-			wantErr: "example.com/a@v1.9.0: ",
+			wantList: "main a@v1.9.0 e@v1.0.0 old@v1.0.0 toonew@v1.0.0",
+			wantErr:  "example.com/a@v1.9.0: ",
 		},
 		{
 			// The go command does not raise the roots of a graph with
@@ -416,38 +445,6 @@ func TestLoadTooNew(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestLoadResolverTooNew: a Resolver's own *modfetch.TooNewError is a
-// failure like any other, graph or no Toolchain: Load returns no graph.
-func TestLoadResolverTooNew(t *testing.T) {
-	for _, toolchain := range []*modfetch.Toolchain{nil, {GoVersion: "1.26"}} {
-		r := tooNewResolver{world()}
-		g, err := modgraph.LoadFileWith(context.Background(), r, t.TempDir(), mustParse(t, "module example.com/main\ngo 1.21\nrequire example.com/e v1.0.0\n"), &modgraph.LoadOptions{Toolchain: toolchain})
-		if g != nil || !errors.Is(err, modfetch.ErrTooNew) {
-			t.Errorf("toolchain %v: Load = graph %v, %v; want no graph and the resolver's error", toolchain, g != nil, err)
-		}
-	}
-}
-
-// tooNewResolver fails GoMod of example.com/e with a *modfetch.TooNewError
-// of its own.
-type tooNewResolver struct{ *fixture.Set }
-
-func (r tooNewResolver) GoMod(ctx context.Context, path, version string) ([]byte, error) {
-	if path == "example.com/e" {
-		return nil, &modfetch.TooNewError{What: path + "@" + version, GoVersion: "1.99", Running: "1.20"}
-	}
-	return r.Set.GoMod(ctx, path, version)
-}
-
-func mustParse(t *testing.T, gomod string) *modfile.File {
-	t.Helper()
-	f, err := modgraph.Parse("go.mod", []byte(gomod))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
 
 // ctxResolver answers GoMod only while ctx lasts.

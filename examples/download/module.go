@@ -109,7 +109,7 @@ func runModule(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, std
 	// errors; before, it lists "all" from what it could load, downloads
 	// that, and reports the graph's errors last (modcmd: runDownload).
 	if graphErr != nil && (g == nil || f.Go != nil && version.Compare("go"+f.Go.Version, "go1.17") >= 0) {
-		printErrors(stderr, graphErr)
+		printGraphError(stderr, graphErr)
 		return 1
 	}
 	listed := listedModules(g, f)
@@ -131,7 +131,7 @@ func runModule(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, std
 	code = report(mods, results.others(listed), fl.json, stdout, stderr)
 	// Without -json the go command has exited at the modules' errors.
 	if graphErr != nil && (fl.json || code == 0) {
-		printErrors(stderr, graphErr)
+		printGraphError(stderr, graphErr)
 		code = 1
 	}
 	return code
@@ -365,6 +365,19 @@ func printErrors(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintf(w, "go: %v\n", err)
+}
+
+// printGraphError prints the module graph's error as the go command
+// does: its first failure in the order of the requirements (a
+// *modgraph.RequirementError names how it is required), else every one.
+func printGraphError(w io.Writer, err error) {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var re *modgraph.RequirementError
+		if first := joined.Unwrap()[0]; errors.As(first, &re) {
+			err = first
+		}
+	}
+	printErrors(w, err)
 }
 
 // printJSON prints m as the go command prints it.

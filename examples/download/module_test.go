@@ -143,7 +143,10 @@ func appSet() *fixture.Set {
 	add("r", "v1.0.0", "go 1.21\n", "const X = 3\n")
 	add("n", "v1.0.0", "go 1.999\n", "") // too new for GOTOOLCHAIN=local
 	add("n", "v1.1.0", "go 1.21\n", "")
-	add("p", "v1.0.0", "go 1.21\n\nrequire example.com/app/n v1.1.0\n", "") // raises n past the too-new version
+	// p raises n past the too-new version.
+	add("p", "v1.0.0", "go 1.21\n\nrequire example.com/app/n v1.1.0\n", "")
+	// q requires versions the proxy does not have.
+	add("q", "v1.0.0", "go 1.16\n\nrequire (\n\texample.com/app/zz v1.0.0\n\texample.com/app/zy v1.0.0\n)\n", "")
 	for i := range 6 {
 		path := fmt.Sprintf("%sm%d", appPrefix, i)
 		s.Add(path, "v1.0.0", map[string]string{
@@ -304,9 +307,10 @@ func TestNoArgsFillsModCache(t *testing.T) {
 // module caches. The cases cover pruned and unpruned graphs, version and
 // directory replacements, a required module that is not a known
 // dependency (exit 1, the others downloaded), no requirements at all,
-// a go.mod that requires a module version the proxy does not have, and,
-// under GOTOOLCHAIN=local, a main module or a dependency that needs a
-// newer go: direct, raised past by another requirement, and in an
+// a go.mod that requires a module version the proxy does not have
+// (directly, or through a dependency, in a pruned and an unpruned graph),
+// and, under GOTOOLCHAIN=local, a main module or a dependency that needs
+// a newer go: direct, raised past by another requirement, and in an
 // unpruned graph (downloaded, then refused).
 func TestNoArgsLikeGoModDownload(t *testing.T) {
 	cases := []struct {
@@ -327,6 +331,8 @@ func TestNoArgsLikeGoModDownload(t *testing.T) {
 		{name: "no-requirements", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n"}},
 		{name: "main-too-new", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.999\n\nrequire example.com/app/c v1.0.0\n"}, code: 1},
 		{name: "dependency-too-new", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/n v1.0.0\n)\n"}, code: 1},
+		{name: "indirect-missing-go.mod", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/q v1.0.0\n)\n"}, code: 1},
+		{name: "indirect-missing-go.mod-unpruned", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.16\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/q v1.0.0\n)\n"}, code: 1},
 		{name: "dependency-too-new-raised", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire (\n\texample.com/app/n v1.0.0\n\texample.com/app/p v1.0.0\n)\n"}, code: 1},
 		{name: "dependency-too-new-unpruned", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.16\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/n v1.0.0\n)\n"}, code: 1},
 		{name: "missing-go.mod", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire example.com/app/zz v1.0.0\n"}, code: 1},
