@@ -74,7 +74,7 @@ const (
 	ErrClassStatus   = "status"    // an HTTP error status (see Status)
 	ErrClassTimeout  = "timeout"   // a time budget ran out
 	ErrClassConnect  = "connect"   // no connection (refused, unresolvable, unreachable)
-	ErrClassBody     = "body"      // the body broke or was cut short
+	ErrClassBody     = "body"      // the body broke, was cut short, or was refused whole (an .info that does not parse)
 	ErrClassTooLarge = "too_large" // an answer over its size limit
 	ErrClassCanceled = "canceled"  // the caller left; says nothing of the upstream
 	ErrClassOther    = "other"

@@ -82,7 +82,9 @@ var ErrUnavailable = errors.New("upstream skipped: it failed repeatedly and is c
 // transport errors, time budgets run out, 5xx, 408 and 429 answers,
 // bodies cut off, answers that do not parse. An answer the server meant
 // (200, 404, 410, 403, other 4xx) is a success; a request its caller
-// abandoned counts as neither.
+// abandoned before an answer counts as neither, one abandoned in its
+// body as a success. Each request counts once: a 200 answer when its
+// body ends.
 //
 // The zero value is ready to use, records, and never skips: set Breaker
 // to skip. A Health is safe for concurrent use; its fields must not change
@@ -286,6 +288,20 @@ func (h *Health) endProbe() {
 	h.mu.Unlock()
 }
 
+// answered closes a half-open breaker whose probe got an answer.
+func (h *Health) answered() {
+	h.mu.Lock()
+	closed := h.probing && h.state == Probing
+	if closed {
+		h.probeSeen = true
+		h.state, h.probing, h.cooldown = Healthy, false, 0
+	}
+	h.mu.Unlock()
+	if closed {
+		h.changed(Probing, Healthy, nil)
+	}
+}
+
 // observe records one request's outcome: failed or not, with the answer's
 // latency (for a success) and the failure.
 func (h *Health) observe(failed bool, latency time.Duration, err error) {
@@ -361,7 +377,10 @@ func (h *Health) observeAttempt(a web.Attempt) {
 	case a.Canceled:
 		return // the caller left before an answer: nothing said of the server
 	case !a.Body && a.Err == nil && a.Status == http.StatusOK:
-		return // counted when its body ends
+		// Counted when its body ends, but a probe's answer closes the
+		// breaker now: its caller ends the probe before the body ends.
+		h.answered()
+		return
 	}
 	failed := attemptFailed(a)
 	if failed && (errors.Is(a.Err, web.ErrConnect) || errors.Is(a.Err, web.ErrFirstByte)) {

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -279,5 +280,37 @@ func TestChainProbesInBackground(t *testing.T) {
 	// The 503, and the two requests while it cooled down or was probed.
 	if n := good.n.Load(); n != 3 {
 		t.Errorf("next mirror asked %d times, want 3", n)
+	}
+}
+
+// TestChainZipProbe: without a Probe function, the request after a
+// cooldown is the probe; when it is a zip, whose body ends after the
+// Chain ended the probe, its answer still closes the breaker.
+func TestChainZipProbe(t *testing.T) {
+	set := fixture.Standard()
+	srv := httptest.NewServer(&fixture.Server{Set: set})
+	defer srv.Close()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	h := &Health{Name: srv.URL, Breaker: &Breaker{Failures: 1, Cooldown: time.Minute}, now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}
+	p := &Proxy{URL: srv.URL, Health: h}
+	chain := &Chain{Entries: []Entry{{Resolver: p, Health: h}}}
+	h.observe(true, 0, errors.New("boom")) // opens the breaker
+	if st := h.Stats(); st.State != Unavailable {
+		t.Fatalf("after a failure: %v, want unavailable", st.State)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	rc, err := chain.Zip(context.Background(), "example.com/hello", "v1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	if st := h.Stats(); st.State != Healthy || st.Requests != 2 || st.Failures != 1 {
+		t.Errorf("after the probe's zip: %+v, want healthy, 2 requests, 1 failure", st)
 	}
 }

@@ -65,7 +65,7 @@ const (
 type Attempt struct {
 	URL     string        // redacted
 	Status  int           // the answer's status code; 0 when there was none
-	Err     error         // the failure; nil for a 200 answer, or a body read to its end
+	Err     error         // the failure; nil for a 200 answer, or a body read to its end and not refused by GetChecked's check
 	Latency time.Duration // from sending the request to its answer or failure
 	Body    bool          // a report on the body: Err is its failure, Bytes its length
 	// Ctx is the context of the request (for the values it carries).
