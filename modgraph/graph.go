@@ -65,7 +65,9 @@ type Graph struct {
 // go command reads it then: without the failed files' requirements and,
 // for a pruned graph, with its roots as go.mod requires them (not raised
 // to the versions the graph selects). Any other failure (ctx ending, a
-// conflicting replacement) returns no graph.
+// conflicting replacement), and any failure for a go.mod without a go
+// directive (whose conversion to a pruned graph needs the whole graph),
+// returns no graph.
 func Load(ctx context.Context, r modfetch.Resolver, dir string, data []byte) (*Graph, error) {
 	f, err := Parse(filepath.Join(dir, "go.mod"), data)
 	if err != nil {
@@ -182,6 +184,9 @@ func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfi
 		if err := readGraph(roots); err != nil {
 			return nil, err
 		}
+		if failed != nil {
+			return nil, failed // the go command stops: the conversion needs the whole graph
+		}
 		roots = g.BuildList()[1:]
 		g.pruned = true
 	}
@@ -213,7 +218,11 @@ func LoadFileWith(ctx context.Context, r modfetch.Resolver, dir string, f *modfi
 	for _, m := range roots {
 		if !seen[m.Path] {
 			seen[m.Path] = true
-			g.roots = append(g.roots, module.Version{Path: m.Path, Version: g.selected[m.Path]})
+			v := g.selected[m.Path]
+			if failed != nil && g.pruned {
+				v = m.Version // not raised: see Load
+			}
+			g.roots = append(g.roots, module.Version{Path: m.Path, Version: v})
 		}
 	}
 	g.goModsRead = l.fetched()

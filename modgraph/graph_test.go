@@ -266,6 +266,16 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name:  "indirect, no go directive",
+			gomod: "require example.com/ind v1.0.0\n",
+			check: func(t *testing.T, err error) {
+				var re *modgraph.RequirementError
+				if !errors.As(err, &re) || short(re.Path) != "main ind@v1.0.0 a@v1.9.0" {
+					t.Errorf("err = %v, want a *modgraph.RequirementError from main through ind to a@v1.9.0", err)
+				}
+			},
+		},
+		{
 			name:  "missing version",
 			list:  "main a@v1.9.0",
 			gomod: "go 1.21\nrequire example.com/a v1.9.0\n",
@@ -442,6 +452,11 @@ func TestLoadTooNew(t *testing.T) {
 			}
 			if got := short(g.BuildList()); got != tc.wantList {
 				t.Errorf("build list %s, want %s", got, tc.wantList)
+			}
+			// The roots are go.mod's requirements, not raised past a
+			// failure.
+			if roots, _ := g.Required(g.Main()); tc.name == "a root the graph raises" && short(roots) != "x@v1.0.0 y@v1.0.0" {
+				t.Errorf("roots %s, want x@v1.0.0 y@v1.0.0 as required", short(roots))
 			}
 		})
 	}

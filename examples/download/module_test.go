@@ -332,6 +332,7 @@ func TestNoArgsLikeGoModDownload(t *testing.T) {
 		{name: "main-too-new", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.999\n\nrequire example.com/app/c v1.0.0\n"}, code: 1},
 		{name: "dependency-too-new", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/n v1.0.0\n)\n"}, code: 1},
 		{name: "indirect-missing-go.mod", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/q v1.0.0\n)\n"}, code: 1},
+		{name: "indirect-missing-go.mod-no-go-directive", files: map[string]string{"main/go.mod": "module example.com/main\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/q v1.0.0\n)\n"}, code: 1},
 		{name: "indirect-missing-go.mod-unpruned", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.16\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/q v1.0.0\n)\n"}, code: 1},
 		{name: "dependency-too-new-raised", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.21\n\nrequire (\n\texample.com/app/n v1.0.0\n\texample.com/app/p v1.0.0\n)\n"}, code: 1},
 		{name: "dependency-too-new-unpruned", files: map[string]string{"main/go.mod": "module example.com/main\n\ngo 1.16\n\nrequire (\n\texample.com/app/c v1.0.0\n\texample.com/app/n v1.0.0\n)\n"}, code: 1},
