@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go/version"
 	"io"
 	"os"
 	"path/filepath"
@@ -108,7 +107,7 @@ func runModule(ctx context.Context, cfg *goenv.Config, fl bulkFlags, stdout, std
 	// From go 1.17 the go command loads the graph first and stops at its
 	// errors; before, it lists "all" from what it could load, downloads
 	// that, and reports the graph's errors last (modcmd: runDownload).
-	if graphErr != nil && (g == nil || f.Go != nil && version.Compare("go"+f.Go.Version, "go1.17") >= 0) {
+	if graphErr != nil && (g == nil || g.Pruned()) {
 		printGraphError(stderr, graphErr)
 		return 1
 	}
